@@ -1,0 +1,33 @@
+/**
+ * The HTTP application: global middleware (CORS, authentication, errors), one router per concern
+ * mounted under /api, and the OpenAPI document generated from the routes' zod schemas.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { authMiddleware } from "./http/auth";
+import { corsMiddleware } from "./http/cors";
+import { errorResponse, notFoundHandler } from "./http/errors";
+import { normalizedPath } from "./http/path";
+import { type AppEnv, validationHook } from "./http/router";
+import { jobConfigurationRoutes } from "./jobconfigs/routes";
+import { schedulingRoutes } from "./scheduling/routes";
+import { systemRoutes } from "./system/routes";
+import { taskRoutes } from "./tasks/routes";
+import { userRoutes } from "./users/routes";
+import { openApiRoutes } from "./openapi/routes";
+
+export function createApp(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, getPath: normalizedPath });
+  app.use("*", corsMiddleware);
+  app.use("*", authMiddleware);
+  app.route("/api", systemRoutes);
+  app.route("/api", taskRoutes);
+  app.route("/api", userRoutes);
+  app.route("/api", jobConfigurationRoutes);
+  app.route("/api", schedulingRoutes);
+  app.route("/api", openApiRoutes(app));
+  app.onError((err) => errorResponse(err));
+  app.notFound(notFoundHandler(() => app.routes));
+  return app;
+}
+
+export const app = createApp();

@@ -1,0 +1,52 @@
+/** Error and not-found handling: every failure leaves as a WebMessage, never a stack trace. */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { webMessageResponse } from "./respond";
+import { ApiError, webMessage } from "./webmessage";
+
+export function errorResponse(err: unknown): Response {
+  if (err instanceof ApiError) return webMessageResponse(err.toWebMessage(), err.headers);
+  if (err instanceof HTTPException) {
+    const status = err.status;
+    return webMessageResponse(webMessage(status, { message: err.message || undefined }));
+  }
+  console.error("Unhandled error", err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+  return webMessageResponse(webMessage(500, { message: "An internal error occurred." }));
+}
+
+type RouteInfo = { method: string; pattern: RegExp };
+
+function toPattern(path: string): RegExp {
+  const escaped = path
+    .split("/")
+    .map((seg) => {
+      if (seg === "*") return ".*";
+      if (seg.startsWith(":")) {
+        const custom = /^:[^{]+\{(.+)\}\??$/.exec(seg);
+        return custom ? `(?:${custom[1]})` : "[^/]+";
+      }
+      return seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    })
+    .join("/");
+  return new RegExp(`^${escaped}$`);
+}
+
+/** 404 for unknown paths, 405 (with `Allow`) when the path exists for other methods. */
+export function notFoundHandler(routes: () => { method: string; path: string }[]) {
+  let compiled: RouteInfo[] | undefined;
+  return (c: Context) => {
+    compiled ??= routes()
+      .filter((r) => r.method !== "ALL")
+      .map((r) => ({ method: r.method, pattern: toPattern(r.path) }));
+    const path = c.req.path;
+    const allowed = [...new Set(compiled.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+    if (allowed.length > 0) {
+      if (allowed.includes("GET")) allowed.push("HEAD");
+      return webMessageResponse(
+        webMessage(405, { message: `Request method '${c.req.method}' is not supported` }),
+        { Allow: allowed.join(", ") },
+      );
+    }
+    return webMessageResponse(webMessage(404, { message: `No endpoint ${c.req.method} ${path} found.` }));
+  };
+}

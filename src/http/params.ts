@@ -1,0 +1,85 @@
+/**
+ * Query and path parameters with DHIS2's parsing rules and error wording. These zod schemas are used
+ * in route definitions (so they appear in the OpenAPI document); the router's validation hook turns
+ * a failed parse into `400 Value 'x' is not valid for [path ]parameter name. <detail>`.
+ */
+import { z } from "@hono/zod-openapi";
+import { UID_PATTERN } from "./uid";
+
+const INT_MIN = -2147483648;
+const INT_MAX = 2147483647;
+
+/** Spring's Integer conversion: decimal, or hexadecimal with `0x`/`#`. Null for anything else. */
+export function parseJavaInt(text: string): number | null {
+  const t = text.trim();
+  let n: number;
+  const hex = /^([+-]?)(?:0[xX]|#)([0-9a-fA-F]+)$/.exec(t);
+  if (hex) n = (hex[1] === "-" ? -1 : 1) * parseInt(hex[2], 16);
+  else if (/^[+-]?\d+$/.test(t)) n = Number(t);
+  else return null;
+  return n >= INT_MIN && n <= INT_MAX ? n : null;
+}
+
+export const UID_DETAIL = "UID must be an alphanumeric string of 11 characters";
+
+/** Integer query parameter; an empty value means "use the default". */
+export function queryInt(defaultValue?: number) {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return defaultValue;
+      const n = parseJavaInt(v);
+      if (n === null) {
+        ctx.addIssue({ code: "custom", message: `For input string: "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    })
+    .openapi({ type: "integer", ...(defaultValue !== undefined ? { default: defaultValue } : {}) });
+}
+
+/** Boolean query parameter (`true`/`false`, case-insensitive). */
+export function queryBool(defaultValue?: boolean) {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return defaultValue;
+      const t = v.trim().toLowerCase();
+      if (t === "true") return true;
+      if (t === "false") return false;
+      ctx.addIssue({ code: "custom", message: `Invalid boolean value '${v}'` });
+      return z.NEVER;
+    })
+    .openapi({ type: "boolean", ...(defaultValue !== undefined ? { default: defaultValue } : {}) });
+}
+
+/** A UID path (or query) value. */
+export function uidParam() {
+  return z
+    .string()
+    .refine((v) => UID_PATTERN.test(v), { message: UID_DETAIL })
+    .openapi({ pattern: UID_PATTERN.source, example: "KBcP6Qw37gT" });
+}
+
+/** Case-insensitive enum value, normalised to its canonical (upper-case) name. */
+export function enumParam<T extends string>(values: readonly T[]) {
+  const byUpper = new Map(values.map((v) => [v.toUpperCase(), v]));
+  return z
+    .string()
+    .transform((v, ctx) => {
+      const hit = byUpper.get(v.trim().toUpperCase());
+      if (!hit) {
+        ctx.addIssue({ code: "custom", message: `Valid values are: [${values.join(", ")}]` });
+        return z.NEVER;
+      }
+      return hit;
+    })
+    .openapi({ type: "string", enum: [...values] });
+}
+
+/** The message DHIS2 gives for a bad parameter value. */
+export function invalidParamMessage(kind: "query" | "path", name: string, value: string, detail: string): string {
+  return `Value '${value}' is not valid for ${kind === "path" ? "path parameter" : "parameter"} ${name}. ${detail}`;
+}

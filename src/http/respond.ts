@@ -1,0 +1,56 @@
+import type { Context } from "hono";
+import type { WebMessage } from "./webmessage";
+
+/** DHIS2's "no store" header, sent by the system endpoints. */
+export const NO_STORE = "no-cache, no-store, max-age=0, must-revalidate";
+/** Sent with every 4xx/5xx WebMessage. */
+export const ERROR_CACHE = "no-cache, private";
+
+export function jsonResponse(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json;charset=UTF-8", ...headers },
+  });
+}
+
+export function noStoreJson(body: unknown, status = 200): Response {
+  return jsonResponse(body, status, { "Cache-Control": NO_STORE });
+}
+
+/** The response for a WebMessage: status from httpStatusCode, DHIS2's cache header on errors. */
+export function webMessageResponse(msg: WebMessage, headers: Record<string, string> = {}): Response {
+  const extra: Record<string, string> = { ...headers };
+  if (msg.httpStatusCode >= 400) extra["Cache-Control"] = ERROR_CACHE;
+  return jsonResponse(msg, msg.httpStatusCode, extra);
+}
+
+/** 204 or an empty 200: no body and, deliberately, no JSON content type (DHIS2 clients parse it otherwise). */
+export function emptyResponse(status: 200 | 204 = 204, headers: Record<string, string> = {}): Response {
+  return new Response(null, { status, headers });
+}
+
+/** Absolute URL of an API path for this request (honours X-Forwarded-*). */
+export function apiUrl(c: Context, path: string): string {
+  return `${contextPath(c.req.raw)}/api${path.startsWith("/") ? path : "/" + path}`;
+}
+
+/** `scheme://host[:port]` as DHIS2 computes it, honouring X-Forwarded-Proto/Host/Port. */
+export function contextPath(req: Request): string {
+  const url = new URL(req.url);
+  const first = (v: string | null) => (v ? v.split(",")[0].trim() : "");
+  const proto = first(req.headers.get("X-Forwarded-Proto")) || url.protocol.replace(":", "");
+  const fwdHost = first(req.headers.get("X-Forwarded-Host"));
+  let host: string;
+  let port: string;
+  if (fwdHost) {
+    host = fwdHost.replace(/:\d+$/, "");
+    port = first(req.headers.get("X-Forwarded-Port"));
+  } else {
+    host = url.hostname.includes(":") ? `[${url.hostname}]` : url.hostname;
+    port = first(req.headers.get("X-Forwarded-Port")) || url.port;
+  }
+  if (!/^https?$/i.test(proto)) return `${url.protocol}//${url.host}`;
+  if (host.includes("/") || host.includes("@")) host = url.hostname;
+  const defaultPort = port === "" || port === "80" || port === "443";
+  return `${proto.toLowerCase()}://${host}${defaultPort || !/^\d+$/.test(port) ? "" : ":" + port}`;
+}

@@ -1,0 +1,41 @@
+/**
+ * Shared router type and factory. Every resource module builds its routes on `createRouter()`, with
+ * zod schemas in `createRoute` definitions: they validate the input and document the route in the
+ * OpenAPI document. A failed query or path validation becomes DHIS2's 400 WebMessage.
+ */
+import { OpenAPIHono, type z } from "@hono/zod-openapi";
+import type { Hook } from "@hono/zod-openapi";
+import type { Env } from "../env";
+import type { AuthUser } from "../users/store";
+import { invalidParamMessage } from "./params";
+import { ApiError } from "./webmessage";
+
+export type AppEnv = {
+  Bindings: Env;
+  Variables: {
+    user?: AuthUser;
+  };
+};
+
+/** Formats a failed validation of query, path or body input. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const validationHook: Hook<any, AppEnv, any, any> = (result, c) => {
+  if (result.success) return;
+  const target = (result as { target?: string }).target;
+  const error = (result as { error: z.ZodError }).error;
+  const issue = error.issues[0];
+  const name = String(issue?.path?.[0] ?? "");
+  const detail = issue?.message ?? "Invalid value";
+  if (target === "query" || target === "param") {
+    const raw = target === "query" ? (c.req.query(name) ?? "") : (c.req.param(name) ?? "");
+    throw new ApiError(400, invalidParamMessage(target === "param" ? "path" : "query", name, raw, detail), { errorCode: "E1003" });
+  }
+  throw new ApiError(400, name ? `Invalid value for property \`${name}\`: ${detail}` : detail, { errorCode: "E1003" });
+};
+
+export function createRouter(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+}
+
+/** OpenAPI security requirement shared by protected routes. */
+export const SECURED = [{ basicAuth: [] }, { apiToken: [] }];

@@ -1,0 +1,108 @@
+/** D1 access for users, roles and authorities. */
+export interface UserRow {
+  uid: string;
+  username: string;
+  first_name: string;
+  surname: string;
+  email: string | null;
+  password_hash: string;
+  disabled: number;
+  authorities: string;
+  failed_logins: number;
+  locked_until: number | null;
+  last_login: number | null;
+  password_last_updated: number | null;
+  account_expiry: number | null;
+  created: number;
+  last_updated: number;
+  role_authorities: string | null;
+  role_uids: string | null;
+}
+
+/** The authenticated caller, as every handler sees it. */
+export interface AuthUser {
+  uid: string;
+  username: string;
+  firstName: string;
+  surname: string;
+  email?: string;
+  authorities: string[];
+  roles: string[];
+  isSuper: boolean;
+}
+
+const SELECT_USER = `SELECT u.*,
+  (SELECT json_group_array(r.authorities) FROM user_role_members m JOIN user_roles r ON r.uid = m.role_uid WHERE m.user_uid = u.uid) AS role_authorities,
+  (SELECT json_group_array(m.role_uid) FROM user_role_members m WHERE m.user_uid = u.uid) AS role_uids
+  FROM users u`;
+
+export function findUserByUsername(db: D1Database, username: string): Promise<UserRow | null> {
+  return db.prepare(`${SELECT_USER} WHERE u.username = ?`).bind(username).first<UserRow>();
+}
+
+export function findUserByUid(db: D1Database, uid: string): Promise<UserRow | null> {
+  return db.prepare(`${SELECT_USER} WHERE u.uid = ?`).bind(uid).first<UserRow>();
+}
+
+function parseList(json: string | null): unknown[] {
+  if (!json) return [];
+  try {
+    const v = JSON.parse(json);
+    return Array.isArray(v) ? v : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Direct authorities plus those of every role. */
+export function effectiveAuthorities(row: Pick<UserRow, "authorities" | "role_authorities">): string[] {
+  const set = new Set<string>();
+  for (const a of parseList(row.authorities)) if (typeof a === "string") set.add(a);
+  for (const roleJson of parseList(row.role_authorities)) {
+    for (const a of parseList(typeof roleJson === "string" ? roleJson : JSON.stringify(roleJson))) if (typeof a === "string") set.add(a);
+  }
+  return [...set].sort();
+}
+
+export function toAuthUser(row: UserRow): AuthUser {
+  const authorities = effectiveAuthorities(row);
+  const user: AuthUser = {
+    uid: row.uid,
+    username: row.username,
+    firstName: row.first_name,
+    surname: row.surname,
+    authorities,
+    roles: parseList(row.role_uids).filter((r): r is string => typeof r === "string"),
+    isSuper: authorities.includes("ALL"),
+  };
+  if (row.email) user.email = row.email;
+  return user;
+}
+
+export function hasAuthority(user: AuthUser | undefined, ...authorities: string[]): boolean {
+  if (!user) return false;
+  if (user.isSuper) return true;
+  return authorities.some((a) => user.authorities.includes(a));
+}
+
+/** Lockout policy: this many consecutive failures lock the account for LOCKOUT_MS. */
+export const MAX_FAILED_LOGINS = 5;
+export const LOCKOUT_MS = 15 * 60 * 1000;
+
+export async function recordFailedLogin(db: D1Database, uid: string, now: number): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE users SET failed_logins = failed_logins + 1,
+         locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? ELSE locked_until END
+       WHERE uid = ?`,
+    )
+    .bind(MAX_FAILED_LOGINS, now + LOCKOUT_MS, uid)
+    .run();
+}
+
+export async function recordSuccessfulLogin(db: D1Database, row: UserRow, now: number): Promise<void> {
+  // Writes only when something changes: a warm request must not pay a D1 write each time.
+  const dayAgo = now - 24 * 3600 * 1000;
+  if (row.failed_logins === 0 && row.locked_until === null && row.last_login !== null && row.last_login > dayAgo) return;
+  await db.prepare(`UPDATE users SET failed_logins = 0, locked_until = NULL, last_login = ? WHERE uid = ?`).bind(now, row.uid).run();
+}

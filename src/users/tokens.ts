@@ -1,0 +1,61 @@
+/**
+ * DHIS2 personal access tokens (`Authorization: ApiToken d2pat_…`). Only a SHA-256 of the key is
+ * stored: keys carry 190 bits of randomness, so a slow hash adds nothing.
+ */
+import { generateUid } from "../http/uid";
+import { sha256Hex } from "./password";
+
+const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+export const TOKEN_PREFIX = "d2pat_";
+
+function crc32(text: string): number {
+  let crc = -1;
+  for (const byte of new TextEncoder().encode(text)) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return (crc ^ -1) >>> 0;
+}
+
+/** `d2pat_` + 32 random characters + a 10-digit CRC32 checksum, as DHIS2's tokens look. */
+export function newTokenKey(): string {
+  const limit = 256 - (256 % ALPHABET.length);
+  let body = "";
+  while (body.length < 32) {
+    for (const b of crypto.getRandomValues(new Uint8Array(48))) {
+      if (b < limit && body.length < 32) body += ALPHABET[b % ALPHABET.length];
+    }
+  }
+  return `${TOKEN_PREFIX}${body}${String(crc32(body)).padStart(10, "0")}`;
+}
+
+/** Cheap syntax and checksum check before any lookup. */
+export function isWellFormedTokenKey(key: string): boolean {
+  const m = /^d2pat_([0-9a-zA-Z]{32})(\d{10})$/.exec(key);
+  return m !== null && String(crc32(m[1])).padStart(10, "0") === m[2];
+}
+
+export interface TokenRow {
+  uid: string;
+  key_hash: string;
+  owner_uid: string;
+  name: string | null;
+  expire: number | null;
+  created: number;
+  last_used: number | null;
+}
+
+export async function createToken(db: D1Database, ownerUid: string, expire: number | null, name: string | null, now: number) {
+  const key = newTokenKey();
+  const uid = generateUid();
+  await db
+    .prepare(`INSERT INTO api_tokens (uid, key_hash, owner_uid, name, expire, created) VALUES (?, ?, ?, ?, ?, ?)`)
+    .bind(uid, await sha256Hex(key), ownerUid, name, expire, now)
+    .run();
+  return { uid, key };
+}
+
+export async function findTokenByKey(db: D1Database, key: string): Promise<TokenRow | null> {
+  if (!isWellFormedTokenKey(key)) return null;
+  return db.prepare(`SELECT * FROM api_tokens WHERE key_hash = ?`).bind(await sha256Hex(key)).first<TokenRow>();
+}
