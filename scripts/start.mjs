@@ -3,7 +3,7 @@
 // `wrangler dev` on http://localhost:8787 (local D1, KV and Durable Objects, fully offline).
 import { spawn, spawnSync } from "node:child_process";
 
-const env = { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" };
+const env = { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 const port = process.env.PORT || "8787";
 
 const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "hrhis4", "--local"], { stdio: "inherit", env });

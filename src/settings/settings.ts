@@ -1,0 +1,85 @@
+/**
+ * System settings: one store for the whole service, in D1 (`system_settings`), validated per key.
+ * Each key has a zod schema and a default; reads fall back to the default. The /api/systemSettings
+ * endpoints (settings/routes.ts) and every component that needs a setting go through here.
+ */
+import { z } from "zod";
+
+export const SETTINGS = {
+  applicationTitle: { schema: z.string().max(255), default: "HRHIS4 Edge" },
+  helpPageLink: { schema: z.string().max(1024), default: "https://docs.dhis2.org" },
+  /** Scheduler: how late (hours) a missed CRON occurrence may still run. DHIS2 default 4. */
+  jobsMaxCronDelayHours: { schema: z.number().int().min(1).max(24 * 7), default: 4 },
+  /** Scheduler: RUNNING jobs whose heartbeat is older than this (minutes) are failed and rescheduled. */
+  jobsRescheduleAfterMinutes: { schema: z.number().int().min(1).max(24 * 60), default: 10 },
+  /** Scheduler: finished run-once jobs are deleted after this many minutes. */
+  jobsCleanupAfterMinutes: { schema: z.number().int().min(1).max(366 * 24 * 60), default: 1440 },
+  /** Scheduler: run history rows kept per job. */
+  jobsRunHistoryPerJob: { schema: z.number().int().min(1).max(10_000), default: 100 },
+  notifierMaxMessagesPerJob: { schema: z.number().int().min(1).max(100_000), default: 500 },
+  notifierMaxJobsPerType: { schema: z.number().int().min(1).max(100_000), default: 500 },
+  notifierMaxAgeDays: { schema: z.number().int().min(1).max(3650), default: 7 },
+  notifierGistOverview: { schema: z.boolean(), default: true },
+} as const;
+
+export type SettingKey = keyof typeof SETTINGS;
+export type SettingValue<K extends SettingKey> = (typeof SETTINGS)[K]["default"] extends number
+  ? number
+  : (typeof SETTINGS)[K]["default"] extends boolean
+    ? boolean
+    : string;
+export type Settings = { [K in SettingKey]: SettingValue<K> };
+
+export function isSettingKey(key: string): key is SettingKey {
+  return Object.prototype.hasOwnProperty.call(SETTINGS, key);
+}
+
+export function defaultSettings(): Settings {
+  const out: Record<string, unknown> = {};
+  for (const [k, def] of Object.entries(SETTINGS)) out[k] = def.default;
+  return out as Settings;
+}
+
+/** Every setting, stored values over defaults (one D1 query). Invalid stored values fall back. */
+export async function loadSettings(db: D1Database): Promise<Settings> {
+  const settings = defaultSettings() as Record<string, unknown>;
+  const { results } = await db.prepare(`SELECT key, value FROM system_settings`).all<{ key: string; value: string }>();
+  for (const row of results) {
+    if (!isSettingKey(row.key)) continue;
+    try {
+      const parsed = SETTINGS[row.key].schema.safeParse(JSON.parse(row.value));
+      if (parsed.success) settings[row.key] = parsed.data;
+    } catch {
+      // Keep the default for an unreadable value.
+    }
+  }
+  return settings as Settings;
+}
+
+export async function getSetting<K extends SettingKey>(db: D1Database, key: K): Promise<SettingValue<K>> {
+  const row = await db.prepare(`SELECT value FROM system_settings WHERE key = ?`).bind(key).first<{ value: string }>();
+  if (row) {
+    try {
+      const parsed = SETTINGS[key].schema.safeParse(JSON.parse(row.value));
+      if (parsed.success) return parsed.data as SettingValue<K>;
+    } catch {
+      // Fall through to the default.
+    }
+  }
+  return SETTINGS[key].default as SettingValue<K>;
+}
+
+/** Validates and stores one setting; returns the error message when the value is invalid. */
+export async function putSetting(db: D1Database, key: SettingKey, value: unknown): Promise<string | null> {
+  const parsed = SETTINGS[key].schema.safeParse(value);
+  if (!parsed.success) return parsed.error.issues[0]?.message ?? "Invalid value";
+  await db
+    .prepare(`INSERT INTO system_settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`)
+    .bind(key, JSON.stringify(parsed.data))
+    .run();
+  return null;
+}
+
+export async function deleteSetting(db: D1Database, key: SettingKey): Promise<void> {
+  await db.prepare(`DELETE FROM system_settings WHERE key = ?`).bind(key).run();
+}
