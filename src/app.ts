@@ -14,6 +14,8 @@ import { systemRoutes } from "./system/routes";
 import { taskRoutes } from "./tasks/routes";
 import { userRoutes } from "./users/routes";
 import { openApiRoutes } from "./openapi/routes";
+import { settingsRoutes } from "./settings/routes";
+import { appShellRoutes } from "./appshell/routes";
 
 export function createApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, getPath: normalizedPath });
@@ -24,6 +26,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api", userRoutes);
   app.route("/api", jobConfigurationRoutes);
   app.route("/api", schedulingRoutes);
+  app.route("/api", settingsRoutes);
+  app.route("/", appShellRoutes);
   app.route("/api", openApiRoutes(app));
   app.onError((err) => errorResponse(err));
   app.notFound(notFoundHandler(() => app.routes));
