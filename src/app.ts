@@ -16,6 +16,8 @@ import { userRoutes } from "./users/routes";
 import { openApiRoutes } from "./openapi/routes";
 import { settingsRoutes } from "./settings/routes";
 import { appShellRoutes } from "./appshell/routes";
+import { queueRoutes } from "./queues/routes";
+import { executorRoutes } from "./executor/routes";
 
 export function createApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, getPath: normalizedPath });
@@ -27,6 +29,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api", jobConfigurationRoutes);
   app.route("/api", schedulingRoutes);
   app.route("/api", settingsRoutes);
+  app.route("/api", queueRoutes);
+  app.route("/api", executorRoutes);
   app.route("/", appShellRoutes);
   app.route("/api", openApiRoutes(app));
   app.onError((err) => errorResponse(err));
