@@ -1,0 +1,8 @@
+/** Older task category: asynchronous tracked entity import. */
+import { defineJobType } from "./define";
+
+export const TEI_IMPORT = defineJobType({
+  jobType: "TEI_IMPORT",
+  kind: "legacy",
+  description: "Older task category: asynchronous tracked entity import.",
+});
