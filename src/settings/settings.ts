@@ -5,9 +5,31 @@
  */
 import { z } from "zod";
 
+/** A Java locale or BCP 47 tag as DHIS2 stores it: `en`, `fr`, `pt_BR`, `uz_UZ_Cyrl`, `pt-BR`. */
+export const LOCALE_PATTERN = /^[a-zA-Z]{2,3}(?:[_-][a-zA-Z0-9]{2,8}){0,3}$/;
+
 export const SETTINGS = {
   applicationTitle: { schema: z.string().max(255), default: "HRHIS4 Edge" },
   helpPageLink: { schema: z.string().max(1024), default: "https://docs.dhis2.org" },
+  /** Login page texts (`/api/loginConfig`). */
+  keyApplicationIntro: { schema: z.string().max(10_000), default: "" },
+  keyApplicationNotification: { schema: z.string().max(10_000), default: "" },
+  keyApplicationFooter: { schema: z.string().max(10_000), default: "" },
+  keyApplicationRightFooter: { schema: z.string().max(10_000), default: "" },
+  loginPopup: { schema: z.string().max(10_000), default: "" },
+  /** Flag key shown on the login page (`/api/system/flags`). */
+  keyFlag: { schema: z.string().max(100), default: "dhis2" },
+  /** System defaults for the user settings of the same name (used when a user has not chosen one). */
+  keyUiLocale: { schema: z.string().regex(LOCALE_PATTERN, "Not a valid locale"), default: "en" },
+  keyDbLocale: { schema: z.string().regex(LOCALE_PATTERN, "Not a valid locale"), default: "en" },
+  keyStyle: { schema: z.string().max(255), default: "light_blue/light_blue.css" },
+  keyAnalysisDisplayProperty: { schema: z.enum(["name", "shortName"]), default: "name" },
+  keyMessageEmailNotification: { schema: z.boolean(), default: false },
+  keyMessageSmsNotification: { schema: z.boolean(), default: false },
+  /** Where `/api/auth/login` sends the browser after signing in (a hosted app path). */
+  startModule: { schema: z.string().max(255).regex(/^[A-Za-z0-9._\/-]*$/, "Not a valid app path"), default: "dhis-web-scheduler" },
+  /** Browser sessions (`/api/auth/login`): idle timeout in seconds (DHIS2 default 3600). */
+  keySessionTimeout: { schema: z.number().int().min(60).max(30 * 24 * 3600), default: 3600 },
   /** Scheduler: how late (hours) a missed CRON occurrence may still run. DHIS2 default 4. */
   jobsMaxCronDelayHours: { schema: z.number().int().min(1).max(24 * 7), default: 4 },
   /** Scheduler: RUNNING jobs whose heartbeat is older than this (minutes) are failed and rescheduled. */
@@ -82,4 +104,41 @@ export async function putSetting(db: D1Database, key: SettingKey, value: unknown
 
 export async function deleteSetting(db: D1Database, key: SettingKey): Promise<void> {
   await db.prepare(`DELETE FROM system_settings WHERE key = ?`).bind(key).run();
+}
+
+/**
+ * Reads a value as sent over HTTP into the key's type, the way DHIS2 stores every setting as text:
+ * `"12"` becomes 12 for number keys, `"true"`/`"false"` booleans for boolean keys; numbers and
+ * booleans sent to string keys become their text. Anything else is passed on for the schema to judge.
+ */
+export function coerceSettingValue(key: SettingKey, raw: unknown): unknown {
+  const def = SETTINGS[key].default as unknown;
+  if (typeof def === "number" && typeof raw === "string" && /^\s*[+-]?\d+(?:\.\d+)?\s*$/.test(raw)) return Number(raw);
+  if (typeof def === "boolean" && typeof raw === "string") {
+    const t = raw.trim().toLowerCase();
+    if (t === "true") return true;
+    if (t === "false") return false;
+  }
+  if (typeof def === "string" && (typeof raw === "number" || typeof raw === "boolean")) return String(raw);
+  return raw;
+}
+
+/** Validates a value for a key (after coercion); the parsed value or the zod reason. */
+export function validateSetting(key: SettingKey, raw: unknown): { ok: true; value: unknown } | { ok: false; reason: string } {
+  const parsed = SETTINGS[key].schema.safeParse(coerceSettingValue(key, raw));
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return { ok: false, reason: parsed.error.issues[0]?.message ?? "Invalid value" };
+}
+
+/** Stores several already validated values and deletes others, in one D1 batch. */
+export async function writeSettings(db: D1Database, puts: [SettingKey, unknown][], deletes: SettingKey[]): Promise<void> {
+  const stmts = [
+    ...puts.map(([key, value]) =>
+      db
+        .prepare(`INSERT INTO system_settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`)
+        .bind(key, JSON.stringify(value)),
+    ),
+    ...deletes.map((key) => db.prepare(`DELETE FROM system_settings WHERE key = ?`).bind(key)),
+  ];
+  if (stmts.length > 0) await db.batch(stmts);
 }
