@@ -1,0 +1,124 @@
+/**
+ * Real objects for route parameters: a job configuration, a job type, a user, a token, a queue and
+ * a setting key. Created through the API when the route exists, else straight in D1, so the suite
+ * works whatever has landed.
+ */
+import { env, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
+import { generateUid } from "../../src/http/uid";
+import { createToken } from "../../src/users/tokens";
+import { BOOTSTRAP_ADMIN_UID } from "../../src/users/bootstrap";
+import { admin, call, hasRoute, type RouteDef } from "./support";
+
+/** A configurable job type without required parameters. */
+export const JOB_TYPE = "DATA_INTEGRITY";
+/** A cron expression far from any test's "now" (03:00 daily). */
+export const CRON = "0 0 3 * * ?";
+
+export interface Fixtures {
+  jobUid: string;
+  jobType: string;
+  userUid: string;
+  tokenUid: string;
+  queueName: string;
+  settingKey: string;
+}
+
+export async function jobExists(uid: string): Promise<boolean> {
+  return (await env.DB.prepare(`SELECT 1 AS x FROM job_configurations WHERE uid = ?`).bind(uid).first()) !== null;
+}
+
+/** Creates a CRON job as admin (through the API when it exists) and returns its UID. */
+export async function createJob(name: string, extra: Record<string, unknown> = {}): Promise<string> {
+  if (hasRoute("POST", "/api/jobConfigurations")) {
+    const res = await call("POST", "/api/jobConfigurations", admin(), { name, jobType: JOB_TYPE, cronExpression: CRON, ...extra });
+    const body: any = await res.json().catch(() => ({}));
+    if (res.status !== 201) throw new Error(`fixture job '${name}' not created: ${res.status} ${JSON.stringify(body)}`);
+    return body.response?.uid ?? body.uid;
+  }
+  const uid = generateUid();
+  const now = Date.now();
+  await env.DB.prepare(
+    `INSERT INTO job_configurations (uid, name, job_type, scheduling_type, cron_expression, enabled, job_status, created, last_updated)
+     VALUES (?, ?, ?, 'CRON', ?, 1, 'SCHEDULED', ?, ?)`,
+  )
+    .bind(uid, name, JOB_TYPE, CRON, now, now)
+    .run();
+  return uid;
+}
+
+let cached: Fixtures | undefined;
+let counter = 0;
+
+/** The fixtures, re-creating the job when an earlier request deleted it. */
+export async function fixtures(): Promise<Fixtures> {
+  if (!cached) {
+    const token = await createToken(env.DB, BOOTSTRAP_ADMIN_UID, null, "reliability", Date.now());
+    cached = {
+      jobUid: await createJob(`Reliability fixture ${counter++}`),
+      jobType: JOB_TYPE,
+      userUid: BOOTSTRAP_ADMIN_UID,
+      tokenUid: token.uid,
+      queueName: "relQueue",
+      settingKey: "applicationTitle",
+    };
+  } else if (!(await jobExists(cached.jobUid))) {
+    cached.jobUid = await createJob(`Reliability fixture ${counter++}-${Date.now()}`);
+  }
+  return cached;
+}
+
+export function forgetFixtures(): void {
+  cached = undefined;
+}
+
+/** The value for one path parameter, chosen from the literal segment before it and its name. */
+export function paramValue(fx: Fixtures, previous: string, name: string, index: number): string {
+  const n = name.toLowerCase();
+  if (previous === "jobConfigurations") return fx.jobUid;
+  if (previous === "tasks" || previous === "taskSummaries") return fx.jobType;
+  if (previous === "users" || previous === "me") return fx.userUid;
+  if (previous === "apiToken" || previous === "apiTokens") return fx.tokenUid;
+  if (previous === "queues") return fx.queueName;
+  if (previous === "systemSettings") return fx.settingKey;
+  if (n.includes("type")) return fx.jobType;
+  if (n.includes("job") || n === "uid" || n === "id") return index > 0 && previous !== "" ? fx.jobUid : fx.jobUid;
+  if (n.includes("name")) return fx.queueName;
+  if (n.includes("key")) return fx.settingKey;
+  return "x";
+}
+
+/**
+ * The concrete path of a route with real ids. `override(i, name)` may replace the i-th parameter
+ * (a hostile value); it returns undefined to keep the real one.
+ */
+export function fillPath(route: RouteDef, fx: Fixtures, override?: (i: number, name: string) => string | undefined): string {
+  const segs = route.path.split("/");
+  let previous = "";
+  let i = 0;
+  const out: string[] = [];
+  for (const seg of segs) {
+    const m = /^:([A-Za-z0-9_]+)/.exec(seg);
+    if (m) {
+      const real = paramValue(fx, previous, m[1], i);
+      out.push(override?.(i, m[1]) ?? real);
+      i++;
+      previous = m[1];
+    } else if (seg === "*") {
+      out.push(override?.(i++, "*") ?? "index.html");
+    } else {
+      out.push(seg);
+      previous = seg;
+    }
+  }
+  return out.join("/");
+}
+
+/** Deletes every alarm armed in this file's job objects (tests must not leave alarms behind). */
+export async function clearAllAlarms(): Promise<void> {
+  const ids = await listDurableObjectIds(env.JOBS);
+  for (const id of ids) {
+    await runInDurableObject(env.JOBS.get(id), async (_instance: unknown, state: DurableObjectState) => {
+      await state.storage.deleteAlarm();
+    });
+  }
+}
