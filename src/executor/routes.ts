@@ -1,4 +1,143 @@
-import { createRouter } from "../http/router";
+/**
+ * Callback endpoints of the executor protocol (docs/EXECUTOR.md "Callbacks"):
+ * `POST /api/executor/runs/{runId}/{messages|items|heartbeat|summary|complete}`.
+ *
+ * Not authenticated by a user: each request must be signed with the shared secret (HMAC-SHA-256,
+ * fresh timestamp, never seen before) and carry the run's bearer token. Accepted callbacks are
+ * stored in D1 and wake the run's handler, which turns them into the run's task notifications and
+ * summary.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { clock } from "../http/clock";
+import { jsonResponse } from "../http/respond";
+import { createRouter, type AppEnv } from "../http/router";
+import { ApiError } from "../http/webmessage";
+import type { ExecutorEnv } from "./config";
+import { wakeExecutorRun } from "./handler";
+import { bearerToken, MAX_SKEW_MS, ProtocolError, verifySignature, type CallbackAck, type CallbackKind } from "./protocol";
+import { appendEvent, D1ReplayCache, findExecutorRun, hashToken, type ExecutorRunRow } from "./store";
 
-/** Callback endpoints of the executor protocol (progress, completion, summaries from external executors). */
 export const executorRoutes = createRouter();
+
+const LEVELS = ["DEBUG", "INFO", "WARN", "ERROR", "LOOP"] as const;
+const OUTCOMES = ["COMPLETED", "FAILED", "STOPPED"] as const;
+
+const RunIdParam = z.object({
+  runId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, "Run id must be 1 to 64 characters of [A-Za-z0-9_-]")
+    .openapi({ param: { name: "runId", in: "path" }, example: "r8Jq2mP0aZk" }),
+});
+
+const Ack = z
+  .object({ runId: z.string(), state: z.enum(["RUNNING", "CANCELLING", "FINISHED"]) })
+  .openapi("ExecutorCallbackAck", { description: "CANCELLING tells the executor to stop the run." });
+
+const BODIES = {
+  messages: z
+    .object({ level: z.enum(LEVELS).optional(), message: z.string().max(10_000) })
+    .openapi("ExecutorMessage", { description: "A progress message; LOOP replaces the newest LOOP message." }),
+  items: z
+    .object({ message: z.string().max(10_000).optional(), index: z.number().int().min(0).optional(), total: z.number().int().min(0).optional() })
+    .openapi("ExecutorItem", { description: "A LOOP item, shown as `[index/total] message`." }),
+  heartbeat: z.object({}).passthrough().openapi("ExecutorHeartbeat", { description: "Keeps the run alive; no notification." }),
+  summary: z.object({ summary: z.unknown() }).openapi("ExecutorSummary", { description: "The run's summary (task summary JSON)." }),
+  complete: z
+    .object({
+      outcome: z.enum(OUTCOMES),
+      message: z.string().max(10_000).optional(),
+      summary: z.unknown().optional(),
+      errorCodes: z.array(z.string().max(16)).max(20).optional(),
+    })
+    .openapi("ExecutorComplete", { description: "Ends the run: COMPLETED, FAILED (ERROR notification) or STOPPED." }),
+} satisfies Record<CallbackKind, z.ZodTypeAny>;
+
+const DESCRIPTIONS: Record<CallbackKind, string> = {
+  messages: "Executor callback: a progress message of the run",
+  items: "Executor callback: a LOOP item of the run",
+  heartbeat: "Executor callback: heartbeat (the run is alive)",
+  summary: "Executor callback: set the run's summary",
+  complete: "Executor callback: the run finished",
+};
+
+const verified = new WeakMap<Request, ExecutorRunRow>();
+
+/** Signature, freshness, run token and replay, before any body validation. */
+async function authenticateCallback(c: Context<AppEnv>, next: () => Promise<void>): Promise<void> {
+  const env = c.env as AppEnv["Bindings"] & ExecutorEnv;
+  const secret = env.EXECUTOR_SECRET;
+  if (!secret) throw new ApiError(404, "No executor is configured for this server");
+  const now = clock.now();
+  const runId = c.req.param("runId") ?? "";
+  try {
+    // Reads the raw body (Hono caches the text, so the validator parses the same bytes).
+    const body = await c.req.text();
+    const sig = await verifySignature(secret, c.req.raw, body, now);
+    if (!sig.ok) throw new ProtocolError(401, sig.message, sig.reason);
+    const token = bearerToken(c.req.header("Authorization"));
+    const run = await findExecutorRun(env.DB, runId);
+    if (!token || !run || run.expires < now || (await hashToken(token)) !== run.token_hash) {
+      throw new ProtocolError(401, "Invalid run token", "token");
+    }
+    if (!(await new D1ReplayCache(env.DB).remember(sig.signature, sig.timestamp + MAX_SKEW_MS, now))) {
+      throw new ProtocolError(409, "Replayed request refused", "replay");
+    }
+    if (run.state === "FINISHED") throw new ProtocolError(409, `Run ${runId} is already finished`, "state");
+    verified.set(c.req.raw, run);
+  } catch (err) {
+    if (err instanceof ProtocolError) {
+      throw new ApiError(err.status, err.message, {}, err.status === 401 ? { "WWW-Authenticate": 'Bearer realm="executor"' } : {});
+    }
+    throw err;
+  }
+  await next();
+}
+
+for (const kind of Object.keys(BODIES) as CallbackKind[]) {
+  const route = createRoute({
+    method: "post",
+    path: `/executor/runs/{runId}/${kind}`,
+    summary: DESCRIPTIONS[kind],
+    description:
+      "Called by an external executor (docs/EXECUTOR.md). Authenticated by `Authorization: Bearer <run token>` and an " +
+      "HMAC-SHA-256 signature (`X-HRHIS4-Timestamp`, `X-HRHIS4-Signature`); stale (> 5 min) and replayed requests are refused.",
+    tags: ["executor"],
+    middleware: [authenticateCallback] as const,
+    request: {
+      params: RunIdParam,
+      body: { content: { "application/json": { schema: BODIES[kind] } }, required: kind !== "heartbeat" },
+    },
+    responses: {
+      200: { description: "Accepted; `state` says whether the run should go on", content: { "application/json": { schema: Ack } } },
+      400: { description: "Malformed callback (WebMessage)" },
+      401: { description: "Bad or stale signature, or bad run token (WebMessage)" },
+      409: { description: "Replayed request, or the run is finished (WebMessage)" },
+    },
+  });
+  executorRoutes.openapi(route, async (c) => {
+    const env = c.env;
+    const run = verified.get(c.req.raw);
+    if (!run) throw new ApiError(401, "Invalid run token");
+    const now = clock.now();
+    let payload: unknown = {};
+    const text = await c.req.text();
+    if (text) payload = BODIES[kind].parse(JSON.parse(text));
+    await appendEvent(env.DB, run.run_id, kind, payload, now);
+    // Wake the waiting handler: in this isolate directly, else through the job's Durable Object.
+    if (!wakeExecutorRun(run.run_id)) await wakeThroughJobObject(env, run);
+    const ack: CallbackAck = { runId: run.run_id, state: run.state === "CANCELLING" ? "CANCELLING" : "RUNNING" };
+    return jsonResponse(ack, 200);
+  });
+}
+
+/** Best effort: the job object's `executorEvent(runId)` RPC wakes the handler; it also polls D1. */
+async function wakeThroughJobObject(env: AppEnv["Bindings"], run: ExecutorRunRow): Promise<void> {
+  try {
+    const ns = env.JOBS;
+    const stub = ns.get(ns.idFromName(run.job_id)) as unknown as { executorEvent?: (runId: string) => Promise<unknown> };
+    await stub.executorEvent?.(run.run_id);
+  } catch {
+    // The handler's poll picks the event up anyway.
+  }
+}

@@ -26,7 +26,7 @@ import { findTokenByKey } from "../users/tokens";
 const PUBLIC_PATHS = new Set(["/api/ping", "/api/openapi.json", "/api/docs", "/api/loginConfig", "/api/auth/login"]);
 
 export function isPublicPath(path: string): boolean {
-  return PUBLIC_PATHS.has(path) || !path.startsWith("/api");
+  return PUBLIC_PATHS.has(path) || !path.startsWith("/api") || path.startsWith("/api/executor/"); // executor callbacks: signed + run token
 }
 
 function unauthorized(message: string, browser: boolean): ApiError {

@@ -1,0 +1,286 @@
+/**
+ * `executorHandler(jobType)`: runs a job on the configured external executor (docs/EXECUTOR.md).
+ *
+ * 1. Unconfigured deployment → the run fails at once: `JobRunError` with errorCodes ["E7010"] and
+ *    the message "Failed to validate job runtime: no executor configured (EXECUTOR_URL/EXECUTOR_SECRET)".
+ * 2. Otherwise a per-run callback token is created (stored hashed in D1) and the signed start
+ *    request is sent, retried with exponential backoff on network errors, 408, 429 and 5xx; every
+ *    attempt carries `Idempotency-Key: <runId>` so the executor never starts an occurrence twice.
+ * 3. "done" ends the run at once; "accepted" makes the handler drain the run's callbacks from D1 (in
+ *    order) into notifications until `complete`, failing the run when the executor stays silent
+ *    longer than the heartbeat timeout. A cancel (abort signal) is forwarded to the executor.
+ */
+import type { NotificationLevel } from "../tasks/types";
+import { readExecutorConfig, type ExecutorConfig, type ExecutorEnv } from "./config";
+import {
+  HEADER_IDEMPOTENCY,
+  PROTOCOL_VERSION,
+  isoUtc,
+  randomToken,
+  signedRequest,
+  type CompleteCallback,
+  type ExecutorLevel,
+  type ItemCallback,
+  type MessageCallback,
+  type StartRequest,
+  type StartResponse,
+} from "./protocol";
+import { appendEvent, createExecutorRun, eventsAfter, purgeExpired, setRunState } from "./store";
+
+/** What a run handler gets (the scheduler adapts its own run context to this shape). */
+export interface ExecutorRunContext {
+  env: { DB: D1Database } & ExecutorEnv;
+  runId: string;
+  jobId: string;
+  jobType: string;
+  jobName?: string;
+  parameters: Record<string, unknown>;
+  user?: { uid: string; username?: string };
+  /** The occurrence (epoch ms) this run belongs to; defaults to the start instant. */
+  scheduledAt?: number;
+  /** A progress message for the run's task notifications. */
+  notify(level: NotificationLevel, message: string): void | Promise<void>;
+  /** Aborted when the run is cancelled. */
+  signal?: AbortSignal;
+  /** The clock (epoch ms). */
+  now(): number;
+  /** Waits `ms` (tests inject a clock-advancing one). */
+  sleep?(ms: number): Promise<void>;
+}
+
+export interface RunResult {
+  /** The final message of a successful run. */
+  message?: string;
+  /** The run's summary (`/api/system/taskSummaries/{type}/{id}`). */
+  summary?: unknown;
+}
+
+export type JobHandlerFn = (ctx: ExecutorRunContext) => Promise<RunResult>;
+
+/** A run failure with DHIS2 error codes, to be recorded on the job (`errorCodes`). */
+export class JobRunError extends Error {
+  constructor(
+    message: string,
+    readonly errorCodes: string[] = [],
+  ) {
+    super(message);
+    this.name = "JobRunError";
+  }
+}
+
+/** A run that ended because it was cancelled (the scheduler records STOPPED). */
+export class JobCancelledError extends Error {
+  constructor(message = "Job cancelled") {
+    super(message);
+    this.name = "AbortError";
+  }
+}
+
+export const E7010 = "E7010";
+
+/** How often (ms) a waiting run polls D1 for callbacks when no wake-up arrives. */
+export let EXECUTOR_POLL_MS = 2000;
+/** How long a cancelled run waits for the executor's STOPPED completion. */
+export const CANCEL_GRACE_MS = 30_000;
+const MAX_BACKOFF_MS = 30_000;
+
+/** Tests: shorter polling. */
+export function setExecutorPollMs(ms: number): void {
+  EXECUTOR_POLL_MS = ms;
+}
+
+// In-isolate wake-ups: a callback stored for a run wakes its waiting handler at once.
+const wakers = new Map<string, () => void>();
+
+/** Wakes the handler waiting for `runId` (called by the callback route and the job object's RPC). */
+export function wakeExecutorRun(runId: string): boolean {
+  const wake = wakers.get(runId);
+  if (wake) wake();
+  return wake !== undefined;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function sleepOrWake(ctx: ExecutorRunContext, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      wakers.delete(ctx.runId);
+      ctx.signal?.removeEventListener("abort", finish);
+      resolve();
+    };
+    wakers.set(ctx.runId, finish);
+    ctx.signal?.addEventListener("abort", finish);
+    (ctx.sleep ?? defaultSleep)(ms).then(finish, finish);
+  });
+}
+
+/** The run's failure message for an unconfigured deployment. */
+export function unconfiguredMessage(detail: string): string {
+  return `Failed to validate job runtime: ${detail}`;
+}
+
+export function executorHandler(jobType: string): JobHandlerFn {
+  return async (ctx) => {
+    const cfg = readExecutorConfig(ctx.env);
+    if (!cfg.ok) {
+      throw new JobRunError(unconfiguredMessage(`${cfg.message}; job type ${jobType} runs on an external executor`), [E7010]);
+    }
+    return runOnExecutor(cfg.config, { ...ctx, jobType });
+  };
+}
+
+interface StartOutcome {
+  response: StartResponse;
+}
+
+async function sendStart(cfg: ExecutorConfig, ctx: ExecutorRunContext, body: StartRequest): Promise<StartOutcome> {
+  let lastError = "";
+  for (let attempt = 1; attempt <= cfg.startAttempts; attempt++) {
+    if (ctx.signal?.aborted) throw new JobCancelledError();
+    let retriable = true;
+    try {
+      const req = await signedRequest(cfg.secret, "POST", `${cfg.baseUrl}/runs`, body, ctx.now(), { [HEADER_IDEMPOTENCY]: ctx.runId });
+      const res = await cfg.fetcher.fetch(req);
+      const text = await res.text();
+      if (res.ok || res.status === 409) {
+        // 409: the executor already holds this run (an earlier attempt got through).
+        let parsed: StartResponse = { status: "accepted" };
+        if (res.ok && text) {
+          try {
+            const json = JSON.parse(text) as StartResponse;
+            if (json && (json.status === "done" || json.status === "accepted")) parsed = json;
+          } catch {
+            // A non-JSON 2xx counts as accepted.
+          }
+        }
+        return { response: parsed };
+      }
+      lastError = `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ""}`;
+      retriable = res.status === 408 || res.status === 429 || res.status >= 500;
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+    }
+    if (!retriable) break;
+    if (attempt < cfg.startAttempts) {
+      await ctx.notify("WARN", `Executor start attempt ${attempt} of ${cfg.startAttempts} failed (${lastError}); retrying`);
+      await sleepOrWake(ctx, Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (attempt - 1)));
+    }
+  }
+  throw new JobRunError(`Executor did not accept the run: ${lastError || "no response"}`);
+}
+
+async function sendCancel(cfg: ExecutorConfig, ctx: ExecutorRunContext): Promise<void> {
+  try {
+    const req = await signedRequest(cfg.secret, "POST", `${cfg.baseUrl}/runs/${encodeURIComponent(ctx.runId)}/cancel`, {}, ctx.now());
+    const res = await cfg.fetcher.fetch(req);
+    await res.body?.cancel();
+  } catch {
+    // The executor also learns of the cancel from the state in every callback answer.
+  }
+}
+
+function levelOf(v: unknown): NotificationLevel {
+  return v === "DEBUG" || v === "INFO" || v === "WARN" || v === "ERROR" || v === "LOOP" ? v : "INFO";
+}
+
+export function itemMessage(item: ItemCallback): string {
+  const text = item.message ?? "";
+  if (typeof item.index === "number" && typeof item.total === "number") return `[${item.index}/${item.total}] ${text}`.trimEnd();
+  if (typeof item.index === "number") return `[${item.index}] ${text}`.trimEnd();
+  return text;
+}
+
+async function runOnExecutor(cfg: ExecutorConfig, ctx: ExecutorRunContext): Promise<RunResult> {
+  const db = ctx.env.DB;
+  const start = ctx.now();
+  const token = randomToken();
+  await createExecutorRun(db, { runId: ctx.runId, jobId: ctx.jobId, jobType: ctx.jobType, token, now: start });
+  const body: StartRequest = {
+    protocol: PROTOCOL_VERSION,
+    runId: ctx.runId,
+    jobId: ctx.jobId,
+    jobType: ctx.jobType,
+    jobName: ctx.jobName,
+    parameters: ctx.parameters ?? {},
+    user: ctx.user,
+    scheduledAt: isoUtc(ctx.scheduledAt ?? start),
+    startedAt: isoUtc(start),
+    callback: { url: `${cfg.callbackBase}/api/executor/runs/${encodeURIComponent(ctx.runId)}`, token },
+    heartbeatSeconds: Math.max(1, Math.floor(cfg.heartbeatTimeoutMs / 4000)),
+  };
+  try {
+    const { response } = await sendStart(cfg, ctx, body);
+    if (response.status === "done") return finishFromComplete({ outcome: response.outcome ?? "COMPLETED", message: response.message, summary: response.summary });
+    await setRunState(db, ctx.runId, "RUNNING", ctx.now());
+    return await waitForCompletion(cfg, ctx);
+  } finally {
+    await setRunState(db, ctx.runId, "FINISHED", ctx.now()).catch(() => undefined);
+    await purgeExpired(db, ctx.now()).catch(() => undefined);
+  }
+}
+
+function finishFromComplete(c: CompleteCallback, summary?: unknown): RunResult {
+  const finalSummary = c.summary !== undefined ? c.summary : summary;
+  if (c.outcome === "FAILED") {
+    const err = new JobRunError(c.message || "Executor reported failure", Array.isArray(c.errorCodes) ? c.errorCodes.map(String) : []);
+    (err as JobRunError & { summary?: unknown }).summary = finalSummary;
+    throw err;
+  }
+  if (c.outcome === "STOPPED") throw new JobCancelledError(c.message || "Job cancelled");
+  const result: RunResult = {};
+  if (c.message) result.message = c.message;
+  if (finalSummary !== undefined) result.summary = finalSummary;
+  return result;
+}
+
+async function waitForCompletion(cfg: ExecutorConfig, ctx: ExecutorRunContext): Promise<RunResult> {
+  const db = ctx.env.DB;
+  let lastId = 0;
+  let lastHeard = ctx.now();
+  let summary: unknown = undefined;
+  let cancelAt: number | null = null;
+  for (;;) {
+    const events = await eventsAfter(db, ctx.runId, lastId);
+    for (const ev of events) {
+      lastId = ev.id;
+      lastHeard = Math.max(lastHeard, ev.received);
+      let payload: Record<string, unknown> = {};
+      try {
+        payload = JSON.parse(ev.payload) as Record<string, unknown>;
+      } catch {
+        // Stored by our own route: always JSON.
+      }
+      if (ev.kind === "messages") {
+        const m = payload as unknown as MessageCallback;
+        await ctx.notify(levelOf(m.level as ExecutorLevel), String(m.message ?? ""));
+      } else if (ev.kind === "items") {
+        await ctx.notify("LOOP", itemMessage(payload as ItemCallback));
+      } else if (ev.kind === "summary") {
+        summary = payload.summary;
+      } else if (ev.kind === "complete") {
+        return finishFromComplete(payload as unknown as CompleteCallback, summary);
+      }
+    }
+    const now = ctx.now();
+    if (ctx.signal?.aborted) {
+      if (cancelAt === null) {
+        cancelAt = now;
+        await setRunState(db, ctx.runId, "CANCELLING", now);
+        await sendCancel(cfg, ctx);
+      } else if (now - cancelAt > CANCEL_GRACE_MS) {
+        throw new JobCancelledError("Job cancelled; the executor did not confirm within 30 s");
+      }
+    } else if (now - lastHeard > cfg.heartbeatTimeoutMs) {
+      throw new JobRunError(
+        `Executor heartbeat timeout: no progress from the executor for ${Math.round((now - lastHeard) / 1000)} s (limit ${Math.round(cfg.heartbeatTimeoutMs / 1000)} s)`,
+      );
+    }
+    await sleepOrWake(ctx, EXECUTOR_POLL_MS);
+  }
+}
+
+/** Used by the callback route after storing an event (exported for the job object's RPC too). */
+export { appendEvent };
