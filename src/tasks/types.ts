@@ -28,3 +28,28 @@ export interface NotificationSink {
   /** The last message of a run (`completed: true`, ERROR level for FAILED), plus the run's summary. */
   runFinished(run: { outcome: RunOutcome; message: string; summary?: unknown; now: number }): void;
 }
+
+/**
+ * What the job's Durable Object hands to the HTTP layer (`getTaskSnapshot()` RPC): the live
+ * notifications of the job's latest run and its summary, read from the object's own storage, so a
+ * poll right after `execute` sees the run (strong consistency).
+ */
+export interface TaskSnapshot {
+  jobId: string;
+  /** The job type (notification category) of the latest run. */
+  jobType: string;
+  /** UID of the user who started the run (execute caller, or executedBy/creator for scheduled runs). */
+  userUid?: string;
+  /** Newest first, times formatted in the server zone. */
+  notifications: Notification[];
+  /** The run's summary; absent when there is none. */
+  summary?: unknown;
+  /** True between runStarted and runFinished. */
+  running: boolean;
+  /** Epoch ms of the run's first message. */
+  started: number;
+  /** Epoch ms of the newest message (or summary), i.e. the last activity. */
+  lastActivity: number;
+  /** KV write-through instrumentation: writes for the latest run and over the object's lifetime. */
+  kvWrites: { run: number; total: number };
+}

@@ -1,0 +1,472 @@
+/**
+ * One job's task notifications and run summary, kept inside the job's Durable Object
+ * (`new JobNotifications(ctx, env)` in the object's constructor) and written through to KV.
+ *
+ * Semantics (DHIS2 2.42 notifier):
+ * - `runStarted` clears the job's earlier notifications and summary, then writes an INFO message with
+ *   `dataType: "PARAMETERS"` and the parameters as `data`.
+ * - Every message gets a time strictly after the previous one (at least 1 ms apart) and a UID derived
+ *   from the job and that time.
+ * - A new message replaces the newest message when that one is LOOP (item progress does not grow the
+ *   list; the final message of a stage or run replaces the last item message, as in DHIS2).
+ * - `runFinished` writes the last message with `completed: true` (ERROR for a failed or cancelled run)
+ *   and stores the summary.
+ * - At most `notifierMaxMessagesPerJob` messages are kept; the oldest go first, but never the run's first.
+ *
+ * Storage and consistency:
+ * - The object's SQLite storage holds the truth (tables `tasks_run`, `tasks_messages`). Reads through
+ *   `snapshot()` are strongly consistent: the HTTP layer serves `/tasks/{type}/{id}` and
+ *   `/taskSummaries/{type}/{id}` from it, so a client polling right after `execute` sees the run.
+ * - KV gets a copy for listings and history: keys `task:<TYPE>:<id>` and `summary:<TYPE>:<id>`
+ *   (see kv.ts). Writes are batched: whatever changed is written at most once per second per job
+ *   (so also per key — KV's limit), i.e. immediately at run start when the last write is over 1 s old,
+ *   then at most once a second while the run reports, and once more after the run ends (the summary a
+ *   second later). Dirty flags live in SQLite, so a write interrupted by an eviction is redone when the
+ *   object starts again. KV itself is eventually consistent (up to ~60 s elsewhere), so listings lag.
+ */
+import type { Env } from "../env";
+import { type Clock, systemClock } from "../http/clock";
+import { formatDate } from "../http/dates";
+import { SETTINGS, loadSettings } from "../settings/settings";
+import { kvTtlSeconds, summaryKey, taskKey, taskMetadata, type SummaryKeyMetadata } from "./kv";
+import type { Notification, NotificationLevel, NotificationSink, RunOutcome, TaskSnapshot } from "./types";
+
+/** Minimum spacing of two KV writes of one job (KV allows one write per second per key). */
+export const KV_WRITE_INTERVAL_MS = 1000;
+/** Longest back-off after failed KV writes. */
+const MAX_BACKOFF_MS = 60_000;
+
+const LEVELS = new Set<NotificationLevel>(["DEBUG", "LOOP", "INFO", "WARN", "ERROR"]);
+const LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const ALNUM = "0123456789" + LETTERS;
+
+/** 32-bit FNV-1a. */
+function fnv1a(text: string, seed = 0x811c9dc5): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/**
+ * A valid UID for a message of `jobId` at `time`: a letter and two characters from the job, then the
+ * time (ms) in base 62 over 8 characters. Times are unique within a job, so UIDs are too, and the same
+ * message always gets the same UID (DHIS2 2.42 also derives it from the timestamp).
+ */
+export function notificationUid(jobId: string, time: number): string {
+  const h = fnv1a(jobId);
+  let out = LETTERS[h % 52] + ALNUM[(h >>> 8) % 62] + ALNUM[(h >>> 16) % 62];
+  let t = Math.max(0, Math.floor(time));
+  const digits: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    digits.push(ALNUM[t % 62]);
+    t = Math.floor(t / 62);
+  }
+  out += digits.reverse().join("");
+  return out;
+}
+
+interface RunRow extends Record<string, SqlStorageValue> {
+  job_id: string;
+  job_type: string;
+  user_uid: string | null;
+  started: number;
+  last_time: number;
+  running: number;
+  summary: string | null;
+  summary_time: number | null;
+  max_messages: number;
+  max_age_days: number;
+  kv_type: string | null;
+  kv_task_dirty: number;
+  kv_summary_dirty: number;
+  kv_task_written: number;
+  kv_summary_written: number;
+  kv_last_write: number;
+  run_kv_writes: number;
+  total_kv_writes: number;
+}
+
+interface MessageRow extends Record<string, SqlStorageValue> {
+  seq: number;
+  time: number;
+  uid: string;
+  level: string;
+  message: string;
+  completed: number;
+  data: string | null;
+}
+
+type KvOp = { kind: "delete"; key: string; stale?: boolean } | { kind: "task" } | { kind: "summary" };
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS tasks_run (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    job_id TEXT NOT NULL,
+    job_type TEXT NOT NULL,
+    user_uid TEXT,
+    started INTEGER NOT NULL,
+    last_time INTEGER NOT NULL,
+    running INTEGER NOT NULL DEFAULT 0,
+    summary TEXT,
+    summary_time INTEGER,
+    max_messages INTEGER NOT NULL,
+    max_age_days INTEGER NOT NULL,
+    kv_type TEXT,
+    kv_task_dirty INTEGER NOT NULL DEFAULT 0,
+    kv_summary_dirty INTEGER NOT NULL DEFAULT 0,
+    kv_task_written INTEGER NOT NULL DEFAULT 0,
+    kv_summary_written INTEGER NOT NULL DEFAULT 0,
+    kv_last_write INTEGER NOT NULL DEFAULT 0,
+    run_kv_writes INTEGER NOT NULL DEFAULT 0,
+    total_kv_writes INTEGER NOT NULL DEFAULT 0
+  )`,
+  `CREATE TABLE IF NOT EXISTS tasks_messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time INTEGER NOT NULL,
+    uid TEXT NOT NULL,
+    level TEXT NOT NULL,
+    message TEXT NOT NULL,
+    completed INTEGER NOT NULL DEFAULT 0,
+    data TEXT
+  )`,
+  /** Keys written under an earlier job type, still to be deleted from KV. */
+  `CREATE TABLE IF NOT EXISTS tasks_kv_deletes (key TEXT PRIMARY KEY)`,
+];
+
+export interface JobNotificationsOptions {
+  /** Real-time clock for KV write pacing (KV's per-second limit is in wall time). Default: the system clock. */
+  pacing?: Clock;
+}
+
+export class JobNotifications implements NotificationSink {
+  private readonly sql: SqlStorage;
+  private readonly kv: KVNamespace;
+  private readonly timeZone: string;
+  private readonly pacing: Clock;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private writing: Promise<void> | undefined;
+  private failures = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly env: Env,
+    options: JobNotificationsOptions = {},
+  ) {
+    this.sql = ctx.storage.sql;
+    this.kv = env.TASKS;
+    this.timeZone = env.SERVER_TIMEZONE || "Etc/UTC";
+    this.pacing = options.pacing ?? systemClock;
+    for (const stmt of SCHEMA) this.sql.exec(stmt);
+    // A write-through interrupted by an eviction or restart is picked up again.
+    if (this.pendingOp()) this.kick();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // NotificationSink
+  // ---------------------------------------------------------------------------------------------
+
+  runStarted(run: { jobId: string; jobType: string; parameters: unknown; userUid?: string; now: number; message?: string }): void {
+    const prev = this.run();
+    const maxMessages = prev?.max_messages ?? SETTINGS.notifierMaxMessagesPerJob.default;
+    const maxAgeDays = prev?.max_age_days ?? SETTINGS.notifierMaxAgeDays.default;
+    // Keys written under another job type (or job id) would be orphaned: delete them.
+    if (prev?.kv_type && (prev.kv_type !== run.jobType || prev.job_id !== run.jobId)) {
+      if (prev.kv_task_written) this.sql.exec(`INSERT OR IGNORE INTO tasks_kv_deletes (key) VALUES (?)`, taskKey(prev.kv_type, prev.job_id));
+      if (prev.kv_summary_written) this.sql.exec(`INSERT OR IGNORE INTO tasks_kv_deletes (key) VALUES (?)`, summaryKey(prev.kv_type, prev.job_id));
+    }
+    const sameKeys = prev?.kv_type === run.jobType && prev?.job_id === run.jobId;
+    this.sql.exec(`DELETE FROM tasks_messages`);
+    this.sql.exec(
+      `INSERT INTO tasks_run (id, job_id, job_type, user_uid, started, last_time, running, summary, summary_time,
+         max_messages, max_age_days, kv_type, kv_task_dirty, kv_summary_dirty, kv_task_written, kv_summary_written,
+         kv_last_write, run_kv_writes, total_kv_writes)
+       VALUES (1, ?, ?, ?, ?, ?, 1, NULL, NULL, ?, ?, ?, 1, ?, ?, ?, ?, 0, ?)
+       ON CONFLICT(id) DO UPDATE SET job_id = excluded.job_id, job_type = excluded.job_type, user_uid = excluded.user_uid,
+         started = excluded.started, last_time = excluded.last_time, running = 1, summary = NULL, summary_time = NULL,
+         kv_type = excluded.kv_type, kv_task_dirty = 1, kv_summary_dirty = excluded.kv_summary_dirty,
+         kv_task_written = excluded.kv_task_written, kv_summary_written = excluded.kv_summary_written, run_kv_writes = 0`,
+      run.jobId,
+      run.jobType,
+      run.userUid ?? null,
+      run.now,
+      prev ? prev.last_time : run.now - 1,
+      maxMessages,
+      maxAgeDays,
+      run.jobType,
+      sameKeys && prev?.kv_summary_written ? 1 : 0,
+      sameKeys ? (prev?.kv_task_written ?? 0) : 0,
+      sameKeys ? (prev?.kv_summary_written ?? 0) : 0,
+      prev?.kv_last_write ?? 0,
+      prev?.total_kv_writes ?? 0,
+    );
+    const data = run.parameters === undefined ? null : JSON.stringify(run.parameters);
+    this.append("INFO", run.message ?? "", false, run.now, { data });
+    this.kick();
+    // Settings are read once per run (like DHIS2 caching them); the cap is re-applied when they arrive.
+    void this.refreshSettings().catch(() => {});
+  }
+
+  notify(level: NotificationLevel, message: string, now: number): void {
+    if (!this.run()) return;
+    this.append(LEVELS.has(level) ? level : "INFO", message ?? "", false, now, null);
+    this.kick();
+  }
+
+  runFinished(run: { outcome: RunOutcome; message: string; summary?: unknown; now: number }): void {
+    if (!this.run()) return;
+    const level: NotificationLevel = run.outcome === "COMPLETED" ? "INFO" : "ERROR";
+    const time = this.append(level, run.message ?? "", true, run.now, null);
+    const summary = run.summary === undefined || run.summary === null ? null : JSON.stringify(run.summary);
+    this.sql.exec(
+      `UPDATE tasks_run SET running = 0, summary = ?, summary_time = ?, kv_summary_dirty = CASE WHEN ? IS NULL AND kv_summary_written = 0 THEN 0 ELSE 1 END WHERE id = 1`,
+      summary,
+      summary === null ? null : time,
+      summary,
+    );
+    this.kick();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reads and maintenance (the object's RPC methods getTaskSnapshot / clearTasks call these)
+  // ---------------------------------------------------------------------------------------------
+
+  /** The latest run as the HTTP layer needs it; null when the job never reported (or was cleared). */
+  snapshot(): TaskSnapshot | null {
+    const row = this.run();
+    if (!row) return null;
+    const rows = this.sql.exec<MessageRow>(`SELECT * FROM tasks_messages ORDER BY seq DESC`).toArray();
+    if (rows.length === 0 && row.summary === null) return null;
+    const snap: TaskSnapshot = {
+      jobId: row.job_id,
+      jobType: row.job_type,
+      notifications: rows.map((m) => this.toNotification(row, m)),
+      running: row.running === 1,
+      started: rows.length ? rows[rows.length - 1].time : row.started,
+      lastActivity: Math.max(rows.length ? rows[0].time : row.started, row.summary_time ?? 0),
+      kvWrites: { run: row.run_kv_writes, total: row.total_kv_writes },
+    };
+    if (row.user_uid) snap.userUid = row.user_uid;
+    if (row.summary !== null) snap.summary = JSON.parse(row.summary);
+    return snap;
+  }
+
+  /**
+   * Removes the job's notifications and summary, here and (awaited) in KV. The run's identity stays, so
+   * a run still in progress keeps reporting (into an empty list), as in DHIS2.
+   */
+  async clear(): Promise<void> {
+    // Let an in-flight write land first, so its key is known to need deleting.
+    while (this.writing) await this.writing;
+    const row = this.run();
+    if (!row) return;
+    this.sql.exec(`DELETE FROM tasks_messages`);
+    this.sql.exec(
+      `UPDATE tasks_run SET summary = NULL, summary_time = NULL, kv_task_dirty = kv_task_written, kv_summary_dirty = kv_summary_written WHERE id = 1`,
+    );
+    this.kick();
+    await this.idle();
+  }
+
+  /** Resolves once every pending KV write of this job is done (tests and shutdown use it). */
+  idle(): Promise<void> {
+    if (!this.timer && !this.writing && !this.pendingOp()) return Promise.resolve();
+    this.kick();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Reads the retention settings (messages per job, max age) and applies the message cap. */
+  async refreshSettings(): Promise<void> {
+    const settings = await loadSettings(this.env.DB);
+    if (!this.run()) return;
+    this.sql.exec(
+      `UPDATE tasks_run SET max_messages = ?, max_age_days = ? WHERE id = 1`,
+      settings.notifierMaxMessagesPerJob,
+      settings.notifierMaxAgeDays,
+    );
+    if (this.applyCap()) {
+      this.sql.exec(`UPDATE tasks_run SET kv_task_dirty = 1 WHERE id = 1`);
+      this.kick();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals
+  // ---------------------------------------------------------------------------------------------
+
+  private run(): RunRow | null {
+    return this.sql.exec<RunRow>(`SELECT * FROM tasks_run WHERE id = 1`).toArray()[0] ?? null;
+  }
+
+  private toNotification(row: RunRow, m: MessageRow): Notification {
+    const n: Notification = {
+      uid: m.uid,
+      id: m.uid,
+      level: m.level as NotificationLevel,
+      category: row.job_type,
+      time: formatDate(m.time, this.timeZone) ?? "",
+      message: m.message,
+      completed: m.completed === 1,
+    };
+    if (m.data !== null) {
+      n.dataType = "PARAMETERS";
+      const data = JSON.parse(m.data);
+      if (data !== null) n.data = data;
+    }
+    return n;
+  }
+
+  /**
+   * Appends one message (replacing a newest LOOP message), applies the cap; returns its time.
+   * `parameters` marks the run's first message (`dataType: PARAMETERS`; `data` omitted when null).
+   */
+  private append(level: NotificationLevel, message: string, completed: boolean, now: number, parameters: { data: string | null } | null): number {
+    const row = this.run()!;
+    const time = Math.max(Math.floor(now), row.last_time + 1);
+    const newest = this.sql.exec<{ seq: number; level: string }>(`SELECT seq, level FROM tasks_messages ORDER BY seq DESC LIMIT 1`).toArray()[0];
+    if (newest && newest.level === "LOOP") this.sql.exec(`DELETE FROM tasks_messages WHERE seq = ?`, newest.seq);
+    this.sql.exec(
+      `INSERT INTO tasks_messages (time, uid, level, message, completed, data) VALUES (?, ?, ?, ?, ?, ?)`,
+      time,
+      notificationUid(row.job_id, time),
+      level,
+      message,
+      completed ? 1 : 0,
+      parameters ? (parameters.data ?? "null") : null,
+    );
+    this.sql.exec(`UPDATE tasks_run SET last_time = ?, kv_task_dirty = 1 WHERE id = 1`, time);
+    this.applyCap();
+    return time;
+  }
+
+  /**
+   * Drops the oldest messages beyond the cap, always keeping the run's first (so at least two are
+   * kept: the first and the newest). True if any went.
+   */
+  private applyCap(): boolean {
+    const row = this.run();
+    if (!row) return false;
+    const max = Math.max(2, row.max_messages);
+    const count = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks_messages`).one().n;
+    if (count <= max) return false;
+    this.sql.exec(
+      `DELETE FROM tasks_messages WHERE seq IN (
+         SELECT seq FROM tasks_messages WHERE seq > (SELECT MIN(seq) FROM tasks_messages) ORDER BY seq ASC LIMIT ?)`,
+      count - max,
+    );
+    return true;
+  }
+
+  // --- KV write-through ------------------------------------------------------------------------
+
+  /** The next KV operation to perform, or null when KV is up to date. */
+  private pendingOp(): KvOp | null {
+    const stale = this.sql.exec<{ key: string }>(`SELECT key FROM tasks_kv_deletes LIMIT 1`).toArray()[0];
+    if (stale) return { kind: "delete", key: stale.key, stale: true };
+    const row = this.run();
+    if (!row) return null;
+    if (row.kv_task_dirty) return { kind: "task" };
+    if (row.kv_summary_dirty) return { kind: "summary" };
+    return null;
+  }
+
+  /** Starts the next KV write now, or arms a timer for when the job's write budget allows it. */
+  private kick(): void {
+    if (this.writing || this.timer) return;
+    const op = this.pendingOp();
+    if (!op) {
+      this.resolveIdle();
+      return;
+    }
+    const now = this.pacing.now();
+    // A last-write time in the future (another clock, skew) must not stall the write-through.
+    const recorded = this.run()?.kv_last_write ?? 0;
+    const last = recorded > now ? now - KV_WRITE_INTERVAL_MS : recorded;
+    const gap = this.failures ? Math.min(MAX_BACKOFF_MS, KV_WRITE_INTERVAL_MS * 2 ** this.failures) : KV_WRITE_INTERVAL_MS;
+    const wait = last + gap - now;
+    if (wait > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.kick();
+      }, Math.min(wait, gap));
+      return;
+    }
+    this.writing = this.perform(op).finally(() => {
+      this.writing = undefined;
+      this.kick();
+    });
+  }
+
+  private resolveIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** One KV operation. State is read and the dirty flag cleared synchronously, so later changes re-dirty it. */
+  private async perform(op: KvOp): Promise<void> {
+    const startedAt = this.pacing.now();
+    const row = this.run();
+    let write: () => Promise<void>;
+    let undo: () => void;
+    let done: () => void = () => {};
+    if (op.kind === "delete") {
+      this.sql.exec(`DELETE FROM tasks_kv_deletes WHERE key = ?`, op.key);
+      write = () => this.kv.delete(op.key);
+      undo = () => this.sql.exec(`INSERT OR IGNORE INTO tasks_kv_deletes (key) VALUES (?)`, op.key);
+    } else if (!row) {
+      return;
+    } else if (op.kind === "task") {
+      const key = taskKey(row.job_type, row.job_id);
+      const writes = row.run_kv_writes + 1;
+      this.sql.exec(`UPDATE tasks_run SET kv_task_dirty = 0 WHERE id = 1`);
+      const snap = this.snapshot();
+      if (!snap || snap.notifications.length === 0) {
+        write = () => this.kv.delete(key);
+        done = () => this.sql.exec(`UPDATE tasks_run SET kv_task_written = 0 WHERE id = 1`);
+      } else {
+        const list = snap.notifications;
+        const value = JSON.stringify(list);
+        const metadata = taskMetadata(list, this.newestTime(), snap.userUid, writes);
+        write = () => this.kv.put(key, value, { metadata, expirationTtl: kvTtlSeconds(row.max_age_days) });
+        done = () => this.sql.exec(`UPDATE tasks_run SET kv_task_written = 1 WHERE id = 1`);
+      }
+      undo = () => this.sql.exec(`UPDATE tasks_run SET kv_task_dirty = 1 WHERE id = 1`);
+    } else {
+      const key = summaryKey(row.job_type, row.job_id);
+      this.sql.exec(`UPDATE tasks_run SET kv_summary_dirty = 0 WHERE id = 1`);
+      if (row.summary === null) {
+        write = () => this.kv.delete(key);
+        done = () => this.sql.exec(`UPDATE tasks_run SET kv_summary_written = 0 WHERE id = 1`);
+      } else {
+        const metadata: SummaryKeyMetadata = { t: row.summary_time ?? row.last_time, w: row.run_kv_writes + 1 };
+        if (row.user_uid) metadata.u = row.user_uid;
+        const value = row.summary;
+        write = () => this.kv.put(key, value, { metadata, expirationTtl: kvTtlSeconds(row.max_age_days) });
+        done = () => this.sql.exec(`UPDATE tasks_run SET kv_summary_written = 1 WHERE id = 1`);
+      }
+      undo = () => this.sql.exec(`UPDATE tasks_run SET kv_summary_dirty = 1 WHERE id = 1`);
+    }
+    this.sql.exec(
+      `UPDATE tasks_run SET kv_last_write = ?, run_kv_writes = run_kv_writes + 1, total_kv_writes = total_kv_writes + 1 WHERE id = 1`,
+      startedAt,
+    );
+    try {
+      await write();
+      this.failures = 0;
+      done();
+    } catch (e) {
+      this.failures++;
+      undo();
+      console.warn("Task notification KV write failed", e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /** Epoch ms of the newest message (the stored value, not the formatted one). */
+  private newestTime(): number {
+    return this.sql.exec<{ t: number | null }>(`SELECT MAX(time) AS t FROM tasks_messages`).one().t ?? 0;
+  }
+}
