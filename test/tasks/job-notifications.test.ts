@@ -307,7 +307,7 @@ describe("KV write-through", () => {
       n.runFinished({ outcome: "COMPLETED", message: "done", summary: { status: "SUCCESS" }, now: T0 + 2 });
       return n.snapshot()!;
     });
-    const task = await env.TASKS.getWithMetadata<TaskKeyMetadata>(taskKey("TEST", jobId), "json");
+    const task = await env.TASKS.getWithMetadata<unknown, TaskKeyMetadata>(taskKey("TEST", jobId), "json");
     expect(task.value).toEqual(snap.notifications);
     expect(task.metadata).toEqual({
       t: T0 + 2,
@@ -330,7 +330,7 @@ describe("KV write-through", () => {
     await inJob(jobId, (n) => {
       start(n, jobId, T0, { parameters: { blob: "x".repeat(2000) } });
     });
-    const task = await env.TASKS.getWithMetadata<TaskKeyMetadata>(taskKey("TEST", jobId), "json");
+    const task = await env.TASKS.getWithMetadata<unknown, TaskKeyMetadata>(taskKey("TEST", jobId), "json");
     expect(task.metadata).toEqual({ t: T0, c: 0, u: "M5zQapPyTZI", w: 1 });
     expect((task.value as unknown[]).length).toBe(1);
   });
