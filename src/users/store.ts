@@ -31,7 +31,7 @@ export interface AuthUser {
   isSuper: boolean;
 }
 
-const SELECT_USER = `SELECT u.*,
+export const SELECT_USER = `SELECT u.*,
   (SELECT json_group_array(r.authorities) FROM user_role_members m JOIN user_roles r ON r.uid = m.role_uid WHERE m.user_uid = u.uid) AS role_authorities,
   (SELECT json_group_array(m.role_uid) FROM user_role_members m WHERE m.user_uid = u.uid) AS role_uids
   FROM users u`;

@@ -59,3 +59,21 @@ export async function findTokenByKey(db: D1Database, key: string): Promise<Token
   if (!isWellFormedTokenKey(key)) return null;
   return db.prepare(`SELECT * FROM api_tokens WHERE key_hash = ?`).bind(await sha256Hex(key)).first<TokenRow>();
 }
+
+export type OwnedTokenRow = TokenRow & { owner_username: string | null };
+
+const SELECT_TOKEN = `SELECT t.*, u.username AS owner_username FROM api_tokens t LEFT JOIN users u ON u.uid = t.owner_uid`;
+
+/** The caller's tokens, newest first. */
+export async function listTokens(db: D1Database, ownerUid: string): Promise<OwnedTokenRow[]> {
+  const { results } = await db.prepare(`${SELECT_TOKEN} WHERE t.owner_uid = ? ORDER BY t.created DESC, t.uid`).bind(ownerUid).all<OwnedTokenRow>();
+  return results;
+}
+
+export function findTokenByUid(db: D1Database, uid: string): Promise<OwnedTokenRow | null> {
+  return db.prepare(`${SELECT_TOKEN} WHERE t.uid = ?`).bind(uid).first<OwnedTokenRow>();
+}
+
+export async function deleteToken(db: D1Database, uid: string): Promise<void> {
+  await db.prepare(`DELETE FROM api_tokens WHERE uid = ?`).bind(uid).run();
+}

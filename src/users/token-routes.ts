@@ -1,0 +1,184 @@
+/**
+ * DHIS2 personal access tokens: `POST /api/apiToken` (the secret is returned once, in
+ * `response.key`), `GET /api/apiToken[/{id}]` (the caller's tokens; never the key or its hash) and
+ * `DELETE /api/apiToken/{id}` (owner or superuser; anyone else gets 404, as if it did not exist).
+ *
+ * `expire` is epoch milliseconds (default: 30 days from now) and must lie in the future.
+ * Token `attributes` (DHIS2's IP / method / referrer allow-lists) are not enforced by this service,
+ * so only unrestrictive ones are accepted (empty lists, or every HTTP method); a real restriction is
+ * refused with 409 rather than silently ignored.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { currentUser } from "../http/auth";
+import { readJsonObject } from "../http/body";
+import { clock } from "../http/clock";
+import { applyFields, parseFields } from "../http/fields";
+import { coerceNumber } from "../http/json-input";
+import { uidParam } from "../http/params";
+import { apiUrl, jsonResponse } from "../http/respond";
+import type { AppEnv } from "../http/router";
+import { type ErrorReport, importReportConflict, notFoundObject, objectReport, webMessage } from "../http/webmessage";
+import { ERRORS, fieldsQuery, SECURITY } from "./openapi";
+import { createToken, deleteToken, findTokenByUid, listTokens } from "./tokens";
+import { tokenJson } from "./views";
+
+export const TOKEN_KLASS = "org.hisp.dhis.security.apikey.ApiToken";
+export const DEFAULT_TOKEN_LIFETIME_MS = 30 * 24 * 3600 * 1000;
+const ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+const tz = (c: Context<AppEnv>) => c.env.SERVER_TIMEZONE || "Etc/UTC";
+
+function tokenError(message: string, property: string): ErrorReport {
+  return { message, mainKlass: TOKEN_KLASS, errorProperty: property, errorProperties: [property], errorCode: "E4027", args: [property] };
+}
+
+/** Reads a token creation body; returns the errors (empty when valid). */
+export function readTokenInput(body: Record<string, unknown>, now: number): { expire: number; name: string | null; errors: ErrorReport[] } {
+  const errors: ErrorReport[] = [];
+  let expire = now + DEFAULT_TOKEN_LIFETIME_MS;
+  const ev = coerceNumber(body.expire);
+  if (ev !== undefined && ev !== null) {
+    if (typeof ev !== "number" || !Number.isSafeInteger(ev)) {
+      errors.push(tokenError(`Value \`${String(body.expire)}\` is not valid for property \`expire\` (epoch milliseconds).`, "expire"));
+    } else if (ev <= now) {
+      errors.push(tokenError("Property `expire` must be a time in the future (epoch milliseconds).", "expire"));
+    } else expire = ev;
+  }
+  let name: string | null = null;
+  if (typeof body.name === "string" && body.name.trim() !== "") {
+    if (body.name.length > 255) errors.push(tokenError("Maximum length of property `name` is 255.", "name"));
+    else name = body.name.trim();
+  }
+  const attrs = body.attributes;
+  if (attrs !== undefined && attrs !== null) {
+    if (!Array.isArray(attrs)) errors.push(tokenError("Property `attributes` must be a list.", "attributes"));
+    else {
+      for (const a of attrs) {
+        if (!isUnrestrictive(a)) {
+          errors.push(tokenError("Token attributes that restrict IPs, methods or referrers are not supported by this server.", "attributes"));
+          break;
+        }
+      }
+    }
+  }
+  return { expire, name, errors };
+}
+
+function isUnrestrictive(attr: unknown): boolean {
+  if (!attr || typeof attr !== "object") return false;
+  const a = attr as Record<string, unknown>;
+  const list = (k: string) => (Array.isArray(a[k]) ? (a[k] as unknown[]) : a[k] === undefined || a[k] === null ? [] : null);
+  switch (a.type) {
+    case "IpAllowedList":
+      return list("allowedIps")?.length === 0;
+    case "RefererAllowedList":
+      return list("allowedReferrers")?.length === 0;
+    case "MethodAllowedList": {
+      const m = list("allowedMethods");
+      if (m === null) return false;
+      const upper = new Set(m.map((x) => String(x).toUpperCase()));
+      return m.length === 0 || ALL_METHODS.every((x) => upper.has(x));
+    }
+    default:
+      return false;
+  }
+}
+
+const WebMessageSchema = z.object({ httpStatus: z.string(), httpStatusCode: z.number(), status: z.string() }).passthrough();
+const TokenSchema = z.object({ id: z.string(), type: z.string(), created: z.string(), expire: z.number().optional() }).passthrough().openapi("ApiToken");
+
+const createTokenRoute = createRoute({
+  method: "post",
+  path: "/apiToken",
+  summary: "Create a personal access token for the caller; the key is in `response.key`, shown once",
+  description: "Body: `{expire?: <epoch ms>, name?, attributes?: []}`. Authenticate later with `Authorization: ApiToken <key>`.",
+  tags: ["users"],
+  security: SECURITY,
+  responses: {
+    201: { description: "Created (ApiTokenCreationResponse)", content: { "application/json": { schema: WebMessageSchema } } },
+    409: { description: "Invalid expiry or attributes (ObjectReport)" },
+    ...ERRORS,
+  },
+});
+
+const listTokenRoute = createRoute({
+  method: "get",
+  path: "/apiToken",
+  summary: "The caller's tokens (never the key)",
+  tags: ["users"],
+  security: SECURITY,
+  request: { query: z.object({ fields: fieldsQuery() }) },
+  responses: {
+    200: { description: "Tokens", content: { "application/json": { schema: z.object({ pager: z.unknown(), apiToken: z.array(TokenSchema) }) } } },
+    ...ERRORS,
+  },
+});
+
+const getTokenRoute = createRoute({
+  method: "get",
+  path: "/apiToken/{id}",
+  summary: "One of the caller's tokens (a superuser may read any)",
+  tags: ["users"],
+  security: SECURITY,
+  request: { params: z.object({ id: uidParam() }), query: z.object({ fields: fieldsQuery() }) },
+  responses: { 200: { description: "Token", content: { "application/json": { schema: TokenSchema } } }, 404: { description: "No such token" }, ...ERRORS },
+});
+
+const deleteTokenRoute = createRoute({
+  method: "delete",
+  path: "/apiToken/{id}",
+  summary: "Revoke a token (owner or superuser)",
+  tags: ["users"],
+  security: SECURITY,
+  request: { params: z.object({ id: uidParam() }) },
+  responses: {
+    200: { description: "Deleted (ObjectReport)", content: { "application/json": { schema: WebMessageSchema } } },
+    404: { description: "No such token (or not yours)" },
+    ...ERRORS,
+  },
+});
+
+export function registerTokenRoutes(router: OpenAPIHono<AppEnv>): void {
+  router.openapi(createTokenRoute, async (c) => {
+    const user = currentUser(c);
+    const body = await readJsonObject(c, false);
+    const now = clock.now();
+    const { expire, name, errors } = readTokenInput(body, now);
+    if (errors.length) throw importReportConflict(TOKEN_KLASS, undefined, errors);
+    const { uid, key } = await createToken(c.env.DB, user.uid, expire, name, now);
+    const msg = webMessage(201, {
+      response: { responseType: "ApiTokenCreationResponse", uid, klass: TOKEN_KLASS, errorReports: [], key },
+    });
+    return jsonResponse(msg, 201, { Location: apiUrl(c, `/apiToken/${uid}`), "Cache-Control": "no-store" });
+  });
+
+  router.openapi(listTokenRoute, async (c) => {
+    const user = currentUser(c);
+    const { fields } = c.req.valid("query");
+    const rows = await listTokens(c.env.DB, user.uid);
+    const sel = fields === undefined ? undefined : parseFields(fields);
+    const apiToken = rows.map((r) => (sel ? applyFields(tokenJson(r, tz(c)), sel) : tokenJson(r, tz(c))));
+    return jsonResponse({ pager: { page: 1, pageCount: 1, total: rows.length, pageSize: Math.max(rows.length, 1) }, apiToken });
+  });
+
+  router.openapi(getTokenRoute, async (c) => {
+    const user = currentUser(c);
+    const { id } = c.req.valid("param");
+    const row = await findTokenByUid(c.env.DB, id);
+    if (!row || (row.owner_uid !== user.uid && !user.isSuper)) throw notFoundObject("ApiToken", id);
+    const { fields } = c.req.valid("query");
+    const body = tokenJson(row, tz(c));
+    return jsonResponse(fields === undefined ? body : applyFields(body, parseFields(fields)));
+  });
+
+  router.openapi(deleteTokenRoute, async (c) => {
+    const user = currentUser(c);
+    const { id } = c.req.valid("param");
+    const row = await findTokenByUid(c.env.DB, id);
+    if (!row || (row.owner_uid !== user.uid && !user.isSuper)) throw notFoundObject("ApiToken", id);
+    await deleteToken(c.env.DB, id);
+    return jsonResponse(webMessage(200, { response: objectReport(TOKEN_KLASS, id) }));
+  });
+}
