@@ -1,0 +1,98 @@
+/** Fixtures for the queue tests: job rows written straight to D1, a plain user, a fixed clock. */
+import { env } from "cloudflare:test";
+import { hashPassword } from "../../src/users/password";
+import { basic } from "../helpers";
+
+export const T0 = Date.UTC(2026, 0, 5, 10, 0, 0); // Monday 2026-01-05 10:00:00 UTC
+
+export interface JobSeed {
+  uid: string;
+  name: string;
+  jobType?: string;
+  cron?: string | null;
+  delay?: number | null;
+  schedulingType?: string | null;
+  enabled?: boolean;
+  status?: string;
+  system?: boolean;
+  created?: number;
+  lastExecuted?: number | null;
+  lastFinished?: number | null;
+  lastExecutedStatus?: string;
+  parameters?: Record<string, unknown>;
+}
+
+export async function seedJob(seed: JobSeed): Promise<void> {
+  const cron = seed.cron === undefined ? "0 0 1 ? * *" : seed.cron;
+  const delay = seed.delay ?? null;
+  const schedulingType = seed.schedulingType ?? (cron ? "CRON" : delay != null ? "FIXED_DELAY" : "ONCE_ASAP");
+  const enabled = seed.enabled ?? true;
+  await env.DB.prepare(
+    `INSERT INTO job_configurations (uid, name, job_type, scheduling_type, cron_expression, delay, job_parameters, enabled, job_status,
+       last_executed_status, last_executed, last_finished, system, version, created, last_updated)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
+  )
+    .bind(
+      seed.uid,
+      seed.name,
+      seed.jobType ?? "DATA_INTEGRITY",
+      schedulingType,
+      cron,
+      delay,
+      seed.parameters ? JSON.stringify(seed.parameters) : null,
+      enabled ? 1 : 0,
+      seed.status ?? (enabled ? "SCHEDULED" : "DISABLED"),
+      seed.lastExecutedStatus ?? "NOT_STARTED",
+      seed.lastExecuted ?? null,
+      seed.lastFinished ?? null,
+      seed.system ? 1 : 0,
+      seed.created ?? T0,
+      seed.created ?? T0,
+    )
+    .run();
+}
+
+export interface JobRow {
+  uid: string;
+  name: string;
+  cron_expression: string | null;
+  delay: number | null;
+  scheduling_type: string | null;
+  enabled: number;
+  job_status: string;
+  last_executed_status: string;
+  last_executed: number | null;
+  last_finished: number | null;
+  queue_name: string | null;
+  queue_position: number | null;
+  version: number;
+  last_updated: number;
+  last_updated_by: string | null;
+}
+
+export async function jobRow(uid: string): Promise<JobRow> {
+  const row = await env.DB.prepare("SELECT * FROM job_configurations WHERE uid = ?").bind(uid).first<JobRow>();
+  if (!row) throw new Error(`no job ${uid}`);
+  return row;
+}
+
+export async function clearJobs(): Promise<void> {
+  await env.DB.batch([env.DB.prepare("DELETE FROM job_configurations"), env.DB.prepare("DELETE FROM queue_run_steps")]);
+}
+
+let userCount = 0;
+
+/** A user with the given authorities (no role); returns its Basic Authorization header. */
+export async function userWith(authorities: string[]): Promise<string> {
+  userCount++;
+  const username = `queues${userCount}`;
+  const uid = `Qusr${String(userCount).padStart(7, "0")}`;
+  const hash = await hashPassword("Secret123!", 1000);
+  await env.DB.prepare(
+    `INSERT INTO users (uid, username, first_name, surname, password_hash, authorities, password_last_updated, created, last_updated)
+     VALUES (?, ?, 'Queue', 'Tester', ?, ?, ?, ?, ?)`,
+  )
+    .bind(uid, username, hash, JSON.stringify(authorities), T0, T0, T0)
+    .run();
+  return basic(username, "Secret123!");
+}
