@@ -1,0 +1,128 @@
+/**
+ * The option lists the Scheduler app's job form loads all together (`use-parameter-options.js`):
+ *
+ * - `GET /api/analytics/tableTypes`: a bare JSON array of DHIS2's AnalyticsTableType names (DHIS2's
+ *   `AnalyticsController.getTableTypes` returns the enum array; the app maps over it directly).
+ * - `GET /api/dataIntegrity`: a bare JSON array of checks (DHIS2's `getAvailableChecks`), read by the
+ *   app as `data.map(check => check.name / displayName / severity)`.
+ * - `GET /api/{validationRuleGroups|predictors|predictorGroups|dashboards|userGroups|programs|
+ *   pushAnalysis|aggregateDataExchanges}`: DHIS2's metadata list shape `{"pager":{…},"<name>":[{id,
+ *   displayName}]}`, and without `pager` when `paging=false`.
+ *
+ * Everything except the table types comes from the configured `OptionSource` (empty lists unless a
+ * DHIS2 bridge is configured; a failing bridge also answers empty lists, never a 5xx).
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { currentUser } from "../http/auth";
+import { queryBool, queryInt } from "../http/params";
+import { apiUrl, jsonResponse } from "../http/respond";
+import { type AppEnv, SECURED } from "../http/router";
+import { ANALYTICS_TABLE_TYPES, OPTION_LISTS, type OptionItem, type OptionListName, optionSource } from "./options";
+
+const SECURITY = SECURED as unknown as Array<Record<string, string[]>>;
+const PRIVATE_NO_CACHE = "no-cache, private";
+const DEFAULT_PAGE_SIZE = 50;
+
+const listQuery = z.object({
+  paging: queryBool(true),
+  page: queryInt(1),
+  pageSize: queryInt(DEFAULT_PAGE_SIZE),
+  fields: z.union([z.string(), z.array(z.string())]).optional().openapi({ type: "string", description: "Accepted; entries always carry id and displayName" }),
+});
+
+const tableTypesRoute = createRoute({
+  method: "get",
+  path: "/api/analytics/tableTypes",
+  summary: "DHIS2's analytics table types (a bare array of enum names)",
+  tags: ["app shell"],
+  security: SECURITY,
+  responses: {
+    200: { description: "Enum names", content: { "application/json": { schema: { type: "array", items: { type: "string", enum: [...ANALYTICS_TABLE_TYPES] } } } } },
+    401: { description: "Missing or bad credentials (WebMessage)" },
+  },
+});
+
+const dataIntegrityRoute = createRoute({
+  method: "get",
+  path: "/api/dataIntegrity",
+  summary: "Data integrity checks (a bare array; empty unless a DHIS2 bridge is configured)",
+  tags: ["app shell"],
+  security: SECURITY,
+  responses: {
+    200: { description: "Checks with name, displayName, severity, …", content: { "application/json": { schema: { type: "array", items: { type: "object" } } } } },
+    401: { description: "Missing or bad credentials (WebMessage)" },
+  },
+});
+
+function listRoute(name: OptionListName) {
+  return createRoute({
+    method: "get",
+    path: `/api/${name}`,
+    summary: `${name} as {id, displayName} (DHIS2 metadata list; empty unless a DHIS2 bridge is configured)`,
+    tags: ["app shell"],
+    security: SECURITY,
+    request: { query: listQuery },
+    responses: {
+      200: {
+        description: "`{\"pager\":{…},\"" + name + "\":[{id, displayName}]}`; no pager with `paging=false`",
+        content: { "application/json": { schema: { type: "object" } } },
+      },
+      400: { description: "Bad parameter value (WebMessage)" },
+      401: { description: "Missing or bad credentials (WebMessage)" },
+    },
+  });
+}
+
+interface Pager {
+  page: number;
+  total: number;
+  pageSize: number;
+  pageCount: number;
+  nextPage?: string;
+  prevPage?: string;
+}
+
+/** One page of a list in DHIS2's shape (`pager` first, then the collection). */
+export function pagedList(name: string, items: OptionItem[], paging: boolean, page: number, pageSize: number, url: string): Record<string, unknown> {
+  if (!paging) return { [name]: items };
+  const size = Math.max(1, pageSize);
+  const total = items.length;
+  const pageCount = total <= size ? 1 : Math.ceil(total / size);
+  const current = Math.max(1, page);
+  const pager: Pager = { page: current, total, pageSize: size, pageCount };
+  const link = (p: number) => {
+    const u = new URL(url);
+    u.searchParams.set("page", String(p));
+    return `${u.origin}${u.pathname}?${u.searchParams.toString()}`;
+  };
+  if (current < pageCount) pager.nextPage = link(current + 1);
+  if (current > 1) pager.prevPage = link(Math.min(current - 1, pageCount));
+  return { pager, [name]: items.slice((current - 1) * size, current * size) };
+}
+
+export function registerOptionRoutes(router: OpenAPIHono<AppEnv>): void {
+  router.openapi(tableTypesRoute, (c) => {
+    currentUser(c);
+    return jsonResponse(ANALYTICS_TABLE_TYPES, 200, { "Cache-Control": PRIVATE_NO_CACHE });
+  });
+
+  router.openapi(dataIntegrityRoute, async (c) => {
+    currentUser(c);
+    const checks = await optionSource(c.env).dataIntegrityChecks();
+    return jsonResponse(checks, 200, { "Cache-Control": PRIVATE_NO_CACHE });
+  });
+
+  for (const name of OPTION_LISTS) {
+    router.openapi(listRoute(name), async (c) => {
+      currentUser(c);
+      const { paging, page, pageSize } = c.req.valid("query");
+      const items = await optionSource(c.env).list(name);
+      const requestUrl = new URL(c.req.url);
+      const url = `${apiUrl(c, `/${name}`)}${requestUrl.search}`;
+      return jsonResponse(pagedList(name, items, paging ?? true, page ?? 1, pageSize ?? DEFAULT_PAGE_SIZE, url), 200, {
+        "Cache-Control": PRIVATE_NO_CACHE,
+      });
+    });
+  }
+}
