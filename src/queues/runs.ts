@@ -11,10 +11,10 @@
  * requested but never claimed is requested again, a claimed start that never began fails the run.
  *
  * The scheduler calls (see the issue #7 report):
- * - `onQueueMemberFinished(env, uid, outcome, now)` after a queued job's run ended (D1 already updated);
- * - `pendingQueueStart(db, uid)` when it computes a job's next alarm (a TRIGGERED step = due now);
- * - `claimQueueStart(db, uid, key, now)` (or its statement) just before such a run starts;
+ * - `onQueueMemberFinished(env, uid, outcome, now)` after a queued job's run ended (D1 already
+ *   updated); the next member is started through its Durable Object's `executeNow`;
  * - `reconcileQueueRuns(env, now)` from its periodic reconcile.
+ * `pendingQueueStart` / `claimQueueStart` let a scheduler pull starts instead (custom starter).
  */
 import type { Env } from "../env";
 import { syncJobObject } from "../scheduling/sync";
@@ -44,10 +44,42 @@ export interface QueueContinuation {
   skipped?: string[];
 }
 
-/** How a requested member start reaches the scheduler; by default its Durable Object is synced. */
-export type QueueStarter = (env: Env, uid: string, key: string) => Promise<void>;
+/**
+ * How a requested member start reaches the scheduler. The default claims the start (exactly once
+ * per key) and asks the member's Durable Object to run now (`executeNow`).
+ */
+export type QueueStarter = (env: Env, uid: string, key: string, now: number) => Promise<void>;
 
-const defaultStarter: QueueStarter = (env, uid) => syncJobObject(env, uid);
+/** The member's Durable Object, as far as queues use it. */
+interface JobObjectStub {
+  executeNow(uid: string, by: string | null): Promise<string>;
+}
+
+/**
+ * The default starter: claims the TRIGGERED step (only one caller can) and has the member's object
+ * execute it now. If the object refuses (the member is running, disabled or gone) the run fails at
+ * this member: it and the rest are marked NOT_STARTED. If the call itself fails, the step stays
+ * claimed and `reconcileQueueRuns` fails the run once the grace period has passed, so a member is
+ * never started twice.
+ */
+export const startQueueMember: QueueStarter = async (env, uid, key, now) => {
+  if (!(await claimQueueStart(env.DB, uid, key, now))) return;
+  let result: string;
+  try {
+    const stub = env.JOBS.get(env.JOBS.idFromName(uid)) as unknown as JobObjectStub;
+    result = await stub.executeNow(uid, null);
+  } catch (e) {
+    console.error(`queue member ${uid}: start request failed`, e instanceof Error ? e.message : String(e));
+    return;
+  }
+  if (result !== "started") {
+    const parsed = parseStepKey(key)!;
+    const step = await stepOf(env.DB, parsed.runId, parsed.position);
+    if (step) await failStep(env, step, now);
+  }
+};
+
+const defaultStarter: QueueStarter = startQueueMember;
 
 /** The idempotency key of one member start: `<run id>#<position>`. */
 export function stepKey(runId: string, position: number): string {
@@ -199,7 +231,7 @@ async function continueAfter(env: Env, row: QueueJobRow, runId: string, outcome:
   const key = stepKey(runId, position + 1);
   // Only a start still waiting to be claimed is (re)requested; a claimed or finished one is left alone.
   if (step && step.state === "TRIGGERED" && step.job_uid === next.uid) {
-    await (opts.starter ?? defaultStarter)(env, next.uid, key);
+    await (opts.starter ?? defaultStarter)(env, next.uid, key, now);
   }
   return { action: "started-next", runId, next: { uid: next.uid, key } };
 }
@@ -338,7 +370,7 @@ export async function reconcileQueueRuns(env: Env, now: number, opts: ReconcileO
       }
     } else if (now - s.updated >= retrigger) {
       await db.prepare("UPDATE queue_run_steps SET updated = ? WHERE run_id = ? AND position = ? AND state = 'TRIGGERED'").bind(now, s.run_id, s.position).run();
-      await (opts.starter ?? defaultStarter)(env, s.job_uid, stepKey(s.run_id, s.position));
+      await (opts.starter ?? defaultStarter)(env, s.job_uid, stepKey(s.run_id, s.position), now);
       report.retriggered.push(s.job_uid);
     }
   }
