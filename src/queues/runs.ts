@@ -211,7 +211,7 @@ async function continueAfter(env: Env, row: QueueJobRow, runId: string, outcome:
     // A failure or cancel ends the run; so does a disabled next member (it cannot start).
     const { stmts, uids } = skipRestStatements(db, queue, runId, members, position, now);
     if (head.length + stmts.length > 0) await db.batch([...head, ...stmts]);
-    for (const uid of uids) await syncJobObject(env, uid);
+    await syncQuietly(env, uids);
     return { action: "skipped-rest", runId, skipped: uids };
   }
   if (!next) {
@@ -239,8 +239,13 @@ async function continueAfter(env: Env, row: QueueJobRow, runId: string, outcome:
 async function skipRest(env: Env, queue: string, runId: string, members: QueueJobRow[], position: number, now: number): Promise<QueueContinuation> {
   const { stmts, uids } = skipRestStatements(env.DB, queue, runId, members, position, now);
   if (stmts.length > 0) await env.DB.batch(stmts);
-  for (const uid of uids) await syncJobObject(env, uid);
+  await syncQuietly(env, uids);
   return { action: "skipped-rest", runId, skipped: uids };
+}
+
+/** Skipped members' objects re-read their rows; a failure here is repaired by the reconcile. */
+async function syncQuietly(env: Env, uids: string[]): Promise<void> {
+  await Promise.allSettled(uids.map((uid) => syncJobObject(env, uid)));
 }
 
 export interface PendingQueueStart {

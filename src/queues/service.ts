@@ -127,8 +127,15 @@ export function runIdOf(queue: string, headStart: number): string {
   return `${queue}@${headStart}`;
 }
 
+/**
+ * Brings the touched jobs' Durable Objects in step. The D1 write is already committed: an object
+ * that cannot be reached now is caught up by the scheduler's reconcile (its version changed).
+ */
 async function syncAll(env: Env, uids: Iterable<string>): Promise<void> {
-  for (const uid of new Set(uids)) await syncJobObject(env, uid);
+  const results = await Promise.allSettled([...new Set(uids)].map((uid) => syncJobObject(env, uid)));
+  for (const r of results) {
+    if (r.status === "rejected") console.error("queue write: job object sync failed", r.reason instanceof Error ? r.reason.message : String(r.reason));
+  }
 }
 
 export async function createQueue(env: Env, name: string, input: QueueInput, now: number, userUid: string | null): Promise<void> {

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:test";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { manualClock, setClock } from "../../src/http/clock";
 import { app } from "../../src/app";
 import { api, json } from "../helpers";
-import { clearJobs, jobRow, seedJob, T0, userWith } from "./support";
+import { clearJobs, deleteJobAlarms, jobRow, seedJob, T0, userWith } from "./support";
 
 const A = "jobAaaaaaa1";
 const B = "jobBbbbbbb1";
@@ -23,6 +23,7 @@ beforeEach(async () => {
   await seedJob({ uid: C, name: "c", jobType: "RESOURCE_TABLE", cron: "0 0 3 ? * MON" });
 });
 
+afterEach(deleteJobAlarms);
 afterAll(() => setClock(null));
 
 const post = (name: string, body: unknown, auth?: string) => api(`/api/scheduler/queues/${encodeURIComponent(name)}`, { method: "POST", body, auth });
@@ -53,14 +54,14 @@ describe("GET /api/scheduler", () => {
       name: "a",
       type: "DISABLE_INACTIVE_USERS",
       cronExpression: "0 0 1 ? * *",
-      nextExecutionTime: "2026-01-06T01:00:00.000",
-      maxDelayedExecutionTime: "2026-01-06T05:00:00.000",
+      nextExecutionTime: "2030-01-08T01:00:00.000",
+      maxDelayedExecutionTime: "2030-01-08T05:00:00.000",
       secondsToNextExecutionTime: 15 * 3600,
       secondsToMaxDelayedExecutionTime: 19 * 3600,
       status: "SCHEDULED",
       enabled: true,
       configurable: true,
-      sequence: [{ id: A, name: "a", type: "DISABLE_INACTIVE_USERS", cronExpression: "0 0 1 ? * *", nextExecutionTime: "2026-01-06T01:00:00.000", status: "SCHEDULED" }],
+      sequence: [{ id: A, name: "a", type: "DISABLE_INACTIVE_USERS", cronExpression: "0 0 1 ? * *", nextExecutionTime: "2030-01-08T01:00:00.000", status: "SCHEDULED" }],
     });
   });
 
@@ -97,15 +98,15 @@ describe("GET /api/scheduler", () => {
       name: "testQueue",
       type: "Sequence",
       cronExpression: "0 0 1 ? * *",
-      nextExecutionTime: "2026-01-06T01:00:00.000",
-      maxDelayedExecutionTime: "2026-01-06T05:00:00.000",
+      nextExecutionTime: "2030-01-08T01:00:00.000",
+      maxDelayedExecutionTime: "2030-01-08T05:00:00.000",
       secondsToNextExecutionTime: 15 * 3600,
       secondsToMaxDelayedExecutionTime: 19 * 3600,
       status: "SCHEDULED",
       enabled: true,
       configurable: true,
       sequence: [
-        { id: A, name: "a", type: "DISABLE_INACTIVE_USERS", cronExpression: "0 0 1 ? * *", nextExecutionTime: "2026-01-06T01:00:00.000", status: "SCHEDULED" },
+        { id: A, name: "a", type: "DISABLE_INACTIVE_USERS", cronExpression: "0 0 1 ? * *", nextExecutionTime: "2030-01-08T01:00:00.000", status: "SCHEDULED" },
         { id: C, name: "c", type: "RESOURCE_TABLE", status: "SCHEDULED" },
       ],
     });
@@ -126,7 +127,7 @@ describe("GET /api/scheduler", () => {
 
   it("formats dates in the server time zone", async () => {
     const entries = await json<any[]>(await api("/api/41/scheduler.json?order=name"));
-    expect(entries[0].nextExecutionTime).toBe("2026-01-06T01:00:00.000");
+    expect(entries[0].nextExecutionTime).toBe("2030-01-08T01:00:00.000");
   });
 
   it("needs authentication", async () => {
@@ -146,7 +147,7 @@ describe("GET /api/scheduler/queueable", () => {
     expect(res.status).toBe(200);
     const entries = await json<any[]>(res);
     expect(entries.map((e) => e.name)).toEqual(["b"]);
-    expect(entries[0].sequence).toEqual([{ id: B, name: "b", type: "DATA_INTEGRITY", cronExpression: "0 0 12 ? * MON-FRI", nextExecutionTime: "2026-01-05T12:00:00.000", status: "SCHEDULED" }]);
+    expect(entries[0].sequence).toEqual([{ id: B, name: "b", type: "DATA_INTEGRITY", cronExpression: "0 0 12 ? * MON-FRI", nextExecutionTime: "2030-01-07T12:00:00.000", status: "SCHEDULED" }]);
   });
 
   it("with ?name= also lists the members of that queue (not of others)", async () => {

@@ -4,7 +4,7 @@
  * a run leaves behind; the start request goes to a recording starter.
  */
 import { env } from "cloudflare:test";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { manualClock, setClock } from "../../src/http/clock";
 import {
   claimQueueStart,
@@ -15,7 +15,7 @@ import {
   type QueueStarter,
 } from "../../src/queues/runs";
 import { api } from "../helpers";
-import { clearJobs, jobRow, seedJob, T0 } from "./support";
+import { clearJobs, deleteJobAlarms, jobRow, seedJob, T0 } from "./support";
 
 const A = "runAaaaaaa1";
 const B = "runBbbbbbb1";
@@ -42,6 +42,7 @@ beforeEach(async () => {
   expect(res.status).toBe(201);
 });
 
+afterEach(deleteJobAlarms);
 afterAll(() => setClock(null));
 
 /** What the scheduler leaves in D1 when a run starts and when it ends. */

@@ -1,9 +1,10 @@
 /** Fixtures for the queue tests: job rows written straight to D1, a plain user, a fixed clock. */
-import { env } from "cloudflare:test";
+import { env, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { hashPassword } from "../../src/users/password";
 import { basic } from "../helpers";
 
-export const T0 = Date.UTC(2026, 0, 5, 10, 0, 0); // Monday 2026-01-05 10:00:00 UTC
+// Monday 2030-01-07 10:00:00 UTC: in the future, so alarms the job objects arm never fire during a test.
+export const T0 = Date.UTC(2030, 0, 7, 10, 0, 0);
 
 export interface JobSeed {
   uid: string;
@@ -95,4 +96,14 @@ export async function userWith(authorities: string[]): Promise<string> {
     .bind(uid, username, hash, JSON.stringify(authorities), T0, T0, T0)
     .run();
   return basic(username, "Secret123!");
+}
+
+/** Deletes every alarm the job objects of this test file armed (queue writes sync the objects). */
+export async function deleteJobAlarms(): Promise<void> {
+  const ids = await listDurableObjectIds(env.JOBS);
+  for (const id of ids) {
+    await runInDurableObject(env.JOBS.get(id), async (_instance, state) => {
+      await state.storage.deleteAlarm();
+    });
+  }
 }
