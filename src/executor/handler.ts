@@ -142,7 +142,7 @@ async function sendStart(cfg: ExecutorConfig, ctx: ExecutorRunContext, body: Sta
     if (ctx.signal?.aborted) throw new JobCancelledError();
     let retriable = true;
     try {
-      const req = await signedRequest(cfg.secret, "POST", `${cfg.baseUrl}/runs`, body, ctx.now(), { [HEADER_IDEMPOTENCY]: ctx.runId });
+      const req = await signedRequest(cfg.secret, "POST", `${cfg.baseUrl}/runs`, { ...body, attempt }, ctx.now(), { [HEADER_IDEMPOTENCY]: ctx.runId });
       const res = await cfg.fetcher.fetch(req);
       const text = await res.text();
       if (res.ok || res.status === 409) {
@@ -210,6 +210,7 @@ async function runOnExecutor(cfg: ExecutorConfig, ctx: ExecutorRunContext): Prom
     startedAt: isoUtc(start),
     callback: { url: `${cfg.callbackBase}/api/executor/runs/${encodeURIComponent(ctx.runId)}`, token },
     heartbeatSeconds: Math.max(1, Math.floor(cfg.heartbeatTimeoutMs / 4000)),
+    attempt: 1,
   };
   try {
     const { response } = await sendStart(cfg, ctx, body);

@@ -49,6 +49,8 @@ export interface StartRequest {
   callback: { url: string; token: string };
   /** The executor must post something (a message, an item or a heartbeat) at least this often. */
   heartbeatSeconds: number;
+  /** 1 for the first delivery of the start, then 2, 3… for retries (each retry is a new signed request). */
+  attempt: number;
 }
 
 /** Executor → scheduler, the answer to a start. */
@@ -57,6 +59,7 @@ export type StartResponse =
   | { status: "done"; outcome?: ExecutorOutcome; message?: string; summary?: unknown };
 
 /** Executor → scheduler callbacks, `POST {callback.url}/{kind}`. */
+/** Every callback may carry a `nonce` (any string up to 64 characters), ignored by the scheduler. */
 export interface MessageCallback {
   level?: ExecutorLevel;
   message: string;
@@ -216,9 +219,11 @@ export class CallbackClient {
     private readonly now: () => number,
   ) {}
 
-  async post(kind: CallbackKind, payload: unknown): Promise<Response> {
+  async post(kind: CallbackKind, payload: object): Promise<Response> {
     const url = `${this.callbackUrl.replace(/\/$/, "")}/${kind}`;
-    const req = await signedRequest(this.secret, "POST", url, payload ?? {}, this.now(), { Authorization: `Bearer ${this.token}` });
+    // A nonce keeps two identical callbacks sent within the same millisecond from looking like a replay.
+    const body = { ...payload, nonce: randomToken().slice(0, 16) };
+    const req = await signedRequest(this.secret, "POST", url, body, this.now(), { Authorization: `Bearer ${this.token}` });
     return this.http.fetch(req);
   }
 

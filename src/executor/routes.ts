@@ -34,21 +34,24 @@ const Ack = z
   .object({ runId: z.string(), state: z.enum(["RUNNING", "CANCELLING", "FINISHED"]) })
   .openapi("ExecutorCallbackAck", { description: "CANCELLING tells the executor to stop the run." });
 
+const nonce = z.string().max(64).optional();
+
 const BODIES = {
   messages: z
-    .object({ level: z.enum(LEVELS).optional(), message: z.string().max(10_000) })
+    .object({ level: z.enum(LEVELS).optional(), message: z.string().max(10_000), nonce })
     .openapi("ExecutorMessage", { description: "A progress message; LOOP replaces the newest LOOP message." }),
   items: z
-    .object({ message: z.string().max(10_000).optional(), index: z.number().int().min(0).optional(), total: z.number().int().min(0).optional() })
+    .object({ message: z.string().max(10_000).optional(), index: z.number().int().min(0).optional(), total: z.number().int().min(0).optional(), nonce })
     .openapi("ExecutorItem", { description: "A LOOP item, shown as `[index/total] message`." }),
   heartbeat: z.object({}).passthrough().openapi("ExecutorHeartbeat", { description: "Keeps the run alive; no notification." }),
-  summary: z.object({ summary: z.unknown() }).openapi("ExecutorSummary", { description: "The run's summary (task summary JSON)." }),
+  summary: z.object({ summary: z.unknown(), nonce }).openapi("ExecutorSummary", { description: "The run's summary (task summary JSON)." }),
   complete: z
     .object({
       outcome: z.enum(OUTCOMES),
       message: z.string().max(10_000).optional(),
       summary: z.unknown().optional(),
       errorCodes: z.array(z.string().max(16)).max(20).optional(),
+      nonce,
     })
     .openapi("ExecutorComplete", { description: "Ends the run: COMPLETED, FAILED (ERROR notification) or STOPPED." }),
 } satisfies Record<CallbackKind, z.ZodTypeAny>;
