@@ -150,7 +150,7 @@ router.openapi(
   createRoute({
     method: "get",
     path: "/jobConfigurations/jobTypes",
-    tags: ["Job configurations"],
+    tags: ["jobConfigurations"],
     summary: "User-configurable job types with their parameters",
     security: SECURITY,
     responses: { 200: jsonContent(JobTypesSchema, "Job types in DHIS2's enum order"), ...errorResponses(401) },
@@ -162,7 +162,7 @@ router.openapi(
   createRoute({
     method: "get",
     path: "/jobConfigurations/jobTypesExtended",
-    tags: ["Job configurations"],
+    tags: ["jobConfigurations"],
     summary: "Parameters of each configurable job type, by name",
     security: SECURITY,
     responses: { 200: jsonContent(JobTypesExtendedSchema, "Job type → parameter name → Property"), ...errorResponses(401) },
@@ -177,7 +177,7 @@ router.openapi(
   createRoute({
     method: "get",
     path: "/jobConfigurations",
-    tags: ["Job configurations"],
+    tags: ["jobConfigurations"],
     summary: "List job configurations (fields, filter, order, paging, query)",
     security: SECURITY,
     request: { query: ListQuerySchema },
@@ -256,7 +256,7 @@ router.openapi(
   createRoute({
     method: "post",
     path: "/jobConfigurations",
-    tags: ["Job configurations"],
+    tags: ["jobConfigurations"],
     summary: "Create a job configuration",
     security: SECURITY,
     request: { body: documentedBody("JobConfigurationInput", "The job; numeric strings are accepted for numbers") },
@@ -293,7 +293,7 @@ router.openapi(
   createRoute({
     method: "get",
     path: "/jobConfigurations/{id}",
-    tags: ["Job configurations"],
+    tags: ["jobConfigurations"],
     summary: "One job configuration",
     security: SECURITY,
     request: { params: UidPathSchema, query: ObjectQuerySchema },
@@ -347,7 +347,7 @@ for (const base of ["/jobConfigurations", "/jobConfiguration"] as const) {
     createRoute({
       method: "put",
       path: `${base}/{id}`,
-      tags: ["Job configurations"],
+      tags: ["jobConfigurations"],
       summary: singular ? "Replace a job configuration (singular path, as the spec shows)" : "Replace a job configuration",
       description: "Accepts a whole GET body back: read-only members, `jobType` and `enabled` are ignored.",
       security: SECURITY,
@@ -360,7 +360,7 @@ for (const base of ["/jobConfigurations", "/jobConfiguration"] as const) {
     createRoute({
       method: "delete",
       path: `${base}/{id}`,
-      tags: ["Job configurations"],
+      tags: ["jobConfigurations"],
       summary: singular ? "Delete a job configuration (singular path, as the spec shows)" : "Delete a job configuration",
       security: SECURITY,
       request: { params: UidPathSchema },
@@ -398,7 +398,7 @@ router.openapi(
   createRoute({
     method: "patch",
     path: "/jobConfigurations/{id}",
-    tags: ["Job configurations"],
+    tags: ["jobConfigurations"],
     summary: "Partially update a job configuration (e.g. `{\"enabled\":false}`)",
     security: SECURITY,
     request: { params: UidPathSchema, body: documentedBody("JobConfigurationPatch", "Members to change") },

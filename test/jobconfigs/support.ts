@@ -46,3 +46,14 @@ let counter = 0;
 export const uniqueName = (prefix = "job") => `${prefix} ${++counter} ${Math.random().toString(36).slice(2, 8)}`;
 
 export const KLASS = "org.hisp.dhis.scheduling.JobConfiguration";
+
+/**
+ * Deletes every user-created job and brings its Durable Object in step, so no test leaves an alarm
+ * armed (call from afterAll).
+ */
+export async function cleanupJobs(): Promise<void> {
+  const { syncJobObject } = await import("../../src/scheduling/sync");
+  const { results } = await env.DB.prepare(`SELECT uid FROM job_configurations WHERE system = 0`).all<{ uid: string }>();
+  await env.DB.prepare(`DELETE FROM job_configurations WHERE system = 0`).run();
+  for (const r of results) await syncJobObject(env, r.uid);
+}
