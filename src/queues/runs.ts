@@ -153,6 +153,12 @@ function skipRestStatements(db: D1Database, queue: string, runId: string, member
   return { stmts, uids };
 }
 
+/**
+ * Fault injection for tests: while `dropFinishReports` is set, finish reports are lost, as if the
+ * worker died between a member's end and the queue's continuation.
+ */
+export const queueFaults = { dropFinishReports: false };
+
 export interface FinishOptions {
   starter?: QueueStarter;
 }
@@ -170,6 +176,7 @@ export async function onQueueMemberFinished(
   now: number,
   opts: FinishOptions = {},
 ): Promise<QueueContinuation> {
+  if (queueFaults.dropFinishReports) return { action: "none" };
   const db = env.DB;
   const row = await loadJob(db, typeof job === "string" ? job : job.uid);
   if (!row || row.queue_name == null || row.queue_position == null) return { action: "none" };
