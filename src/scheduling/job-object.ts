@@ -1,5 +1,70 @@
+/**
+ * One SQLite-backed Durable Object per job configuration, addressed by the job's UID
+ * (`env.JOBS.idFromName(uid)`). It holds the job's alarm, run state and progress; the logic is in
+ * engine.ts. Task notifications live here too (`JobNotifications`, the tasks module).
+ */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { wakeExecutorRun } from "../executor/handler";
+import { JobNotifications } from "../tasks/job-notifications";
+import type { TaskSnapshot } from "../tasks/types";
+import { JobEngine, type ExecuteResult } from "./engine";
+import type { ProcessNode } from "./progress";
 
-/** One Durable Object per job configuration (addressed by the job's UID). */
-export class JobObject extends DurableObject<Env> {}
+export class JobObject extends DurableObject<Env> {
+  private readonly notifications: JobNotifications;
+  private readonly engine: JobEngine;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.notifications = new JobNotifications(ctx, env);
+    this.engine = new JobEngine(ctx, env, this.notifications);
+  }
+
+  override async alarm(): Promise<void> {
+    await this.engine.alarm();
+  }
+
+  /** Re-read the job's D1 row; arm or disarm the alarm. */
+  async sync(uid: string, opts: { typeFreed?: boolean } = {}): Promise<void> {
+    await this.engine.sync(uid, opts);
+  }
+
+  async executeNow(uid: string, by: string | null): Promise<ExecuteResult> {
+    return this.engine.executeNow(uid, by);
+  }
+
+  async cancel(uid: string, by: string | null): Promise<{ cancelled: boolean; executingUser: string | null }> {
+    return this.engine.cancel(uid, by);
+  }
+
+  runningAs(): { running: boolean; executedBy: string | null } {
+    return this.engine.runningAs();
+  }
+
+  getProgress(): ProcessNode | null {
+    return this.engine.progress();
+  }
+
+  /** Waits until the current run (if any) has ended. */
+  async idle(): Promise<void> {
+    await this.engine.idle();
+  }
+
+  schedulerState(): Record<string, unknown> {
+    return this.engine.snapshot() as unknown as Record<string, unknown>;
+  }
+
+  getTaskSnapshot(): TaskSnapshot | null {
+    return this.notifications.snapshot();
+  }
+
+  async clearTasks(): Promise<void> {
+    await this.notifications.clear();
+  }
+
+  /** The executor callback route wakes a waiting executor run through here. */
+  executorEvent(runId: string): boolean {
+    return wakeExecutorRun(runId);
+  }
+}

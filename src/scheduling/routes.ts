@@ -1,3 +1,215 @@
-import { createRouter } from "../http/router";
+/**
+ * Job control routes (mounted at /api):
+ * - `POST /jobConfigurations/{id}/execute` — start now (through the job's object, not at a tick);
+ * - `POST /jobConfigurations/{id}/enable` and `/disable` — 204, idempotent;
+ * - `POST /jobConfigurations/{id}/cancel` — cooperative cancel, 204;
+ * - `POST /jobConfigurations/{id}/revert` — force a stuck RUNNING job back (FAILED), 204;
+ * - `GET /jobConfigurations/{id}/progress` — the progress tree of the current or last run.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { currentUser, requireAuthority } from "../http/auth";
+import { clock } from "../http/clock";
+import { uidParam } from "../http/params";
+import { emptyResponse, jsonResponse, NO_STORE } from "../http/respond";
+import { createRouter, SECURED, type AppEnv } from "../http/router";
+import { conflict, forbidden, notFoundObject } from "../http/webmessage";
+import { isSystemJobType } from "../jobs/registry";
+import { hasAuthority } from "../users/store";
+import { progressJson } from "./progress";
+import { hasUsableSchedule } from "./schedule";
+import { failLostRun, readJob, type JobRow } from "./store";
+import { jobObject, syncJobObject } from "./sync";
 
 export const schedulingRoutes = createRouter();
+
+const SECURITY = SECURED as unknown as Record<string, string[]>[];
+const WRITE_AUTHORITIES = ["F_SCHEDULING_ADMIN"];
+const MAINTENANCE = "F_PERFORM_MAINTENANCE";
+const JOB_KLASS = "org.hisp.dhis.scheduling.JobConfiguration";
+/** `/revert` only applies when the heartbeat is older than this. */
+export const REVERT_MIN_SILENCE_MS = 60_000;
+
+const params = z.object({ id: uidParam() });
+
+const webMessageContent = {
+  "application/json": {
+    schema: z
+      .object({ httpStatus: z.string(), httpStatusCode: z.number(), status: z.string(), message: z.string().optional() })
+      .openapi("SchedulingWebMessage"),
+  },
+};
+
+function errorResponses(codes: number[]) {
+  const text: Record<number, string> = {
+    400: "Invalid UID (WebMessage)",
+    401: "Missing or bad credentials",
+    403: "Missing authority (WebMessage)",
+    404: "No job with this UID (WebMessage, E1005)",
+    409: "The job's state does not allow it (WebMessage)",
+  };
+  return Object.fromEntries(codes.map((c) => [c, { description: text[c], content: webMessageContent }]));
+}
+
+function action(path: string, summary: string, responses: Record<number, unknown>) {
+  return createRoute({
+    method: "post",
+    path: `/jobConfigurations/{id}/${path}`,
+    summary,
+    tags: ["jobConfigurations"],
+    security: SECURITY,
+    request: { params },
+    responses: responses as never,
+  });
+}
+
+const executeRoute = action("execute", "Start the job now; it then returns to its schedule", {
+  200: {
+    description: "Started (a bare ObjectReport, kept for compatibility)",
+    content: {
+      "application/json": {
+        schema: z
+          .object({ klass: z.string(), index: z.number(), errorReports: z.array(z.unknown()) })
+          .openapi({ example: { klass: JOB_KLASS, index: 0, errorReports: [] } }),
+      },
+    },
+  },
+  ...errorResponses([400, 401, 403, 404, 409]),
+});
+const enableRoute = action("enable", "Enable the job (idempotent)", {
+  204: { description: "Enabled" },
+  ...errorResponses([400, 401, 403, 404, 409]),
+});
+const disableRoute = action("disable", "Disable the job (idempotent); a run in progress finishes", {
+  204: { description: "Disabled" },
+  ...errorResponses([400, 401, 403, 404, 409]),
+});
+const cancelRoute = action("cancel", "Cancel the running job (cooperative: it stops at its next check, STOPPED)", {
+  204: { description: "Cancel requested (or nothing to cancel)" },
+  ...errorResponses([400, 401, 403, 404]),
+});
+const revertRoute = action("revert", "Force a stuck RUNNING job back to its schedule; the run counts as FAILED", {
+  204: { description: "Reverted" },
+  ...errorResponses([400, 401, 403, 404, 409]),
+});
+const progressRoute = createRoute({
+  method: "get",
+  path: "/jobConfigurations/{id}/progress",
+  summary: "Progress tree of the job's current or last run",
+  tags: ["jobConfigurations"],
+  security: SECURITY,
+  request: { params },
+  responses: {
+    200: {
+      description: "`{sequence:[process], errors:{}}`",
+      content: { "application/json": { schema: z.object({ sequence: z.array(z.unknown()), errors: z.record(z.string(), z.unknown()) }) } },
+    },
+    ...(errorResponses([400, 401, 403, 404]) as Record<number, never>),
+  },
+});
+
+type Ctx = Context<AppEnv>;
+
+/** Registers a route whose handler builds its own Response (validated `id` path parameter). */
+function register(route: unknown, handler: (c: Ctx, id: string) => Promise<Response>): void {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  (schedulingRoutes.openapi as any).call(schedulingRoutes, route, (c: any) => handler(c, c.req.valid("param").id));
+}
+
+function requireWrite(c: Ctx): void {
+  requireAuthority(currentUser(c), WRITE_AUTHORITIES, `Access is denied, requires one Authority from [${WRITE_AUTHORITIES.join(", ")}]`);
+}
+
+async function loadJob(c: Ctx, uid: string): Promise<JobRow> {
+  const row = await readJob(c.env.DB, uid);
+  if (!row) throw notFoundObject("JobConfiguration", uid);
+  return row;
+}
+
+function isSystemJob(row: JobRow): boolean {
+  return row.system === 1 || isSystemJobType(row.job_type);
+}
+
+register(executeRoute, async (c, id) => {
+  requireWrite(c);
+  const user = currentUser(c);
+  const result = await jobObject(c.env, id).executeNow(id, user.uid);
+  switch (result) {
+    case "not_found":
+      throw notFoundObject("JobConfiguration", id);
+    case "running":
+      throw conflict("Job is already running.");
+    case "disabled":
+      throw conflict("Failed to transition job into ONCE_ASAP state.");
+  }
+  return jsonResponse({ klass: JOB_KLASS, index: 0, errorReports: [] }, 200, { "Cache-Control": NO_STORE });
+});
+
+async function setEnabled(c: Ctx, id: string, enabled: boolean): Promise<Response> {
+  requireWrite(c);
+  const row = await loadJob(c, id);
+  if (isSystemJob(row)) throw conflict(`Job ${id} is a system job that cannot be modified.`);
+  if (enabled && row.enabled !== 1 && !hasUsableSchedule({ schedulingType: row.scheduling_type, cronExpression: row.cron_expression, delay: row.delay })) {
+    throw conflict("Job requires schedule setup before it can be enabled.");
+  }
+  if ((row.enabled === 1) !== enabled) {
+    const now = clock.now();
+    await c.env.DB.prepare(
+      `UPDATE job_configurations SET enabled = ?1,
+         job_status = CASE WHEN job_status = 'RUNNING' THEN 'RUNNING' WHEN ?1 = 1 THEN 'SCHEDULED' ELSE 'DISABLED' END,
+         last_updated = ?2, last_updated_by = ?3
+       WHERE uid = ?4`,
+    )
+      .bind(enabled ? 1 : 0, now, currentUser(c).uid, id)
+      .run();
+  }
+  await syncJobObject(c.env, id);
+  return emptyResponse(204);
+}
+
+register(enableRoute, (c, id) => setEnabled(c, id, true));
+register(disableRoute, (c, id) => setEnabled(c, id, false));
+
+register(cancelRoute, async (c, id) => {
+  const user = currentUser(c);
+  const row = await loadJob(c, id);
+  if (!hasAuthority(user, MAINTENANCE) && !(await isExecutingUser(c, row, user.uid))) {
+    throw forbidden(`User has no access to JobConfiguration:${id}`);
+  }
+  await jobObject(c.env, id).cancel(id, user.uid);
+  return emptyResponse(204);
+});
+
+/** The user a run executes as, or the user who started the current run with `execute`. */
+async function isExecutingUser(c: Ctx, row: JobRow, userUid: string): Promise<boolean> {
+  if (row.executed_by === userUid) return true;
+  const run = await c.env.DB.prepare(`SELECT triggered_by FROM job_runs WHERE job_uid = ? AND status = 'RUNNING' ORDER BY id DESC LIMIT 1`)
+    .bind(row.uid)
+    .first<{ triggered_by: string | null }>();
+  return run?.triggered_by === userUid;
+}
+
+register(revertRoute, async (c, id) => {
+  const user = currentUser(c);
+  requireAuthority(user, [MAINTENANCE], `Access is denied, requires one Authority from [${MAINTENANCE}]`);
+  const row = await loadJob(c, id);
+  if (row.job_status !== "RUNNING") throw conflict("Job is not running");
+  const now = clock.now();
+  const alive = row.last_alive ?? row.last_executed ?? 0;
+  if (now - alive <= REVERT_MIN_SILENCE_MS) throw conflict("Failed to transition job from RUNNING state");
+  const ok = await failLostRun(c.env.DB, id, row.last_executed ?? 0, now, `Reverted by ${user.username}`);
+  if (!ok) throw conflict("Failed to transition job from RUNNING state");
+  await syncJobObject(c.env, id);
+  return emptyResponse(204);
+});
+
+register(progressRoute, async (c, id) => {
+  const user = currentUser(c);
+  const row = await loadJob(c, id);
+  const mayReadLog = hasAuthority(user, "F_JOB_LOG_READ");
+  if (!mayReadLog && !(await isExecutingUser(c, row, user.uid))) {
+    throw forbidden(`User has no access to JobConfiguration:${id}`);
+  }
+  const process = await jobObject(c.env, id).getProgress();
+  return jsonResponse(progressJson(process as never, c.env.SERVER_TIMEZONE || "Etc/UTC", mayReadLog), 200, { "Cache-Control": NO_STORE });
+});

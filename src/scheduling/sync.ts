@@ -1,9 +1,16 @@
 /**
  * Brings a job's Durable Object in step with its D1 row after any change (create, update, enable,
- * disable, delete). D1 is the source of truth: the object re-reads the row itself.
- *
- * Placeholder until the scheduler engine lands (issue #4): it does nothing yet.
+ * disable, delete). D1 is the source of truth: the object re-reads the row itself, then arms its
+ * alarm for the next due instant, or disarms it (deleted, disabled, no schedule).
  */
 import type { Env } from "../env";
+import type { JobObject } from "./job-object";
 
-export async function syncJobObject(_env: Env, _uid: string): Promise<void> {}
+export function jobObject(env: Env, uid: string): DurableObjectStub<JobObject> {
+  const ns = env.JOBS as unknown as DurableObjectNamespace<JobObject>;
+  return ns.get(ns.idFromName(uid));
+}
+
+export async function syncJobObject(env: Env, uid: string): Promise<void> {
+  await jobObject(env, uid).sync(uid);
+}

@@ -1,0 +1,48 @@
+/**
+ * HOUSEKEEPING (system job `DHIS2rocks1`, every 20 s): resets stale runs, shows disabled jobs as
+ * DISABLED, deletes finished run-once jobs after `jobsCleanupAfterMinutes`, reconciles the job
+ * objects with D1, and prunes the run history of deleted jobs.
+ */
+import { loadSettings } from "../../settings/settings";
+import type { JobHandler } from "../../scheduling/handlers";
+import {
+  cleanupFinishedRunOnceJobs,
+  markDisabledJobs,
+  pruneRunHistory,
+  reconcileJobObjects,
+  resetStaleJobs,
+} from "../../scheduling/reconcile";
+
+export const housekeepingHandler: JobHandler = async (ctx) => {
+  const { env, progress } = ctx;
+  const settings = await loadSettings(env.DB);
+
+  progress.startingStage("Reset stale running jobs");
+  const stale = await resetStaleJobs(env, ctx.now(), settings);
+  progress.completedStage(`${stale.length} stale job(s) reset`);
+  ctx.throwIfCancelled();
+
+  progress.startingStage("Mark disabled jobs");
+  const disabled = await markDisabledJobs(env);
+  progress.completedStage(`${disabled} job(s) marked DISABLED`);
+  ctx.throwIfCancelled();
+
+  progress.startingStage("Remove finished run-once jobs");
+  const removed = await cleanupFinishedRunOnceJobs(env, ctx.now(), settings.jobsCleanupAfterMinutes);
+  progress.completedStage(`${removed.length} job(s) removed`);
+  ctx.throwIfCancelled();
+
+  progress.startingStage("Reconcile job schedules");
+  const synced = await reconcileJobObjects(env, ctx.now());
+  progress.completedStage(`${synced} job object(s) synced`);
+  ctx.throwIfCancelled();
+
+  progress.startingStage("Prune run history");
+  const pruned = await pruneRunHistory(env, ctx.now(), settings.jobsCleanupAfterMinutes);
+  progress.completedStage(`${pruned} run(s) pruned`);
+
+  return {
+    message: "Housekeeping completed",
+    summary: { staleReset: stale.length, disabled, removed: removed.length, synced, pruned },
+  };
+};

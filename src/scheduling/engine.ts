@@ -1,0 +1,590 @@
+/**
+ * The logic of one job's Durable Object (the class in job-object.ts only delegates here).
+ *
+ * - The object's alarm is set to the job's next due instant, computed by the pure schedule functions
+ *   from the D1 row (the source of truth), re-read on every sync and every alarm.
+ * - A due occurrence starts through one D1 transaction (`tryStartRun`): the job must be enabled and
+ *   not RUNNING, no other job of a DHIS2 type may be RUNNING, and the occurrence's history row is
+ *   claimed by its UNIQUE (job, occurrence) key, so a duplicated or retried alarm never starts it
+ *   twice. The object also remembers the last occurrence it consumed.
+ * - The run executes inside the alarm handler; a heartbeat refreshes `lastAlive` every 10 s; the
+ *   end of the run records the outcome (`finishRun`) and arms the next alarm.
+ * - A run marker is persisted in the object's storage while a run is in progress. An object that
+ *   starts and finds the marker without a live run knows the run died with the previous instance:
+ *   the run is marked FAILED and the job rescheduled.
+ * - Every time comes from `clock.now()`.
+ */
+import type { Env } from "../env";
+import { JobCancelledError, JobRunError } from "../executor/handler";
+import { clock } from "../http/clock";
+import { getJobType, hasIndependentRuns } from "../jobs/registry";
+import type { Settings } from "../settings/settings";
+import type { NotificationSink } from "../tasks/types";
+import { getJobHandler, type JobRunContext } from "./handlers";
+import { ProgressTracker, type ProcessNode } from "./progress";
+import { configFromRow, nextDue, type DueOccurrence } from "./schedule";
+import {
+  failLostRun,
+  finishRun,
+  readJobAndSettings,
+  recordSkipped,
+  scheduleMarkStatement,
+  deleteScheduleMark,
+  tryStartRun,
+  waitingJobsOfType,
+  heartbeat,
+  type JobRow,
+  type ScheduleMark,
+} from "./store";
+
+/** Heartbeat period while a run is in progress (DHIS2: at most every 10 s). */
+export const HEARTBEAT_MS = 10_000;
+/** How soon a run blocked by a busy job type tries again (it is also woken when the type frees). */
+export const BUSY_RETRY_MS = 2_000;
+/** Back-off after an unexpected error in the alarm handler (we re-arm instead of throwing). */
+export const ERROR_RETRY_MS = 5_000;
+
+export const LOST_RUN_MESSAGE = "Job run was lost: its worker stopped before the run finished";
+
+export type Trigger = "CRON" | "FIXED_DELAY" | "ONCE_ASAP" | "MANUAL";
+
+interface RunningMarker {
+  runId: string;
+  runRowId: number;
+  scheduledAt: number;
+  trigger: Trigger;
+  startedAt: number;
+  executedBy: string | null;
+}
+
+interface EngineState {
+  uid?: string;
+  /** Whether the job was enabled the last time the object read it (to detect re-enabling). */
+  enabled?: boolean;
+  /** Creation or last enabling: the schedule starts here. */
+  anchor?: number;
+  /** The last occurrence that ran, was claimed, or was skipped. */
+  lastScheduled?: number;
+  running?: RunningMarker;
+  /** A pending `execute` (starts at once). */
+  pendingExecute?: { at: number; by: string | null };
+  /** A run blocked by a busy job type does not retry before this instant. */
+  blockedUntil?: number;
+  /** What was last written to `job_schedule`. */
+  mark?: ScheduleMark;
+  /** The object's job was deleted. */
+  deleted?: boolean;
+}
+
+interface LiveRun {
+  marker: RunningMarker;
+  abort: AbortController;
+  tracker: ProgressTracker;
+  cancelledBy?: string;
+  done: Promise<void>;
+}
+
+export type ExecuteResult = "started" | "not_found" | "running" | "disabled";
+
+export class JobEngine {
+  private state: EngineState;
+  private live: LiveRun | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly sql: SqlStorage;
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly env: Env,
+    private readonly sink: NotificationSink,
+  ) {
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS sched_state (k TEXT PRIMARY KEY, v TEXT NOT NULL)`);
+    const row = this.sql.exec<{ v: string }>(`SELECT v FROM sched_state WHERE k = 'state'`).toArray()[0];
+    this.state = row ? (JSON.parse(row.v) as EngineState) : {};
+  }
+
+  private get timeZone(): string {
+    return this.env.SERVER_TIMEZONE || "Etc/UTC";
+  }
+
+  private save(): void {
+    this.sql.exec(`INSERT OR REPLACE INTO sched_state (k, v) VALUES ('state', ?)`, JSON.stringify(this.state));
+  }
+
+  private saveProgress(process: ProcessNode): void {
+    this.sql.exec(`INSERT OR REPLACE INTO sched_state (k, v) VALUES ('progress', ?)`, JSON.stringify(process));
+  }
+
+  /** Serialises alarm passes (a test's manual alarm may overlap a real one). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Entry points (RPC and alarm)
+
+  /** Re-reads the D1 row and arms or disarms the alarm. `typeFreed`: a blocked run may retry now. */
+  async sync(uid: string, opts: { typeFreed?: boolean } = {}): Promise<void> {
+    this.bind(uid);
+    if (opts.typeFreed && this.state.blockedUntil !== undefined) {
+      delete this.state.blockedUntil;
+      this.save();
+    }
+    await this.recoverLostRun();
+    const { row, settings } = await readJobAndSettings(this.env.DB, uid);
+    if (!row) return this.onDeleted();
+    this.observe(row);
+    if (this.live) {
+      // A run is in progress: its end arms the next alarm. A revert (the row no longer shows this
+      // run as RUNNING) stops the zombie run.
+      if (row.job_status !== "RUNNING" || row.last_executed !== this.live.marker.startedAt) this.live.abort.abort();
+      return;
+    }
+    await this.arm(row, settings);
+  }
+
+  async alarm(): Promise<void> {
+    return this.serial(async () => {
+      if (!this.state.uid) return; // never bound: nothing to run
+      try {
+        await this.alarmPass();
+      } catch (e) {
+        console.error(`job ${this.state.uid}: alarm failed`, e);
+        await this.ctx.storage.setAlarm(clock.now() + ERROR_RETRY_MS);
+      }
+    });
+  }
+
+  /** `POST /api/jobConfigurations/{id}/execute`: starts the job now (through the alarm). */
+  async executeNow(uid: string, by: string | null): Promise<ExecuteResult> {
+    this.bind(uid);
+    await this.recoverLostRun();
+    const { row } = await readJobAndSettings(this.env.DB, uid);
+    if (!row) return "not_found";
+    this.observe(row);
+    if (this.live || row.job_status === "RUNNING" || this.state.pendingExecute) return "running";
+    if (row.enabled !== 1) return "disabled";
+    const now = clock.now();
+    this.state.pendingExecute = { at: now, by };
+    delete this.state.blockedUntil;
+    this.save();
+    await this.ctx.storage.setAlarm(now);
+    return "started";
+  }
+
+  /** Cooperative cancel: the run stops at its next check and ends STOPPED; a pending execute is dropped. */
+  async cancel(uid: string, by: string | null): Promise<{ cancelled: boolean; executingUser: string | null }> {
+    this.bind(uid);
+    let cancelled = false;
+    if (this.live) {
+      this.live.cancelledBy = by ?? undefined;
+      this.live.abort.abort();
+      cancelled = true;
+    }
+    if (this.state.pendingExecute) {
+      delete this.state.pendingExecute;
+      this.save();
+      cancelled = true;
+    }
+    return { cancelled, executingUser: this.live?.marker.executedBy ?? null };
+  }
+
+  /** Who runs the current run (for cancel's permission check), or null. */
+  runningAs(): { running: boolean; executedBy: string | null } {
+    return { running: this.live !== undefined, executedBy: this.live?.marker.executedBy ?? null };
+  }
+
+  /** The progress tree of the current or last run. */
+  progress(): ProcessNode | null {
+    if (this.live) return this.live.tracker.process;
+    const row = this.sql.exec<{ v: string }>(`SELECT v FROM sched_state WHERE k = 'progress'`).toArray()[0];
+    return row ? (JSON.parse(row.v) as ProcessNode) : null;
+  }
+
+  /** Waits for the current run, if any (tests). */
+  async idle(): Promise<void> {
+    while (this.live) await this.live.done;
+  }
+
+  /** Debug/test view of the object's state. */
+  snapshot(): EngineState & { live: boolean } {
+    return { ...this.state, live: this.live !== undefined };
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private bind(uid: string): void {
+    if (this.state.uid !== uid) {
+      this.state = { uid };
+      this.save();
+    }
+  }
+
+  /** Tracks enable transitions: a (re-)enabled job's schedule starts at the enabling instant. */
+  private observe(row: JobRow): void {
+    const enabled = row.enabled === 1;
+    let changed = false;
+    if (this.state.deleted) {
+      delete this.state.deleted;
+      changed = true;
+    }
+    if (this.state.anchor === undefined) {
+      this.state.anchor = row.created;
+      changed = true;
+    } else if (enabled && this.state.enabled === false) {
+      this.state.anchor = Math.max(row.created, clock.now());
+      changed = true;
+    }
+    if (this.state.enabled !== enabled) {
+      this.state.enabled = enabled;
+      changed = true;
+    }
+    if (changed) this.save();
+  }
+
+  private async onDeleted(): Promise<void> {
+    if (this.live) this.live.abort.abort();
+    await this.ctx.storage.deleteAlarm();
+    if (!this.state.deleted || this.state.mark) {
+      const uid = this.state.uid!;
+      this.state = { uid, deleted: true };
+      this.save();
+      await deleteScheduleMark(this.env.DB, uid);
+    }
+  }
+
+  /** The run marker without a live run: the run died with an earlier instance of this object. */
+  private async recoverLostRun(): Promise<void> {
+    const marker = this.state.running;
+    if (!marker || this.live) return;
+    const now = clock.now();
+    await failLostRun(this.env.DB, this.state.uid!, marker.startedAt, now, LOST_RUN_MESSAGE);
+    const stored = this.progress();
+    if (stored && stored.status === "RUNNING") {
+      stored.status = "ERROR";
+      stored.error = LOST_RUN_MESSAGE;
+      stored.completedTime = now;
+      this.saveProgress(stored);
+    }
+    try {
+      this.sink.runFinished({ outcome: "FAILED", message: LOST_RUN_MESSAGE, now });
+    } catch {
+      // notifications are best effort
+    }
+    delete this.state.running;
+    this.save();
+  }
+
+  /** What to run next: a pending execute first, else the schedule. */
+  private nextOccurrence(row: JobRow, settings: Settings, now: number): DueOccurrence | null {
+    if (this.state.pendingExecute) {
+      return { trigger: "ONCE_ASAP", scheduledAt: this.state.pendingExecute.at, runAt: now };
+    }
+    return nextDue(
+      configFromRow(row),
+      {
+        jobStatus: row.job_status,
+        lastExecuted: row.last_executed,
+        lastFinished: row.last_finished,
+        anchor: this.state.anchor ?? row.created,
+        lastScheduled: this.state.lastScheduled ?? null,
+      },
+      now,
+      this.timeZone,
+      settings.jobsMaxCronDelayHours,
+    );
+  }
+
+  /** Records skipped occurrences, then sets (or deletes) the alarm and the D1 bookkeeping. */
+  private async arm(row: JobRow, settings: Settings, extraStatements: D1PreparedStatement[] = []): Promise<void> {
+    const now = clock.now();
+    const due = this.nextOccurrence(row, settings, now);
+    if (due?.skipped) {
+      await recordSkipped(
+        this.env.DB,
+        {
+          uid: row.uid,
+          jobType: row.job_type,
+          scheduledAt: due.skipped.last,
+          count: due.skipped.count,
+          first: due.skipped.first,
+          now,
+          keepRuns: settings.jobsRunHistoryPerJob,
+          executedBy: row.executed_by,
+        },
+        `${due.skipped.count} missed occurrence(s) from ${new Date(due.skipped.first).toISOString()} to ${new Date(due.skipped.last).toISOString()} ` +
+          `skipped: older than the ${settings.jobsMaxCronDelayHours} h window`,
+      );
+      this.state.lastScheduled = Math.max(this.state.lastScheduled ?? 0, due.skipped.last);
+      this.save();
+    }
+    let alarmAt: number | null = null;
+    if (due) {
+      alarmAt = due.runAt;
+      if (this.state.blockedUntil !== undefined) alarmAt = Math.max(alarmAt, this.state.blockedUntil);
+      await this.ctx.storage.setAlarm(alarmAt);
+    } else {
+      await this.ctx.storage.deleteAlarm();
+    }
+    await this.writeMark(row, alarmAt, now, extraStatements);
+  }
+
+  private async writeMark(row: JobRow, alarmAt: number | null, now: number, extra: D1PreparedStatement[]): Promise<void> {
+    const mark: ScheduleMark = { version: row.version, lastUpdated: row.last_updated, alarmAt };
+    const prev = this.state.mark;
+    const same = prev && prev.version === mark.version && prev.lastUpdated === mark.lastUpdated && prev.alarmAt === mark.alarmAt;
+    const statements = [...extra];
+    if (!same) statements.push(scheduleMarkStatement(this.env.DB, row.uid, mark, now));
+    if (statements.length) await this.env.DB.batch(statements);
+    if (!same) {
+      this.state.mark = mark;
+      this.save();
+    }
+  }
+
+  private async alarmPass(): Promise<void> {
+    const uid = this.state.uid!;
+    await this.recoverLostRun();
+    if (this.live) return; // the run's end arms the next alarm
+    const { row, settings } = await readJobAndSettings(this.env.DB, uid);
+    if (!row) return this.onDeleted();
+    this.observe(row);
+    const now = clock.now();
+    const due = this.nextOccurrence(row, settings, now);
+    if (!due || due.runAt > now || (this.state.blockedUntil !== undefined && this.state.blockedUntil > now && !this.state.pendingExecute)) {
+      return this.arm(row, settings); // early, spurious or nothing due: (re-)arm only
+    }
+    if (due.skipped) await this.arm(row, settings); // record the skip first; `due` stays valid
+    await this.start(row, settings, due);
+  }
+
+  private async start(row: JobRow, settings: Settings, due: DueOccurrence): Promise<void> {
+    const manual = this.state.pendingExecute !== undefined;
+    const trigger: Trigger = manual ? "MANUAL" : (due.trigger as Trigger);
+    const startedAt = clock.now();
+    const independent = hasIndependentRuns(row.job_type);
+    const executedBy = row.executed_by ?? null;
+    const triggeredBy = manual ? (this.state.pendingExecute!.by ?? null) : null;
+    const result = await tryStartRun(this.env.DB, {
+      uid: row.uid,
+      jobType: row.job_type,
+      now: startedAt,
+      independent,
+      trigger,
+      scheduledAt: due.scheduledAt,
+      executedBy,
+      triggeredBy,
+    });
+    if (result.outcome === "duplicate") {
+      // Another delivery of this alarm already ran this occurrence.
+      if (manual) delete this.state.pendingExecute;
+      else this.state.lastScheduled = Math.max(this.state.lastScheduled ?? 0, due.scheduledAt);
+      this.save();
+      return this.arm(row, settings);
+    }
+    if (result.outcome === "blocked") {
+      // The job is RUNNING elsewhere (a lost run not yet reset) or its type is busy: retry soon.
+      this.state.blockedUntil = startedAt + BUSY_RETRY_MS;
+      this.save();
+      return this.arm(row, settings);
+    }
+    const marker: RunningMarker = {
+      runId: `${row.uid}-${due.scheduledAt}`,
+      runRowId: result.runRowId,
+      scheduledAt: due.scheduledAt,
+      trigger,
+      startedAt,
+      executedBy,
+    };
+    this.state.running = marker;
+    if (manual) delete this.state.pendingExecute;
+    else this.state.lastScheduled = Math.max(this.state.lastScheduled ?? 0, due.scheduledAt);
+    delete this.state.blockedUntil;
+    this.save();
+    await this.execute(row, settings, marker, triggeredBy);
+  }
+
+  private async execute(row: JobRow, settings: Settings, marker: RunningMarker, triggeredBy: string | null): Promise<void> {
+    const db = this.env.DB;
+    const abort = new AbortController();
+    const userUid = triggeredBy ?? marker.executedBy ?? undefined;
+    const tracker = new ProgressTracker(safeSink(this.sink), () => clock.now(), {
+      jobId: row.uid,
+      jobType: row.job_type,
+      description: row.name,
+      userId: userUid,
+    });
+    let resolveDone!: () => void;
+    const live: LiveRun = { marker, abort, tracker, done: new Promise<void>((r) => (resolveDone = r)) };
+    this.live = live;
+    tracker.onChange = () => this.saveProgress(tracker.process);
+    this.saveProgress(tracker.process);
+
+    const parameters = readParameters(row);
+    safeSink(this.sink).runStarted({ jobId: row.uid, jobType: row.job_type, parameters, userUid, now: marker.startedAt });
+    const beat = setInterval(() => {
+      heartbeat(db, row.uid, marker.startedAt, clock.now()).catch(() => {});
+    }, HEARTBEAT_MS);
+
+    const ctx: JobRunContext = {
+      env: this.env,
+      runId: marker.runId,
+      jobId: row.uid,
+      jobType: row.job_type,
+      jobName: row.name,
+      parameters,
+      user: marker.executedBy ? { uid: marker.executedBy } : undefined,
+      scheduledAt: marker.scheduledAt,
+      trigger: marker.trigger,
+      progress: tracker,
+      signal: abort.signal,
+      isCancelled: () => abort.signal.aborted,
+      throwIfCancelled: () => {
+        if (abort.signal.aborted) throw new JobCancelledError();
+      },
+      clock,
+      now: () => clock.now(),
+      notify: (level, message) => safeSink(this.sink).notify(level, message, clock.now()),
+      sleep: (ms) => cancellableSleep(ms, abort.signal),
+    };
+
+    let status: "COMPLETED" | "FAILED" | "STOPPED" = "COMPLETED";
+    let message = "Job completed";
+    let error: string | null = null;
+    let errorCodes: string | null = null;
+    let summary: unknown;
+    try {
+      const result = await getJobHandler(row.job_type)(ctx);
+      if (abort.signal.aborted) {
+        status = "STOPPED";
+        message = "Job cancelled";
+      } else {
+        if (result?.message) message = result.message;
+        summary = result?.summary;
+      }
+    } catch (e) {
+      if (abort.signal.aborted || e instanceof JobCancelledError) {
+        status = "STOPPED";
+        message = "Job cancelled";
+      } else {
+        status = "FAILED";
+        error = e instanceof Error ? e.message : String(e);
+        message = error || "Job failed";
+        if (e instanceof JobRunError && e.errorCodes.length) errorCodes = e.errorCodes.join(" ");
+      }
+    } finally {
+      clearInterval(beat);
+    }
+
+    const now = clock.now();
+    tracker.finish(status, status === "COMPLETED" ? undefined : message);
+    safeSink(this.sink).runFinished({ outcome: status, message, summary, now });
+    let after: JobRow | null = null;
+    try {
+      after = await finishRun(db, {
+        uid: row.uid,
+        startedAt: marker.startedAt,
+        runRowId: marker.runRowId,
+        now,
+        status,
+        errorCodes,
+        error: status === "STOPPED" ? (live.cancelledBy ? `Cancelled by ${live.cancelledBy}` : "Cancelled") : error,
+        keepRuns: settings.jobsRunHistoryPerJob,
+      });
+    } finally {
+      delete this.state.running;
+      this.save();
+      this.saveProgress(tracker.process);
+      this.live = undefined;
+      resolveDone();
+    }
+    if (!independentType(row.job_type)) await this.wakeWaiters(row);
+    // Arm from the fresh row (deleted, disabled, changed during the run, or the finished state).
+    const fresh = after ?? (await readJobAndSettings(db, row.uid)).row;
+    if (!fresh) return this.onDeleted();
+    this.observe(fresh);
+    await this.arm(fresh, settings);
+  }
+
+  /** DHIS2's types run one at a time: a finished run lets a waiting job of the type start now. */
+  private async wakeWaiters(row: JobRow): Promise<void> {
+    try {
+      const uids = await waitingJobsOfType(this.env.DB, row.job_type, row.uid);
+      await Promise.all(
+        uids.map((uid) => {
+          const stub = this.env.JOBS.get(this.env.JOBS.idFromName(uid)) as unknown as { sync(uid: string, o: { typeFreed: boolean }): Promise<void> };
+          return stub.sync(uid, { typeFreed: true }).catch(() => {});
+        }),
+      );
+    } catch {
+      // waiting jobs also retry on their own
+    }
+  }
+}
+
+function independentType(jobType: string): boolean {
+  return hasIndependentRuns(jobType);
+}
+
+/** The job's parameters with the type's defaults filled in (the stored JSON if the type has none). */
+function readParameters(row: JobRow): Record<string, unknown> {
+  let raw: unknown = undefined;
+  if (row.job_parameters) {
+    try {
+      raw = JSON.parse(row.job_parameters);
+    } catch {
+      raw = undefined;
+    }
+  }
+  const def = getJobType(row.job_type)?.parameters;
+  if (def) {
+    try {
+      return def.parse(raw).value;
+    } catch {
+      // fall through to the raw object
+    }
+  }
+  return raw && typeof raw === "object" && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+}
+
+/** Notifications must never break a run. */
+function safeSink(sink: NotificationSink): NotificationSink {
+  return {
+    runStarted: (r) => {
+      try {
+        sink.runStarted(r);
+      } catch (e) {
+        console.error("notification sink failed", e);
+      }
+    },
+    notify: (l, m, n) => {
+      try {
+        sink.notify(l, m, n);
+      } catch (e) {
+        console.error("notification sink failed", e);
+      }
+    },
+    runFinished: (r) => {
+      try {
+        sink.runFinished(r);
+      } catch (e) {
+        console.error("notification sink failed", e);
+      }
+    },
+  };
+}
+
+export function cancellableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done);
+  });
+}

@@ -1,0 +1,279 @@
+/**
+ * The scheduler's D1 statements: the run-state columns of `job_configurations` (D1 is the source of
+ * truth), the run history (`job_runs`) and the alarm bookkeeping (`job_schedule`). Every state
+ * change is one conditional statement or one batch (a transaction), so two runs can never both win.
+ */
+import { SETTINGS, defaultSettings, isSettingKey, type Settings } from "../settings/settings";
+
+export interface JobRow {
+  uid: string;
+  name: string;
+  job_type: string;
+  scheduling_type: string | null;
+  cron_expression: string | null;
+  delay: number | null;
+  job_parameters: string | null;
+  enabled: number;
+  job_status: string;
+  last_executed_status: string;
+  last_executed: number | null;
+  last_finished: number | null;
+  last_alive: number | null;
+  error_codes: string | null;
+  executed_by: string | null;
+  queue_name: string | null;
+  queue_position: number | null;
+  system: number;
+  version: number;
+  created: number;
+  last_updated: number;
+}
+
+export interface RunRow {
+  id: number;
+  job_uid: string;
+  job_type: string;
+  trigger: string;
+  scheduled_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  status: string;
+  error_codes: string | null;
+  error: string | null;
+  executed_by: string | null;
+  triggered_by: string | null;
+}
+
+/** Error code recorded when a run is lost (its object died, or its heartbeat went stale). */
+export const RUN_LOST_ERROR_CODE = "E7012";
+
+/** SQL: the row is a pure run-once job (no usable cron, no positive delay, not in a queue). */
+export const RUN_ONCE_SQL = `((cron_expression IS NULL OR trim(cron_expression) = '' OR trim(cron_expression) = '* * * * * ?')
+  AND (delay IS NULL OR delay <= 0) AND queue_name IS NULL)`;
+
+/** Status after a run ends (or is reset): DISABLED for disabled and run-once jobs, else SCHEDULED. */
+const AFTER_RUN_SET = `job_status = CASE WHEN enabled = 1 AND NOT ${RUN_ONCE_SQL} THEN 'SCHEDULED' ELSE 'DISABLED' END,
+  enabled = CASE WHEN ${RUN_ONCE_SQL} THEN 0 ELSE enabled END`;
+
+function parseSettings(rows: { key: string; value: string }[]): Settings {
+  const settings = defaultSettings() as Record<string, unknown>;
+  for (const row of rows) {
+    if (!isSettingKey(row.key)) continue;
+    try {
+      const parsed = SETTINGS[row.key].schema.safeParse(JSON.parse(row.value));
+      if (parsed.success) settings[row.key] = parsed.data;
+    } catch {
+      // keep the default
+    }
+  }
+  return settings as Settings;
+}
+
+/** The job's row and the settings, in one round trip. */
+export async function readJobAndSettings(db: D1Database, uid: string): Promise<{ row: JobRow | null; settings: Settings }> {
+  const [jobs, settings] = await db.batch([
+    db.prepare(`SELECT * FROM job_configurations WHERE uid = ?`).bind(uid),
+    db.prepare(`SELECT key, value FROM system_settings`),
+  ]);
+  return {
+    row: ((jobs.results as JobRow[])[0] ?? null) as JobRow | null,
+    settings: parseSettings(settings.results as { key: string; value: string }[]),
+  };
+}
+
+export async function readJob(db: D1Database, uid: string): Promise<JobRow | null> {
+  return db.prepare(`SELECT * FROM job_configurations WHERE uid = ?`).bind(uid).first<JobRow>();
+}
+
+export interface StartInput {
+  uid: string;
+  jobType: string;
+  now: number;
+  /** Runs of other jobs of this type may overlap (skip DHIS2's one-RUNNING-per-type rule). */
+  independent: boolean;
+  trigger: string;
+  scheduledAt: number;
+  executedBy: string | null;
+  triggeredBy: string | null;
+}
+
+export type StartResult = { outcome: "started"; runRowId: number } | { outcome: "duplicate" } | { outcome: "blocked" };
+
+/**
+ * DHIS2's `tryStart` plus the occurrence claim, in one transaction:
+ * - the job becomes RUNNING only if it is enabled, not RUNNING, and (for DHIS2's types) no other job
+ *   of its type is RUNNING;
+ * - the run's history row is inserted only when that happened; its UNIQUE (job, occurrence) key
+ *   makes a second start of the same occurrence fail, which rolls the whole batch back.
+ */
+export async function tryStartRun(db: D1Database, p: StartInput): Promise<StartResult> {
+  try {
+    const [update, insert] = await db.batch([
+      db
+        .prepare(
+          `UPDATE job_configurations SET job_status = 'RUNNING', last_executed = ?1, last_alive = ?1, error_codes = NULL
+           WHERE uid = ?2 AND enabled = 1 AND job_status <> 'RUNNING'
+             AND (?3 = 1 OR NOT EXISTS (SELECT 1 FROM job_configurations o
+                    WHERE o.job_type = job_configurations.job_type AND o.job_status = 'RUNNING' AND o.uid <> ?2))`,
+        )
+        .bind(p.now, p.uid, p.independent ? 1 : 0),
+      db
+        .prepare(
+          `INSERT INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, status, executed_by, triggered_by)
+           SELECT uid, job_type, ?1, ?2, ?3, 'RUNNING', ?4, ?5 FROM job_configurations
+           WHERE uid = ?6 AND job_status = 'RUNNING' AND last_executed = ?3`,
+        )
+        .bind(p.trigger, p.scheduledAt, p.now, p.executedBy, p.triggeredBy, p.uid),
+    ]);
+    if (!update.meta.changes) return { outcome: "blocked" };
+    return { outcome: "started", runRowId: Number(insert.meta.last_row_id) };
+  } catch (e) {
+    if (/UNIQUE constraint failed/i.test(String(e instanceof Error ? e.message : e))) return { outcome: "duplicate" };
+    throw e;
+  }
+}
+
+/** Whether the occurrence already has a history row (it ran, runs, or was skipped). */
+export async function occurrenceClaimed(db: D1Database, uid: string, scheduledAt: number): Promise<boolean> {
+  const row = await db.prepare(`SELECT 1 AS x FROM job_runs WHERE job_uid = ? AND scheduled_at = ?`).bind(uid, scheduledAt).first();
+  return row !== null;
+}
+
+export async function heartbeat(db: D1Database, uid: string, startedAt: number, now: number): Promise<void> {
+  await db
+    .prepare(`UPDATE job_configurations SET last_alive = ? WHERE uid = ? AND job_status = 'RUNNING' AND last_executed = ?`)
+    .bind(now, uid, startedAt)
+    .run();
+}
+
+export interface FinishInput {
+  uid: string;
+  startedAt: number;
+  runRowId: number;
+  now: number;
+  status: "COMPLETED" | "FAILED" | "STOPPED";
+  errorCodes: string | null;
+  error: string | null;
+  keepRuns: number;
+}
+
+/** DHIS2's `tryFinish` (only from this run's RUNNING state) + the history row + retention. */
+export async function finishRun(db: D1Database, p: FinishInput): Promise<JobRow | null> {
+  const [update] = await db.batch([
+    db
+      .prepare(
+        `UPDATE job_configurations SET ${AFTER_RUN_SET},
+           last_executed_status = ?1, last_finished = ?2, last_alive = NULL, error_codes = ?3
+         WHERE uid = ?4 AND job_status = 'RUNNING' AND last_executed = ?5
+         RETURNING *`,
+      )
+      .bind(p.status, p.now, p.errorCodes, p.uid, p.startedAt),
+    db
+      .prepare(`UPDATE job_runs SET status = ?, finished_at = ?, error_codes = ?, error = ? WHERE id = ? AND status = 'RUNNING'`)
+      .bind(p.status, p.now, p.errorCodes, p.error, p.runRowId),
+    retentionStatement(db, p.uid, p.keepRuns),
+  ]);
+  return ((update.results as JobRow[])[0] ?? null) as JobRow | null;
+}
+
+export function retentionStatement(db: D1Database, uid: string, keep: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `DELETE FROM job_runs WHERE job_uid = ?1 AND id < (
+         SELECT MIN(id) FROM (SELECT id FROM job_runs WHERE job_uid = ?1 ORDER BY id DESC LIMIT ?2))`,
+    )
+    .bind(uid, Math.max(1, keep));
+}
+
+/**
+ * A run that is known to be dead (its object restarted, or its heartbeat is stale): FAILED, and the
+ * job back to SCHEDULED (DISABLED for run-once jobs). Only applies while that run is still RUNNING.
+ */
+export async function failLostRun(db: D1Database, uid: string, startedAt: number, now: number, message: string): Promise<boolean> {
+  const [update] = await db.batch([
+    db
+      .prepare(
+        `UPDATE job_configurations SET ${AFTER_RUN_SET},
+           last_executed_status = 'FAILED', last_finished = ?1, last_alive = NULL, error_codes = ?2
+         WHERE uid = ?3 AND job_status = 'RUNNING' AND last_executed = ?4`,
+      )
+      .bind(now, RUN_LOST_ERROR_CODE, uid, startedAt),
+    db
+      .prepare(
+        `UPDATE job_runs SET status = 'FAILED', finished_at = ?1, error_codes = ?2, error = ?3
+         WHERE job_uid = ?4 AND status = 'RUNNING' AND started_at = ?5`,
+      )
+      .bind(now, RUN_LOST_ERROR_CODE, message, uid, startedAt),
+  ]);
+  return (update.meta.changes ?? 0) > 0;
+}
+
+/** Resets every RUNNING job whose heartbeat is older than `cutoff`; returns their UIDs. */
+export async function resetStaleRuns(db: D1Database, now: number, cutoff: number, message: string): Promise<string[]> {
+  const stale = await db
+    .prepare(
+      `SELECT uid, last_executed FROM job_configurations
+       WHERE job_status = 'RUNNING' AND COALESCE(last_alive, last_executed, 0) < ?`,
+    )
+    .bind(cutoff)
+    .all<{ uid: string; last_executed: number | null }>();
+  const reset: string[] = [];
+  for (const row of stale.results) {
+    if (await failLostRun(db, row.uid, row.last_executed ?? 0, now, message)) reset.push(row.uid);
+  }
+  return reset;
+}
+
+/** Occurrences older than the window: recorded once, never run. */
+export async function recordSkipped(
+  db: D1Database,
+  p: { uid: string; jobType: string; scheduledAt: number; count: number; first: number; now: number; keepRuns: number; executedBy: string | null },
+  message: string,
+): Promise<void> {
+  await db.batch([
+    db
+      .prepare(
+        `INSERT OR IGNORE INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, finished_at, status, error, executed_by)
+         VALUES (?, ?, 'CRON', ?, NULL, ?, 'SKIPPED', ?, ?)`,
+      )
+      .bind(p.uid, p.jobType, p.scheduledAt, p.now, message, p.executedBy),
+    retentionStatement(db, p.uid, p.keepRuns),
+  ]);
+}
+
+export interface ScheduleMark {
+  version: number | null;
+  lastUpdated: number | null;
+  alarmAt: number | null;
+}
+
+export function scheduleMarkStatement(db: D1Database, uid: string, mark: ScheduleMark, now: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO job_schedule (job_uid, synced_version, synced_last_updated, alarm_at, synced_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(job_uid) DO UPDATE SET synced_version = excluded.synced_version,
+         synced_last_updated = excluded.synced_last_updated, alarm_at = excluded.alarm_at, synced_at = excluded.synced_at`,
+    )
+    .bind(uid, mark.version, mark.lastUpdated, mark.alarmAt, now);
+}
+
+export async function deleteScheduleMark(db: D1Database, uid: string): Promise<void> {
+  await db.prepare(`DELETE FROM job_schedule WHERE job_uid = ?`).bind(uid).run();
+}
+
+/** Jobs of a type waiting for it to free up (DHIS2's types run one at a time). */
+export async function waitingJobsOfType(db: D1Database, jobType: string, exceptUid: string, limit = 25): Promise<string[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT uid FROM job_configurations WHERE job_type = ? AND uid <> ? AND enabled = 1 AND job_status <> 'RUNNING'
+       ORDER BY created LIMIT ?`,
+    )
+    .bind(jobType, exceptUid, limit)
+    .all<{ uid: string }>();
+  return results.map((r) => r.uid);
+}
+
+export async function latestRuns(db: D1Database, uid: string, limit: number): Promise<RunRow[]> {
+  const { results } = await db.prepare(`SELECT * FROM job_runs WHERE job_uid = ? ORDER BY id DESC LIMIT ?`).bind(uid, limit).all<RunRow>();
+  return results;
+}

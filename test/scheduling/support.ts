@@ -1,0 +1,113 @@
+/** Helpers for the scheduler tests: job rows straight in D1, the job's object, alarms. */
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { generateUid } from "../../src/http/uid";
+import type { JobObject } from "../../src/scheduling/job-object";
+import type { JobRow, RunRow } from "../../src/scheduling/store";
+import { jobObject } from "../../src/scheduling/sync";
+
+/** A fixed instant far in the future: alarms armed at manual-clock times never fire on their own. */
+export const T0 = Date.UTC(2035, 0, 1, 0, 0, 0);
+
+export interface JobInit {
+  uid?: string;
+  name?: string;
+  jobType?: string;
+  schedulingType?: string | null;
+  cron?: string | null;
+  delay?: number | null;
+  parameters?: Record<string, unknown> | null;
+  enabled?: boolean;
+  status?: string;
+  created?: number;
+  system?: boolean;
+  executedBy?: string | null;
+  lastExecuted?: number | null;
+  lastAlive?: number | null;
+  lastFinished?: number | null;
+}
+
+const used = new Set<string>();
+
+export async function insertJob(init: JobInit): Promise<string> {
+  const uid = init.uid ?? generateUid();
+  const created = init.created ?? T0 + 1;
+  await env.DB.prepare(
+    `INSERT INTO job_configurations (uid, name, job_type, scheduling_type, cron_expression, delay, job_parameters, enabled, job_status,
+       executed_by, system, created, last_updated, last_executed, last_alive, last_finished)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  )
+    .bind(
+      uid,
+      init.name ?? `job ${uid}`,
+      init.jobType ?? "TEST",
+      init.schedulingType ?? null,
+      init.cron ?? null,
+      init.delay ?? null,
+      init.parameters ? JSON.stringify(init.parameters) : null,
+      init.enabled === false ? 0 : 1,
+      init.status ?? (init.enabled === false ? "DISABLED" : "SCHEDULED"),
+      init.executedBy ?? null,
+      init.system ? 1 : 0,
+      created,
+      created,
+      init.lastExecuted ?? null,
+      init.lastAlive ?? null,
+      init.lastFinished ?? null,
+    )
+    .run();
+  used.add(uid);
+  return uid;
+}
+
+export function track(uid: string): void {
+  used.add(uid);
+}
+
+export function stub(uid: string): DurableObjectStub<JobObject> {
+  return jobObject(env, uid);
+}
+
+export async function row(uid: string): Promise<JobRow | null> {
+  return env.DB.prepare(`SELECT * FROM job_configurations WHERE uid = ?`).bind(uid).first<JobRow>();
+}
+
+export async function runs(uid: string): Promise<RunRow[]> {
+  const { results } = await env.DB.prepare(`SELECT * FROM job_runs WHERE job_uid = ? ORDER BY id`).bind(uid).all<RunRow>();
+  return results;
+}
+
+export async function alarmOf(uid: string): Promise<number | null> {
+  return runInDurableObject(stub(uid), (_i, state) => state.storage.getAlarm());
+}
+
+/** Fires the job's alarm now (whatever its time); false when none was set. */
+export async function fire(uid: string): Promise<boolean> {
+  return runDurableObjectAlarm(stub(uid));
+}
+
+/** Deletes every alarm armed by the jobs of this test and waits for their runs. */
+export async function cleanupJobs(): Promise<void> {
+  for (const uid of used) {
+    await runInDurableObject(stub(uid), async (instance, state) => {
+      await (instance as JobObject).idle();
+      await state.storage.deleteAlarm();
+    });
+  }
+  used.clear();
+  await env.DB.batch([env.DB.prepare(`DELETE FROM job_configurations`), env.DB.prepare(`DELETE FROM job_runs`), env.DB.prepare(`DELETE FROM job_schedule`)]);
+}
+
+/** A promise with its resolver (to hold a handler until the test lets it finish). */
+export function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((r) => (open = r));
+  return { promise, open };
+}
+
+export async function until(cond: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
