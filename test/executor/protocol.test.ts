@@ -72,3 +72,16 @@ describe("executor configuration", () => {
     expect(bound).toMatchObject({ ok: true, config: { baseUrl: "https://executor.internal", callbackBase: "https://hrhis4-edge.internal" } });
   });
 });
+
+describe("executor callbacks in the OpenAPI document", () => {
+  it("lists the five callback routes under the executor tag", async () => {
+    const { app } = await import("../../src/app");
+    const doc = app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "t", version: "1" } }) as any;
+    for (const kind of ["messages", "items", "heartbeat", "summary", "complete"]) {
+      const op = doc.paths[`/api/executor/runs/{runId}/${kind}`]?.post;
+      expect(op, kind).toBeDefined();
+      expect(op.tags).toEqual(["executor"]);
+      expect(Object.keys(op.responses).sort()).toEqual(["200", "400", "401", "409"]);
+    }
+  });
+});
