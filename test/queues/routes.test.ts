@@ -2,6 +2,8 @@ import { env } from "cloudflare:test";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { manualClock, setClock } from "../../src/http/clock";
 import { app } from "../../src/app";
+import { schedulerEntries } from "../../src/queues/entries";
+import type { QueueJobRow } from "../../src/queues/store";
 import { api, json } from "../helpers";
 import { clearJobs, deleteJobAlarms, jobRow, seedJob, T0, userWith } from "./support";
 
@@ -128,6 +130,15 @@ describe("GET /api/scheduler", () => {
   it("formats dates in the server time zone", async () => {
     const entries = await json<any[]>(await api("/api/41/scheduler.json?order=name"));
     expect(entries[0].nextExecutionTime).toBe("2030-01-08T01:00:00.000");
+  });
+
+  it("evaluates crons and formats dates in the server zone (Africa/Dar_es_Salaam, UTC+3)", async () => {
+    const rows = await env.DB.prepare("SELECT * FROM job_configurations").all<QueueJobRow>();
+    const [a] = schedulerEntries(rows.results, "name", T0, "Africa/Dar_es_Salaam");
+    // T0 is 13:00 local; the next 01:00 local is 2030-01-07T22:00Z.
+    expect(a.nextExecutionTime).toBe("2030-01-08T01:00:00.000");
+    expect(a.maxDelayedExecutionTime).toBe("2030-01-08T05:00:00.000");
+    expect(a.secondsToNextExecutionTime).toBe(12 * 3600);
   });
 
   it("needs authentication", async () => {
