@@ -14,6 +14,16 @@ export const JOB_TYPE = "DATA_INTEGRITY";
 /** A cron expression far from any test's "now" (03:00 daily). */
 export const CRON = "0 0 3 * * ?";
 
+let cronCounter = Math.floor(Math.random() * 3000);
+/**
+ * A daily cron expression no other fixture uses: DHIS2 refuses two jobs of one type with the same
+ * cron expression (E7000). Seconds and minutes vary, hours stay in the small hours.
+ */
+export function uniqueCron(): string {
+  const n = cronCounter++;
+  return `${n % 60} ${Math.floor(n / 60) % 60} ${1 + (Math.floor(n / 3600) % 4)} * * ?`;
+}
+
 export interface Fixtures {
   jobUid: string;
   jobType: string;
@@ -30,7 +40,7 @@ export async function jobExists(uid: string): Promise<boolean> {
 /** Creates a CRON job as admin (through the API when it exists) and returns its UID. */
 export async function createJob(name: string, extra: Record<string, unknown> = {}): Promise<string> {
   if (hasRoute("POST", "/api/jobConfigurations")) {
-    const res = await call("POST", "/api/jobConfigurations", admin(), { name, jobType: JOB_TYPE, cronExpression: CRON, ...extra });
+    const res = await call("POST", "/api/jobConfigurations", admin(), { name, jobType: JOB_TYPE, cronExpression: uniqueCron(), ...extra });
     const body: any = await res.json().catch(() => ({}));
     if (res.status !== 201) throw new Error(`fixture job '${name}' not created: ${res.status} ${JSON.stringify(body)}`);
     return body.response?.uid ?? body.uid;
@@ -41,7 +51,7 @@ export async function createJob(name: string, extra: Record<string, unknown> = {
     `INSERT INTO job_configurations (uid, name, job_type, scheduling_type, cron_expression, enabled, job_status, created, last_updated)
      VALUES (?, ?, ?, 'CRON', ?, 1, 'SCHEDULED', ?, ?)`,
   )
-    .bind(uid, name, JOB_TYPE, CRON, now, now)
+    .bind(uid, name, JOB_TYPE, uniqueCron(), now, now)
     .run();
   return uid;
 }
@@ -72,16 +82,20 @@ export function forgetFixtures(): void {
 }
 
 /** The value for one path parameter, chosen from the literal segment before it and its name. */
-export function paramValue(fx: Fixtures, previous: string, name: string, index: number): string {
+export function paramValue(fx: Fixtures, previous: string, name: string, _index: number): string {
   const n = name.toLowerCase();
-  if (previous === "jobConfigurations") return fx.jobUid;
+  if (previous === "jobConfigurations" || previous === "jobConfiguration") return fx.jobUid;
+  if (previous === "authorization") return "F_SCHEDULING_ADMIN";
+  if (previous === "staticContent") return "logo_banner";
+  if (n === "app") return "dhis-web-scheduler";
+  if (previous === "runs") return "r8Jq2mP0aZk";
   if (previous === "tasks" || previous === "taskSummaries") return fx.jobType;
   if (previous === "users" || previous === "me") return fx.userUid;
   if (previous === "apiToken" || previous === "apiTokens") return fx.tokenUid;
   if (previous === "queues") return fx.queueName;
   if (previous === "systemSettings") return fx.settingKey;
   if (n.includes("type")) return fx.jobType;
-  if (n.includes("job") || n === "uid" || n === "id") return index > 0 && previous !== "" ? fx.jobUid : fx.jobUid;
+  if (n.includes("job") || n === "uid" || n === "id") return fx.jobUid;
   if (n.includes("name")) return fx.queueName;
   if (n.includes("key")) return fx.settingKey;
   return "x";
