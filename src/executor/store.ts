@@ -30,7 +30,7 @@ export interface ExecutorEventRow {
 
 /** Callbacks for a finished run are refused; its row is kept this long to say so, then purged. */
 export const FINISHED_GRACE_MS = 10 * 60 * 1000;
-/** Upper bound of a run's callback validity (refreshed by every callback). */
+/** Upper bound of a run's callback validity. */
 export const RUN_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export function hashToken(token: string): Promise<string> {
@@ -41,14 +41,21 @@ export async function createExecutorRun(
   db: D1Database,
   run: { runId: string; jobId: string; jobType: string; token: string; now: number },
 ): Promise<void> {
-  await db
-    .prepare(
-      `INSERT INTO executor_runs (run_id, job_id, job_type, token_hash, state, created, last_heard, expires)
-       VALUES (?, ?, ?, ?, 'STARTING', ?, ?, ?)
-       ON CONFLICT(run_id) DO NOTHING`,
-    )
-    .bind(run.runId, run.jobId, run.jobType, await hashToken(run.token), run.now, run.now, run.now + RUN_TTL_MS)
-    .run();
+  const tokenHash = await hashToken(run.token);
+  await db.batch([
+    // A job runs once at a time: an earlier run left behind (its object was reset) is over, and
+    // its executor learns so from the 409 its next callback gets.
+    db
+      .prepare(`UPDATE executor_runs SET state = 'FINISHED', finished = ?, expires = ? WHERE job_id = ? AND run_id <> ? AND state <> 'FINISHED'`)
+      .bind(run.now, run.now + FINISHED_GRACE_MS, run.jobId, run.runId),
+    db
+      .prepare(
+        `INSERT INTO executor_runs (run_id, job_id, job_type, token_hash, state, created, last_heard, expires)
+         VALUES (?, ?, ?, ?, 'STARTING', ?, ?, ?)
+         ON CONFLICT(run_id) DO NOTHING`,
+      )
+      .bind(run.runId, run.jobId, run.jobType, tokenHash, run.now, run.now, run.now + RUN_TTL_MS),
+  ]);
 }
 
 export function findExecutorRun(db: D1Database, runId: string): Promise<ExecutorRunRow | null> {

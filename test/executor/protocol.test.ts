@@ -85,3 +85,22 @@ describe("executor callbacks in the OpenAPI document", () => {
     }
   });
 });
+
+describe("executor run records", () => {
+  it("a new run of a job closes a run of that job left behind", async () => {
+    const { env } = await import("cloudflare:test");
+    const { createExecutorRun, findExecutorRun, purgeExpired, D1ReplayCache, FINISHED_GRACE_MS } = await import("../../src/executor/store");
+    await createExecutorRun(env.DB, { runId: "orphan00001", jobId: "jobOrphan01", jobType: "RESOURCE_TABLE", token: "t1", now: T });
+    await createExecutorRun(env.DB, { runId: "fresh000001", jobId: "jobOrphan01", jobType: "RESOURCE_TABLE", token: "t2", now: T + 1000 });
+    expect(await findExecutorRun(env.DB, "orphan00001")).toMatchObject({ state: "FINISHED", finished: T + 1000, expires: T + 1000 + FINISHED_GRACE_MS });
+    expect(await findExecutorRun(env.DB, "fresh000001")).toMatchObject({ state: "STARTING", last_heard: T + 1000 });
+    // The replay cache accepts a signature once until it expires, and purging drops expired rows.
+    const cache = new D1ReplayCache(env.DB);
+    expect(await cache.remember("v1=aa", T + 10, T)).toBe(true);
+    expect(await cache.remember("v1=aa", T + 10, T + 5)).toBe(false);
+    expect(await cache.remember("v1=aa", T + 30, T + 20)).toBe(true);
+    await purgeExpired(env.DB, T + 1000 + FINISHED_GRACE_MS + 1);
+    expect(await findExecutorRun(env.DB, "orphan00001")).toBeNull();
+    expect(await env.DB.prepare(`SELECT COUNT(*) AS n FROM executor_replay`).first<{ n: number }>()).toEqual({ n: 0 });
+  });
+});
