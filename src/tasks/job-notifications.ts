@@ -85,6 +85,7 @@ interface RunRow extends Record<string, SqlStorageValue> {
   kv_task_written: number;
   kv_summary_written: number;
   kv_last_write: number;
+  kv_run_first_write: number | null;
   run_kv_writes: number;
   total_kv_writes: number;
 }
@@ -120,6 +121,7 @@ const SCHEMA = [
     kv_task_written INTEGER NOT NULL DEFAULT 0,
     kv_summary_written INTEGER NOT NULL DEFAULT 0,
     kv_last_write INTEGER NOT NULL DEFAULT 0,
+    kv_run_first_write INTEGER,
     run_kv_writes INTEGER NOT NULL DEFAULT 0,
     total_kv_writes INTEGER NOT NULL DEFAULT 0
   )`,
@@ -135,6 +137,9 @@ const SCHEMA = [
   /** Keys written under an earlier job type, still to be deleted from KV. */
   `CREATE TABLE IF NOT EXISTS tasks_kv_deletes (key TEXT PRIMARY KEY)`,
 ];
+
+/** Columns added to `tasks_run` after its first version: [name, declaration]. */
+const ADDED_COLUMNS: Array<[string, string]> = [["kv_run_first_write", "INTEGER"]];
 
 export interface JobNotificationsOptions {
   /** Real-time clock for KV write pacing (KV's per-second limit is in wall time). Default: the system clock. */
@@ -161,6 +166,7 @@ export class JobNotifications implements NotificationSink {
     this.timeZone = env.SERVER_TIMEZONE || "Etc/UTC";
     this.pacing = options.pacing ?? systemClock;
     for (const stmt of SCHEMA) this.sql.exec(stmt);
+    this.upgradeSchema();
     // A write-through interrupted by an eviction or restart is picked up again.
     if (this.pendingOp()) this.kick();
   }
@@ -188,7 +194,8 @@ export class JobNotifications implements NotificationSink {
        ON CONFLICT(id) DO UPDATE SET job_id = excluded.job_id, job_type = excluded.job_type, user_uid = excluded.user_uid,
          started = excluded.started, last_time = excluded.last_time, running = 1, summary = NULL, summary_time = NULL,
          kv_type = excluded.kv_type, kv_task_dirty = 1, kv_summary_dirty = excluded.kv_summary_dirty,
-         kv_task_written = excluded.kv_task_written, kv_summary_written = excluded.kv_summary_written, run_kv_writes = 0`,
+         kv_task_written = excluded.kv_task_written, kv_summary_written = excluded.kv_summary_written, run_kv_writes = 0,
+         kv_run_first_write = NULL`,
       run.jobId,
       run.jobType,
       run.userUid ?? null,
@@ -247,7 +254,11 @@ export class JobNotifications implements NotificationSink {
       running: row.running === 1,
       started: rows.length ? rows[rows.length - 1].time : row.started,
       lastActivity: Math.max(rows.length ? rows[0].time : row.started, row.summary_time ?? 0),
-      kvWrites: { run: row.run_kv_writes, total: row.total_kv_writes },
+      kvWrites: {
+        run: row.run_kv_writes,
+        total: row.total_kv_writes,
+        runSpanMs: row.kv_run_first_write === null ? 0 : row.kv_last_write - row.kv_run_first_write,
+      },
     };
     if (row.user_uid) snap.userUid = row.user_uid;
     if (row.summary !== null) snap.summary = JSON.parse(row.summary);
@@ -296,6 +307,14 @@ export class JobNotifications implements NotificationSink {
   // ---------------------------------------------------------------------------------------------
   // Internals
   // ---------------------------------------------------------------------------------------------
+
+  /** Adds columns introduced after an object first created its tables. */
+  private upgradeSchema(): void {
+    const columns = new Set(this.sql.exec(`SELECT * FROM tasks_run LIMIT 0`).columnNames);
+    for (const [name, decl] of ADDED_COLUMNS) {
+      if (!columns.has(name)) this.sql.exec(`ALTER TABLE tasks_run ADD COLUMN ${name} ${decl}`);
+    }
+  }
 
   private run(): RunRow | null {
     return this.sql.exec<RunRow>(`SELECT * FROM tasks_run WHERE id = 1`).toArray()[0] ?? null;
@@ -451,7 +470,8 @@ export class JobNotifications implements NotificationSink {
       undo = () => this.sql.exec(`UPDATE tasks_run SET kv_summary_dirty = 1 WHERE id = 1`);
     }
     this.sql.exec(
-      `UPDATE tasks_run SET kv_last_write = ?, run_kv_writes = run_kv_writes + 1, total_kv_writes = total_kv_writes + 1 WHERE id = 1`,
+      `UPDATE tasks_run SET kv_last_write = ?1, kv_run_first_write = COALESCE(kv_run_first_write, ?1),
+         run_kv_writes = run_kv_writes + 1, total_kv_writes = total_kv_writes + 1 WHERE id = 1`,
       startedAt,
     );
     try {

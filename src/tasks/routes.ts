@@ -141,8 +141,12 @@ taskRoutes.openapi(
     const view = await readJobTask(c.env, jobType, jobId, now);
     if (view.snapshot && !mayRead(user, view.owner)) throw noAccess(jobId);
     const headers: Record<string, string> = { "Cache-Control": NO_STORE };
-    // Instrumentation for bench/tasks.bench.mjs: KV writes of the run so far (readers only).
-    if (view.snapshot) headers["X-Task-KV-Writes"] = String(view.snapshot.kvWrites.run);
+    // Instrumentation for bench/tasks.bench.mjs: the run's KV writes so far and the ms between its
+    // first and last write (readers only).
+    if (view.snapshot) {
+      headers["X-Task-KV-Writes"] = String(view.snapshot.kvWrites.run);
+      headers["X-Task-KV-Span"] = String(view.snapshot.kvWrites.runSpanMs);
+    }
     return jsonResponse(jobTaskList(view, now), 200, headers);
   },
 );

@@ -50,6 +50,9 @@ export interface TaskSnapshot {
   started: number;
   /** Epoch ms of the newest message (or summary), i.e. the last activity. */
   lastActivity: number;
-  /** KV write-through instrumentation: writes for the latest run and over the object's lifetime. */
-  kvWrites: { run: number; total: number };
+  /**
+   * KV write-through instrumentation: writes for the latest run, over the object's lifetime, and the
+   * wall time between the run's first and last write (writes are at least 1 s apart).
+   */
+  kvWrites: { run: number; total: number; runSpanMs: number };
 }

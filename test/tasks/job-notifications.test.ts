@@ -356,6 +356,7 @@ describe("KV write-through", () => {
     expect(rec.writes.length).toBeLessThanOrEqual(4);
     for (let i = 1; i < rec.writes.length; i++) expect(rec.writes[i].at - rec.writes[i - 1].at).toBeGreaterThanOrEqual(1000);
     expect(snap.kvWrites.run).toBe(rec.writes.length);
+    expect(snap.kvWrites.runSpanMs).toBeGreaterThanOrEqual((rec.writes.length - 1) * 1000);
     expect(rec.writes.every((w) => w.op === "put" && w.ttl === 7 * 86400)).toBe(true);
     // KV ends up with exactly the object's state.
     expect(await env.TASKS.get(taskKey("TEST", jobId), "json")).toEqual(snap.notifications);
@@ -402,5 +403,29 @@ describe("KV write-through", () => {
       { env: { ...env, TASKS: rec.kv } },
     );
     expect(rec.writes.at(-1)).toMatchObject({ op: "put", ttl: 2 * 86400 });
+  });
+});
+
+describe("schema", () => {
+  it("creates its tables idempotently and adds columns missing from an older tasks_run", async () => {
+    const jobId = generateUid();
+    const stub = env.JOBS.get(env.JOBS.idFromName(jobId));
+    const columns = await runInDurableObject(stub, async (_i, state) => {
+      state.storage.sql.exec(`DROP TABLE IF EXISTS tasks_run`);
+      state.storage.sql.exec(
+        `CREATE TABLE tasks_run (id INTEGER PRIMARY KEY CHECK (id = 1), job_id TEXT NOT NULL, job_type TEXT NOT NULL, user_uid TEXT,
+          started INTEGER NOT NULL, last_time INTEGER NOT NULL, running INTEGER NOT NULL DEFAULT 0, summary TEXT, summary_time INTEGER,
+          max_messages INTEGER NOT NULL, max_age_days INTEGER NOT NULL, kv_type TEXT, kv_task_dirty INTEGER NOT NULL DEFAULT 0,
+          kv_summary_dirty INTEGER NOT NULL DEFAULT 0, kv_task_written INTEGER NOT NULL DEFAULT 0, kv_summary_written INTEGER NOT NULL DEFAULT 0,
+          kv_last_write INTEGER NOT NULL DEFAULT 0, run_kv_writes INTEGER NOT NULL DEFAULT 0, total_kv_writes INTEGER NOT NULL DEFAULT 0)`,
+      );
+      const a = new JobNotifications(state, env, { pacing: fastPacing() });
+      const b = new JobNotifications(state, env, { pacing: fastPacing() });
+      b.runStarted({ jobId, jobType: "TEST", parameters: null, now: T0 });
+      await b.idle();
+      await a.idle();
+      return state.storage.sql.exec(`SELECT * FROM tasks_run LIMIT 0`).columnNames;
+    });
+    expect(columns).toContain("kv_run_first_write");
   });
 });

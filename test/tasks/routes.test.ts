@@ -114,6 +114,7 @@ describe("GET /api/system/tasks/{jobType}/{jobId}", () => {
     expect(list.map((m: any) => m.message)).toEqual(["step 3", "step 2", "step 1", ""]);
     expect(list[3]).toMatchObject({ level: "INFO", category: "TEST", dataType: "PARAMETERS", data: { items: 2 }, completed: false, time: "2026-11-29T08:00:00.000" });
     expect(list[0]).toEqual({ uid: list[0].uid, id: list[0].uid, level: "INFO", category: "TEST", time: "2026-11-29T08:00:00.003", message: "step 3", completed: false });
+    expect(Number(res.headers.get("X-Task-KV-Writes"))).toBeGreaterThanOrEqual(1);
   });
 
   it("accepts the job type in any case, also on versioned and .json paths", async () => {
