@@ -122,6 +122,9 @@ function rangeToCroner(r: { min: number; max: number; step: number }, type: Fiel
     if (r.min === type.min && r.max === type.max) return "*";
     return r.min === r.max ? String(r.min) : `${r.min}-${r.max}`;
   }
+  // A step past the range's end selects only its start (Spring accepts any positive step; croner
+  // rejects steps larger than the field).
+  if (r.step > r.max - r.min) return String(r.min);
   return `${r.min}-${r.max}/${r.step}`;
 }
 

@@ -96,6 +96,11 @@ describe("nextCronOccurrence", () => {
     ]);
   });
 
+  it("a step past the range's end selects only the range's start", () => {
+    expect(validateCron("5-5/100 0/90 * * * *")).toBeNull();
+    expect(next("5-5/100 0/90 * * * *", T0, "Etc/UTC", 2)).toEqual(["2026-01-01T00:00:05.000Z", "2026-01-01T01:00:05.000Z"]);
+  });
+
   it("macros", () => {
     expect(next("@daily", T0, "Etc/UTC", 2)).toEqual(["2026-01-02T00:00:00.000Z", "2026-01-03T00:00:00.000Z"]);
     expect(next("@hourly", T0, "Etc/UTC", 1)).toEqual(["2026-01-01T01:00:00.000Z"]);

@@ -111,3 +111,24 @@ export async function until(cond: () => Promise<boolean>, ms = 5000): Promise<vo
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/** A user with these direct authorities; returns its Basic auth header and uid. */
+export async function userWith(username: string, authorities: string[]): Promise<{ auth: string; uid: string }> {
+  const { ensureBootstrapAdmin } = await import("../../src/users/bootstrap");
+  const { hashPassword } = await import("../../src/users/password");
+  const { basic } = await import("../helpers");
+  await ensureBootstrapAdmin(env, Date.now());
+  const uid = ("u" + username.replace(/[^a-zA-Z0-9]/g, "") + "0000000000").slice(0, 11);
+  const hash = await hashPassword("Secret123!", 1000);
+  await env.DB.prepare(
+    `INSERT OR IGNORE INTO users (uid, username, first_name, surname, password_hash, disabled, authorities, created, last_updated)
+     VALUES (?, ?, 'Test', 'User', ?, 0, ?, 0, 0)`,
+  )
+    .bind(uid, username, hash, JSON.stringify(authorities))
+    .run();
+  return { auth: basic(username, "Secret123!"), uid };
+}
+
+export async function adminUid(): Promise<string> {
+  return (await env.DB.prepare(`SELECT uid FROM users WHERE username = 'admin'`).first<string>("uid"))!;
+}
