@@ -40,6 +40,17 @@ export interface ExecutorRunContext {
   scheduledAt?: number;
   /** A progress message for the run's task notifications. */
   notify(level: NotificationLevel, message: string): void | Promise<void>;
+  /**
+   * The scheduler's progress API, when the run has one: executor items and messages then also enter
+   * the run's progress tree (`/api/jobConfigurations/{id}/progress`), as in-worker handlers' do.
+   */
+  progress?: {
+    startingItem(description: string): void;
+    completedItem(summary?: string): void;
+    info(message: string): void;
+    warn(message: string): void;
+    error(message: string): void;
+  };
   /** Aborted when the run is cancelled. */
   signal?: AbortSignal;
   /** The clock (epoch ms). */
@@ -193,6 +204,14 @@ export function itemMessage(item: ItemCallback): string {
   return text;
 }
 
+async function relayMessage(ctx: ExecutorRunContext, level: NotificationLevel, message: string): Promise<void> {
+  const p = ctx.progress;
+  if (p && level === "INFO") p.info(message);
+  else if (p && level === "WARN") p.warn(message);
+  else if (p && level === "ERROR") p.error(message);
+  else await ctx.notify(level, message);
+}
+
 async function runOnExecutor(cfg: ExecutorConfig, ctx: ExecutorRunContext): Promise<RunResult> {
   const db = ctx.env.DB;
   const start = ctx.now();
@@ -256,9 +275,13 @@ async function waitForCompletion(cfg: ExecutorConfig, ctx: ExecutorRunContext): 
       }
       if (ev.kind === "messages") {
         const m = payload as unknown as MessageCallback;
-        await ctx.notify(levelOf(m.level as ExecutorLevel), String(m.message ?? ""));
+        await relayMessage(ctx, levelOf(m.level as ExecutorLevel), String(m.message ?? ""));
       } else if (ev.kind === "items") {
-        await ctx.notify("LOOP", itemMessage(payload as ItemCallback));
+        const text = itemMessage(payload as ItemCallback);
+        if (ctx.progress) {
+          ctx.progress.startingItem(text);
+          ctx.progress.completedItem();
+        } else await ctx.notify("LOOP", text);
       } else if (ev.kind === "summary") {
         summary = payload.summary;
       } else if (ev.kind === "complete") {

@@ -128,7 +128,14 @@ for (const kind of Object.keys(BODIES) as CallbackKind[]) {
     if (text) payload = BODIES[kind].parse(JSON.parse(text));
     await appendEvent(env.DB, run.run_id, kind, payload, now);
     // Wake the waiting handler: in this isolate directly, else through the job's Durable Object.
-    if (!wakeExecutorRun(run.run_id)) await wakeThroughJobObject(env, run);
+    if (!wakeExecutorRun(run.run_id)) {
+      const wake = wakeThroughJobObject(env, run);
+      try {
+        c.executionCtx.waitUntil(wake);
+      } catch {
+        await wake;
+      }
+    }
     const ack: CallbackAck = { runId: run.run_id, state: run.state === "CANCELLING" ? "CANCELLING" : "RUNNING" };
     return jsonResponse(ack, 200);
   });

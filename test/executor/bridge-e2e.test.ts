@@ -32,7 +32,7 @@ interface Harness {
   transport: FetchLike & { mode: "up" | "down" | "503-once" };
   log: { level: string; message: string }[];
   abort: AbortController;
-  run(jobType: string, parameters?: Record<string, unknown>, runId?: string): Promise<RunResult>;
+  run(jobType: string, parameters?: Record<string, unknown>, runId?: string, progress?: ExecutorRunContext["progress"]): Promise<RunResult>;
   /** Lets the handler reach its waiting loop, then fires the bridge's due alarms. */
   tick(ms: number): Promise<void>;
 }
@@ -85,7 +85,7 @@ function harness(): Harness {
     transport,
     log,
     abort,
-    run(jobType, parameters = {}, runId = "run" + Math.random().toString(36).slice(2, 10)) {
+    run(jobType, parameters = {}, runId = "run" + Math.random().toString(36).slice(2, 10), progress) {
       const ctx: ExecutorRunContext = {
         env: { DB: env.DB, EXECUTOR_SECRET: SECRET },
         runId,
@@ -102,6 +102,7 @@ function harness(): Harness {
         now: () => clk.now(),
         // Real (short) waits: the test moves the clock itself.
         sleep: yieldReal,
+        progress,
       };
       return executorHandler(jobType)(ctx);
     },
@@ -181,6 +182,31 @@ describe("executor protocol with the DHIS2 bridge", () => {
     // The bridge's run alarm now only clears its record.
     await h.tick(15 * 60 * 1000);
     expect(h.host.runs.get(body.runId)?.data.size).toBe(0);
+  });
+
+  it("feeds the scheduler's progress API (items and messages) when the run has one", async () => {
+    const h = harness();
+    h.dhis2.script = analyticsScript();
+    const calls: string[] = [];
+    const progress = {
+      startingItem: (d: string) => calls.push(`item ${d}`),
+      completedItem: () => calls.push("item done"),
+      info: (m: string) => calls.push(`info ${m}`),
+      warn: (m: string) => calls.push(`warn ${m}`),
+      error: (m: string) => calls.push(`error ${m}`),
+    };
+    const done = h.run("ANALYTICS_TABLE", {}, undefined, progress);
+    for (let i = 0; i < 4; i++) await h.tick(i ? 3000 : 0);
+    await done;
+    expect(calls).toEqual([
+      "info Analytics table update parameters: lastYears=2",
+      "info Performing pre-create table work",
+      "item [1/2] Populated analytics_2025",
+      "item done",
+      "item [2/2] Populated analytics_2026",
+      "item done",
+    ]);
+    expect(h.log).toEqual([]);
   });
 
   it("relays the DHIS2 task summary (DATA_INTEGRITY summary) and failures", async () => {
