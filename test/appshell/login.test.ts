@@ -3,6 +3,7 @@ import { exports } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { manualClock, setClock } from "../../src/http/clock";
 import { csrfViolation, sessionToken } from "../../src/http/auth";
+import { forgetUser } from "../../src/users/credential-cache";
 import { hashPassword } from "../../src/users/password";
 import { api, json } from "../helpers";
 import { createUser, PASSWORD } from "../settings/users";
@@ -152,13 +153,17 @@ describe("sessions", () => {
     const cookie = cookieOf(await login("login-changer"));
     const call = () => api("/api/userSettings", { auth: null, headers: { ...XHR, Cookie: cookie } });
     expect((await call()).status).toBe(200);
+    // Direct D1 writes: tell the isolate's user caches, as the users module does after its writes.
     await env.DB.prepare(`UPDATE users SET disabled = 1 WHERE uid = 'loginUser04'`).run();
+    forgetUser("loginUser04");
     const disabled = await call();
     expect(disabled.status).toBe(401);
     expect((await json(disabled)).message).toBe("Account disabled");
     await env.DB.prepare(`UPDATE users SET disabled = 0 WHERE uid = 'loginUser04'`).run();
+    forgetUser("loginUser04");
     expect((await call()).status).toBe(200);
     await env.DB.prepare(`UPDATE users SET password_hash = ? WHERE uid = 'loginUser04'`).bind(await hashPassword("Another1!", 1000)).run();
+    forgetUser("loginUser04");
     expect((await call()).status).toBe(401);
   });
 
