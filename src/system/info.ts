@@ -79,8 +79,15 @@ export interface InfoInput {
 }
 
 /** "Coordinated Universal Time" for Etc/UTC, "Central European Standard Time" for Europe/Oslo in winter. */
+const zoneNameFormats = new Map<string, Intl.DateTimeFormat>();
+
 export function timeZoneDisplayName(timeZone: string, now: number): string {
-  const part = new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "long" })
+  let f = zoneNameFormats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "long" });
+    zoneNameFormats.set(timeZone, f);
+  }
+  const part = f
     .formatToParts(new Date(now))
     .find((p) => p.type === "timeZoneName");
   return part?.value ?? timeZone;

@@ -1,4 +1,6 @@
 /** D1 access for users, roles and authorities. */
+import { clock } from "../http/clock";
+import { cachedRow, forgetRows, rememberRow } from "./user-row-cache";
 export interface UserRow {
   uid: string;
   username: string;
@@ -36,12 +38,26 @@ export const SELECT_USER = `SELECT u.*,
   (SELECT json_group_array(m.role_uid) FROM user_role_members m WHERE m.user_uid = u.uid) AS role_uids
   FROM users u`;
 
-export function findUserByUsername(db: D1Database, username: string): Promise<UserRow | null> {
-  return db.prepare(`${SELECT_USER} WHERE u.username = ?`).bind(username).first<UserRow>();
+/**
+ * User rows by username or uid, through the 2-second in-isolate row cache (user-row-cache.ts
+ * documents its invalidation guarantees). Rows are shared: callers must not mutate them.
+ */
+export async function findUserByUsername(db: D1Database, username: string): Promise<UserRow | null> {
+  const now = clock.now();
+  const hit = cachedRow<UserRow>(`u:${username}`, now);
+  if (hit) return hit;
+  const row = await db.prepare(`${SELECT_USER} WHERE u.username = ?`).bind(username).first<UserRow>();
+  if (row) rememberRow(row, now);
+  return row;
 }
 
-export function findUserByUid(db: D1Database, uid: string): Promise<UserRow | null> {
-  return db.prepare(`${SELECT_USER} WHERE u.uid = ?`).bind(uid).first<UserRow>();
+export async function findUserByUid(db: D1Database, uid: string): Promise<UserRow | null> {
+  const now = clock.now();
+  const hit = cachedRow<UserRow>(`i:${uid}`, now);
+  if (hit) return hit;
+  const row = await db.prepare(`${SELECT_USER} WHERE u.uid = ?`).bind(uid).first<UserRow>();
+  if (row) rememberRow(row, now);
+  return row;
 }
 
 function parseList(json: string | null): unknown[] {
@@ -98,6 +114,7 @@ export async function recordFailedLogin(db: D1Database, uid: string, now: number
     )
     .bind(MAX_FAILED_LOGINS, now + LOCKOUT_MS, uid)
     .run();
+  forgetRows(uid);
 }
 
 export async function recordSuccessfulLogin(db: D1Database, row: UserRow, now: number): Promise<void> {
@@ -105,4 +122,5 @@ export async function recordSuccessfulLogin(db: D1Database, row: UserRow, now: n
   const dayAgo = now - 24 * 3600 * 1000;
   if (row.failed_logins === 0 && row.locked_until === null && row.last_login !== null && row.last_login > dayAgo) return;
   await db.prepare(`UPDATE users SET failed_logins = 0, locked_until = NULL, last_login = ? WHERE uid = ?`).bind(now, row.uid).run();
+  forgetRows(row.uid);
 }

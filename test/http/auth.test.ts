@@ -4,6 +4,7 @@ import { manualClock, setClock } from "../../src/http/clock";
 import { CREDENTIAL_CACHE_TTL_MS } from "../../src/users/credential-cache";
 import { hashPassword, PBKDF2_ITERATIONS, PBKDF2_MAX_ITERATIONS, verifyPassword } from "../../src/users/password";
 import { LOCKOUT_MS, MAX_FAILED_LOGINS } from "../../src/users/store";
+import { USER_ROW_TTL_MS } from "../../src/users/user-row-cache";
 import { api, basic, json } from "../helpers";
 
 const GOOD = "Str0ng!pass";
@@ -67,24 +68,49 @@ describe("credential cache", () => {
     expect(spy).toHaveBeenCalledTimes(1);
   });
 
-  it("a password changed in another isolate (only the D1 row changes) invalidates the cached entry", async () => {
+  it("a password changed in another isolate (only the D1 row changes) is honoured within USER_ROW_TTL_MS", async () => {
     const uid = await makeUser("elsewhere");
     const auth = basic("elsewhere", GOOD);
+    const clock = manualClock(Date.now());
+    setClock(clock);
+    // The first login records last_login (a write that refreshes the row); the second is warm.
+    expect((await api("/api/system/ping", { auth })).status).toBe(200);
     expect((await api("/api/system/ping", { auth })).status).toBe(200);
     const newHash = await hashPassword("Oth3r!pass");
     await env.DB.prepare("UPDATE users SET password_hash = ? WHERE uid = ?").bind(newHash, uid).run();
+    clock.advance(USER_ROW_TTL_MS - 1);
+    expect((await api("/api/system/ping", { auth })).status).toBe(200); // the documented staleness bound
+    clock.advance(1);
     expect((await api("/api/system/ping", { auth })).status).toBe(401);
     expect((await api("/api/system/ping", { auth: basic("elsewhere", "Oth3r!pass") })).status).toBe(200);
   });
 
-  it("disabling in another isolate (only the D1 row changes) is seen on the next request", async () => {
+  it("disabling in another isolate (only the D1 row changes) is seen after at most USER_ROW_TTL_MS", async () => {
     const uid = await makeUser("disabledelsewhere");
     const auth = basic("disabledelsewhere", GOOD);
+    const clock = manualClock(Date.now());
+    setClock(clock);
     expect((await api("/api/system/ping", { auth })).status).toBe(200);
     await env.DB.prepare("UPDATE users SET disabled = 1 WHERE uid = ?").bind(uid).run();
+    clock.advance(USER_ROW_TTL_MS);
     const res = await api("/api/system/ping", { auth });
     expect(res.status).toBe(401);
     expect((await json(res)).message).toBe("Account disabled");
+  });
+});
+
+describe("user row cache", () => {
+  it("a warm request reads no user row from D1; a write in this isolate is seen at once", async () => {
+    const uid = await makeUser("rowcache");
+    const auth = basic("rowcache", GOOD);
+    expect((await api("/api/system/ping", { auth })).status).toBe(200);
+    expect((await api("/api/system/ping", { auth })).status).toBe(200);
+    const spy = vi.spyOn(env.DB, "prepare");
+    expect((await api("/api/system/ping", { auth })).status).toBe(200);
+    expect(spy.mock.calls.filter(([sql]) => /FROM users u/.test(sql))).toEqual([]);
+    spy.mockRestore();
+    await api(`/api/users/${uid}`, { method: "PUT", body: { firstName: "R", surname: "C", disabled: true } });
+    expect((await json(await api("/api/system/ping", { auth }))).message).toBe("Account disabled");
   });
 });
 
