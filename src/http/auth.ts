@@ -12,10 +12,11 @@
  * same account checks as a token user (disabled, expired) on every request.
  *
  * CSRF: a state-changing request (anything but GET/HEAD/OPTIONS) authenticated by the cookie alone
- * must come from this origin: its `Origin` header must be this service's origin (or one listed in
- * CORS_ALLOWED_ORIGINS); without an `Origin` it must carry `X-Requested-With: XMLHttpRequest` or a JSON
- * content type, which a cross-site form cannot send; `Sec-Fetch-Site: cross-site` is refused. Requests
- * with an Authorization header are not affected (a browser never adds one on its own).
+ * must come from this origin. Its `Origin` header must be this service's origin, or one listed by
+ * name in CORS_ALLOWED_ORIGINS (`*` does not count). Without an `Origin`, it must carry
+ * `X-Requested-With: XMLHttpRequest` or a JSON content type, which a cross-site form cannot send.
+ * `Sec-Fetch-Site: cross-site` is refused. Requests with an Authorization header are not affected
+ * (a browser never adds one on its own).
  */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./router";
@@ -190,6 +191,11 @@ async function sessionTimeoutMsIfDue(db: D1Database, expires: number, now: numbe
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
+/** An origin named in CORS_ALLOWED_ORIGINS; the wildcard `*` does not vouch for a session. */
+function listedOrigin(setting: string | undefined, origin: string): boolean {
+  return allowedOrigin(setting, origin) !== null && (setting ?? "").split(",").some((s) => s.trim() === origin);
+}
+
 /**
  * Why a cookie-authenticated request must be refused as cross-site, or null when it may proceed
  * (see the module comment for the rule).
@@ -199,7 +205,7 @@ export function csrfViolation(req: Request, corsOrigins: string | undefined): st
   const origin = req.headers.get("Origin");
   if (origin !== null) {
     const own = new Set([new URL(req.url).origin, contextPath(req)]);
-    if (own.has(origin) || allowedOrigin(corsOrigins, origin)) return null;
+    if (own.has(origin) || listedOrigin(corsOrigins, origin)) return null;
     return `Cross-site request refused: origin ${origin} may not use this session.`;
   }
   if (req.headers.get("Sec-Fetch-Site") === "cross-site") return "Cross-site request refused.";

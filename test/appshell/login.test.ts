@@ -228,6 +228,7 @@ describe("CSRF rule for cookie-authenticated writes", () => {
       new Request("http://worker.internal/api/x", { method: "POST", headers: { Origin: origin, ...headers } });
     expect(csrfViolation(req("https://app.example"), "https://app.example")).toBeNull();
     expect(csrfViolation(req("https://app.example"), "")).not.toBeNull();
+    expect(csrfViolation(req("https://app.example"), "*")).not.toBeNull();
     expect(csrfViolation(req("https://dhis.example.org", { "X-Forwarded-Proto": "https", "X-Forwarded-Host": "dhis.example.org" }), "")).toBeNull();
     expect(csrfViolation(new Request("http://worker.internal/api/x", { method: "GET", headers: { Origin: "https://evil" } }), "")).toBeNull();
   });
