@@ -254,6 +254,7 @@ export class JobNotifications implements NotificationSink {
       running: row.running === 1,
       started: rows.length ? rows[rows.length - 1].time : row.started,
       lastActivity: Math.max(rows.length ? rows[0].time : row.started, row.summary_time ?? 0),
+      maxAgeDays: row.max_age_days,
       kvWrites: {
         run: row.run_kv_writes,
         total: row.total_kv_writes,

@@ -137,20 +137,23 @@ export interface JobTaskView {
   owner: string | undefined;
 }
 
-/** The object's snapshot (type-matched, retention applied) and the job row, read in parallel. */
+/**
+ * The object's snapshot (type-matched, retention applied) and, only when it matters, the job's D1 row:
+ * to decide the stale rule (the newest message is not completed and the run is not visibly live) or
+ * to find the owner when the run did not record who started it. A poll of a live or finished run
+ * costs one Durable Object call and no D1 query.
+ */
 export async function readJobTask(env: Env, jobType: string, jobId: string, now: number): Promise<JobTaskView> {
-  const db = env.DB;
-  const [snap, batch] = await Promise.all([
-    taskObject(env, jobId).getTaskSnapshot(),
-    db.batch([
-      db.prepare(SETTINGS_SQL),
-      db.prepare(`SELECT job_status, executed_by, created_by FROM job_configurations WHERE uid = ?`).bind(jobId),
-    ]),
-  ]);
-  const settings = toTaskSettings((batch[0].results ?? []) as Array<{ key: string; value: string }>);
-  const job = ((batch[1].results ?? [])[0] as JobRow | undefined) ?? null;
-  const fresh = snap && snap.jobType === jobType && now - snap.lastActivity <= settings.maxAgeDays * DAY_MS ? snap : null;
-  return { snapshot: fresh, job, owner: runOwner(fresh?.userUid, job) };
+  const raw = await taskObject(env, jobId).getTaskSnapshot();
+  const maxAgeDays = raw?.maxAgeDays ?? SETTINGS.notifierMaxAgeDays.default;
+  const snap = raw && raw.jobType === jobType && now - raw.lastActivity <= maxAgeDays * DAY_MS ? raw : null;
+  if (!snap) return { snapshot: null, job: null, owner: undefined };
+  const mayBeStale = isStale(snap.notifications[0], false, snap.running, snap.lastActivity, now);
+  let job: JobRow | null = null;
+  if (mayBeStale || !snap.userUid) {
+    job = await env.DB.prepare(`SELECT job_status, executed_by, created_by FROM job_configurations WHERE uid = ?`).bind(jobId).first<JobRow>();
+  }
+  return { snapshot: snap, job, owner: runOwner(snap.userUid, job) };
 }
 
 /**

@@ -50,6 +50,8 @@ export interface TaskSnapshot {
   started: number;
   /** Epoch ms of the newest message (or summary), i.e. the last activity. */
   lastActivity: number;
+  /** Retention (setting notifierMaxAgeDays as read at the run's start). */
+  maxAgeDays: number;
   /**
    * KV write-through instrumentation: writes for the latest run, over the object's lifetime, and the
    * wall time between the run's first and last write (writes are at least 1 s apart).

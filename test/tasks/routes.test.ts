@@ -443,6 +443,22 @@ describe("retention", () => {
   });
 });
 
+describe("retention setting read by the object", () => {
+  it("a run uses notifierMaxAgeDays as read when it started", async () => {
+    await env.DB.prepare(`INSERT INTO system_settings (key, value) VALUES ('notifierMaxAgeDays', '2')`).run();
+    const id = generateUid();
+    await seed(id, async (n) => {
+      n.runStarted({ jobId: id, jobType: "TEST", parameters: null, userUid: STARTER.uid, now: T0 });
+      await n.refreshSettings();
+      n.runFinished({ outcome: "COMPLETED", message: "done", now: T0 + 1 });
+    });
+    clock.set(T0 + 1 + 2 * 86_400_000);
+    expect(await json(await api(`/api/system/tasks/TEST/${id}`))).toHaveLength(2);
+    clock.set(T0 + 2 + 2 * 86_400_000);
+    expect(await json(await api(`/api/system/tasks/TEST/${id}`))).toEqual([]);
+  });
+});
+
 describe("OpenAPI", () => {
   it("documents the task routes", async () => {
     const doc = app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "t", version: "1" } }) as any;

@@ -1,0 +1,154 @@
+// Task notification benchmark. Creates BENCH_TASK_JOBS (default 100) TEST jobs with many items,
+// executes them all, and while they run polls GET /api/system/tasks/TEST/{id} (rotating over the jobs,
+// as the Import/Export and Data Administration apps poll) to measure throughput and p99 latency.
+// After the runs end it reads each run's KV write-through counters from the poll response headers
+// (X-Task-KV-Writes: writes made for the run; X-Task-KV-Span: ms between its first and last write,
+// both kept in the job's Durable Object) and reports writes per job per second.
+// Targets: poll p99 < 50 ms locally; <= 1 KV write per job per second.
+// Knobs: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 10), BENCH_TASK_JOBS (100),
+// BENCH_TASK_ITEMS (items per run, default 300), BENCH_TASK_ITEM_MS (ms per item, default 100).
+import autocannon from "autocannon";
+import { basicAuth, report, startWorker } from "./lib.mjs";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function inBatches(items, size, fn) {
+  const out = [];
+  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
+  return out;
+}
+
+/** `yyyy-MM-dd'T'HH:mm:ss.SSS` (server zone = UTC in wrangler.toml) to epoch ms. */
+const parseTime = (t) => Date.parse(`${t}Z`);
+
+/** autocannon over several paths, one per request in turn; same result shape as lib.mjs `load`. */
+async function loadRotating({ name, base, paths, headers, duration, connections, warmup = 2 }) {
+  let i = 0;
+  const requests = [{ method: "GET", setupRequest: (req) => ({ ...req, path: paths[i++ % paths.length] }) }];
+  if (warmup > 0) await autocannon({ url: base, headers, requests, duration: warmup, connections });
+  const r = await autocannon({ url: base, headers, requests, duration, connections });
+  return {
+    name,
+    connections,
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    requests: r.requests.total,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+  };
+}
+
+export default async function tasksBench() {
+  const duration = Number(process.env.BENCH_DURATION) || 10;
+  const connections = Number(process.env.BENCH_CONNECTIONS) || 10;
+  const jobs = Number(process.env.BENCH_TASK_JOBS) || 100;
+  const items = Number(process.env.BENCH_TASK_ITEMS) || 300;
+  const itemMs = Number(process.env.BENCH_TASK_ITEM_MS) || 100;
+  const server = await startWorker();
+  try {
+    const headers = { Authorization: basicAuth(), "Content-Type": "application/json" };
+    const first = await fetch(`${server.url}/api/system/info`, { headers });
+    if (first.status !== 200) throw new Error(`GET /api/system/info answered ${first.status}`);
+
+    // 1. Jobs: TEST, due once a year by cron (executed by hand here), `items` items of `itemMs` each.
+    const ids = await inBatches([...Array(jobs).keys()], 10, async (n) => {
+      const res = await fetch(`${server.url}/api/jobConfigurations`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({
+          name: `tasks bench ${n} ${Date.now()}`,
+          jobType: "TEST",
+          // DHIS2 refuses two jobs of a type with the same cron: a distinct yearly instant each.
+          cronExpression: `${n % 60} ${Math.floor(n / 60) % 60} 0 1 1 ?`,
+          jobParameters: { stages: 1, items, itemDuration: itemMs },
+        }),
+      });
+      const body = await res.json().catch(() => ({}));
+      if (res.status !== 201 || !body.response?.uid) throw new Error(`POST /api/jobConfigurations answered ${res.status}: ${JSON.stringify(body)}`);
+      return body.response.uid;
+    });
+
+    console.log(`created ${ids.length} jobs`);
+    // 2. Start them all; wait until each run has reported its first message.
+    await inBatches(ids, 20, async (id) => {
+      const res = await fetch(`${server.url}/api/jobConfigurations/${id}/execute`, { method: "POST", headers });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`execute ${id} answered ${res.status}`);
+    });
+    console.log(`executed ${ids.length} jobs`);
+    const startedBy = Date.now() + 30_000;
+    for (const id of ids) {
+      for (;;) {
+        const list = await (await fetch(`${server.url}/api/system/tasks/TEST/${id}`, { headers })).json();
+        if (list.length > 0) break;
+        if (Date.now() > startedBy) throw new Error(`job ${id} did not start`);
+        await sleep(50);
+      }
+    }
+    const runMs = items * itemMs;
+    console.log(`${jobs} TEST jobs running (${items} items x ${itemMs} ms = ~${(runMs / 1000).toFixed(0)} s each)`);
+
+    // 3. Poll while they run.
+    const paths = ids.map((id) => `/api/system/tasks/TEST/${id}`);
+    const results = [];
+    results.push(await loadRotating({ name: `GET /tasks/TEST/{id} (${jobs} jobs)`, base: server.url, paths, headers, duration, connections }));
+    const stillRunning = await inBatches(ids, 20, async (id) => {
+      const list = await (await fetch(`${server.url}/api/system/tasks/TEST/${id}`, { headers })).json();
+      return list[0]?.completed ? 0 : 1;
+    });
+    const running = stillRunning.reduce((a, b) => a + b, 0);
+    report(results);
+    console.log(`runs still in progress at the end of the measurement: ${running}/${jobs}`);
+
+    // 4. Let every run finish, then its trailing writes (final list, summary) land.
+    const doneBy = Date.now() + runMs + 120_000;
+    for (const id of ids) {
+      for (;;) {
+        const list = await (await fetch(`${server.url}/api/system/tasks/TEST/${id}`, { headers })).json();
+        if (list[0]?.completed) break;
+        if (Date.now() > doneBy) throw new Error(`job ${id} did not complete`);
+        await sleep(250);
+      }
+    }
+    await sleep(2500);
+
+    // 5. KV writes per run.
+    const runs = await inBatches(ids, 20, async (id) => {
+      const res = await fetch(`${server.url}/api/system/tasks/TEST/${id}`, { headers });
+      const list = await res.json();
+      return {
+        writes: Number(res.headers.get("X-Task-KV-Writes")),
+        spanMs: Number(res.headers.get("X-Task-KV-Span")),
+        runMs: parseTime(list[0].time) - parseTime(list[list.length - 1].time),
+        messages: list.length,
+      };
+    });
+    const totalWrites = runs.reduce((a, r) => a + r.writes, 0);
+    const meanWrites = totalWrites / runs.length;
+    const meanRunS = runs.reduce((a, r) => a + r.runMs, 0) / runs.length / 1000;
+    // Rate while writing: (writes - 1) gaps over the span between first and last write.
+    const rates = runs.map((r) => (r.writes > 1 ? ((r.writes - 1) * 1000) / r.spanMs : 0));
+    const maxRate = Math.max(...rates);
+    const perRunSecond = runs.map((r) => r.writes / Math.max(1, r.runMs / 1000 + 2));
+    console.table([
+      {
+        runs: runs.length,
+        "mean run s": meanRunS.toFixed(1),
+        "messages kept (mean)": (runs.reduce((a, r) => a + r.messages, 0) / runs.length).toFixed(1),
+        "KV writes total": totalWrites,
+        "KV writes per run (mean)": meanWrites.toFixed(1),
+        "max writes/s (any job)": maxRate.toFixed(3),
+        "writes per (run s + 2 s trailing), max": Math.max(...perRunSecond).toFixed(3),
+      },
+    ]);
+
+    const poll = results[0];
+    console.log(`poll p99: ${poll.p99.toFixed(2)} ms (target < 50 ms): ${poll.p99 < 50 ? "OK" : "MISSED"}`);
+    console.log(`KV writes per job per second: max ${maxRate.toFixed(3)} (target <= 1): ${maxRate <= 1 ? "OK" : "MISSED"}`);
+    if (running < jobs) console.log(`note: only ${running} of ${jobs} runs were still in progress when the measurement ended`);
+    if (poll.non2xx > 0 || poll.errors > 0) console.log(`non-2xx ${poll.non2xx}, errors ${poll.errors}`);
+  } finally {
+    await server.stop();
+  }
+}
