@@ -155,7 +155,9 @@ export async function updateQueue(env: Env, name: string, input: QueueInput, now
   const jobs = await validate(db, name, input);
   const keep = new Set(input.sequence);
   const leaving = old.filter((j) => !keep.has(j.uid));
-  await db.batch([...joinStatements(db, newName, input, jobs, now, userUid), ...leaveStatements(db, leaving, now, userUid)]);
+  const renameSteps =
+    newName === name ? [] : [db.prepare("UPDATE queue_run_steps SET queue_name = ? WHERE queue_name = ?").bind(newName, name)];
+  await db.batch([...renameSteps, ...joinStatements(db, newName, input, jobs, now, userUid), ...leaveStatements(db, leaving, now, userUid)]);
   await syncAll(env, [...input.sequence, ...leaving.map((j) => j.uid)]);
 }
 

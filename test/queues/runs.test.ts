@@ -175,6 +175,33 @@ describe("queue runs", () => {
   });
 });
 
+describe("queue edits during a run", () => {
+  it("renaming the queue keeps the run going", async () => {
+    await runStarted(A, T0);
+    await runEnded(A, T0 + 1000, "COMPLETED");
+    await onQueueMemberFinished(env, A, "COMPLETED", T0 + 1000, opts);
+    expect((await api("/api/scheduler/queues/q", { method: "PUT", body: { name: "q2", cronExpression: "0 0 1 ? * *", sequence: [A, B, C] } })).status).toBe(204);
+    await runStarted(B, T0 + 2000);
+    await runEnded(B, T0 + 3000, "COMPLETED");
+    expect(await reconcileQueueRuns(env, T0 + 3000, opts)).toEqual({ continued: [B], retriggered: [], failed: [] });
+    expect(started.map((s) => s.uid)).toEqual([B, C]);
+    // The head's earlier run is not started again under the new name.
+    expect((await reconcileQueueRuns(env, T0 + 600_000, opts)).continued).toEqual([]);
+  });
+
+  it("deleting the queue mid-run: the running member ends without continuing", async () => {
+    await runStarted(A, T0);
+    await runEnded(A, T0 + 1000, "COMPLETED");
+    await onQueueMemberFinished(env, A, "COMPLETED", T0 + 1000, opts);
+    await runStarted(B, T0 + 2000);
+    expect((await api("/api/scheduler/queues/q", { method: "DELETE" })).status).toBe(204);
+    await runEnded(B, T0 + 3000, "COMPLETED");
+    expect(await onQueueMemberFinished(env, B, "COMPLETED", T0 + 3000, opts)).toEqual({ action: "none" });
+    expect(await reconcileQueueRuns(env, T0 + 600_000, opts)).toEqual({ continued: [], retriggered: [], failed: [] });
+    expect(started.map((s) => s.uid)).toEqual([B]);
+  });
+});
+
 describe("crash repair (reconcileQueueRuns)", () => {
   it("a head whose finish was never reported continues the queue, once", async () => {
     await runStarted(A, T0);
