@@ -41,12 +41,10 @@ export interface ExecutorRunContext {
   /** A progress message for the run's task notifications. */
   notify(level: NotificationLevel, message: string): void | Promise<void>;
   /**
-   * The scheduler's progress API, when the run has one: executor items and messages then also enter
-   * the run's progress tree (`/api/jobConfigurations/{id}/progress`), as in-worker handlers' do.
+   * The scheduler's progress API, when the run has one: executor INFO/WARN/ERROR messages then go
+   * through it, as in-worker handlers' do (items go to `notify` as LOOP messages).
    */
   progress?: {
-    startingItem(description: string): void;
-    completedItem(summary?: string): void;
     info(message: string): void;
     warn(message: string): void;
     error(message: string): void;
@@ -100,32 +98,33 @@ export function setExecutorPollMs(ms: number): void {
   EXECUTOR_POLL_MS = ms;
 }
 
-// In-isolate wake-ups: a callback stored for a run wakes its waiting handler at once.
-const wakers = new Map<string, () => void>();
+// In-isolate wake-ups. A callback stored for a run raises the run's flag; the waiting handler checks
+// it between short sleep slices. Only a flag crosses contexts: resolving the handler's promise from
+// the callback's request would run the handler on that request's I/O context (workerd forbids a
+// request touching a Durable Object's I/O, and the handler runs inside the job's object).
+const wakeFlags = new Map<string, boolean>();
+/** Longest slice of a wait between two looks at the wake flag. */
+const WAKE_SLICE_MS = 200;
 
-/** Wakes the handler waiting for `runId` (called by the callback route and the job object's RPC). */
+/** Wakes the handler waiting for `runId` if it runs in this isolate (the callback route, the job object's RPC). */
 export function wakeExecutorRun(runId: string): boolean {
-  const wake = wakers.get(runId);
-  if (wake) wake();
-  return wake !== undefined;
+  if (!wakeFlags.has(runId)) return false;
+  wakeFlags.set(runId, true);
+  return true;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function sleepOrWake(ctx: ExecutorRunContext, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      wakers.delete(ctx.runId);
-      ctx.signal?.removeEventListener("abort", finish);
-      resolve();
-    };
-    wakers.set(ctx.runId, finish);
-    ctx.signal?.addEventListener("abort", finish);
-    (ctx.sleep ?? defaultSleep)(ms).then(finish, finish);
-  });
+async function sleepOrWake(ctx: ExecutorRunContext, ms: number): Promise<void> {
+  const sleep = ctx.sleep ?? defaultSleep;
+  let waited = 0;
+  while (waited < ms) {
+    if (wakeFlags.get(ctx.runId) || ctx.signal?.aborted) break;
+    const slice = Math.min(WAKE_SLICE_MS, ms - waited);
+    await sleep(slice);
+    waited += slice;
+  }
+  if (wakeFlags.has(ctx.runId)) wakeFlags.set(ctx.runId, false);
 }
 
 /** The run's failure message for an unconfigured deployment. */
@@ -231,12 +230,14 @@ async function runOnExecutor(cfg: ExecutorConfig, ctx: ExecutorRunContext): Prom
     heartbeatSeconds: Math.max(1, Math.floor(cfg.heartbeatTimeoutMs / 4000)),
     attempt: 1,
   };
+  wakeFlags.set(ctx.runId, false);
   try {
     const { response } = await sendStart(cfg, ctx, body);
     if (response.status === "done") return finishFromComplete({ outcome: response.outcome ?? "COMPLETED", message: response.message, summary: response.summary });
     await setRunState(db, ctx.runId, "RUNNING", ctx.now());
     return await waitForCompletion(cfg, ctx);
   } finally {
+    wakeFlags.delete(ctx.runId);
     await setRunState(db, ctx.runId, "FINISHED", ctx.now()).catch(() => undefined);
     await purgeExpired(db, ctx.now()).catch(() => undefined);
   }
@@ -277,11 +278,8 @@ async function waitForCompletion(cfg: ExecutorConfig, ctx: ExecutorRunContext): 
         const m = payload as unknown as MessageCallback;
         await relayMessage(ctx, levelOf(m.level as ExecutorLevel), String(m.message ?? ""));
       } else if (ev.kind === "items") {
-        const text = itemMessage(payload as ItemCallback);
-        if (ctx.progress) {
-          ctx.progress.startingItem(text);
-          ctx.progress.completedItem();
-        } else await ctx.notify("LOOP", text);
+        // Straight to the notifications: an item outside a stage would open an empty stage.
+        await ctx.notify("LOOP", itemMessage(payload as ItemCallback));
       } else if (ev.kind === "summary") {
         summary = payload.summary;
       } else if (ev.kind === "complete") {

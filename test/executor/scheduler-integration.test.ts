@@ -1,0 +1,121 @@
+/**
+ * Executor and in-worker handlers through the real scheduler engine: a job's Durable Object runs
+ * the handler, the task notifications, summary, run history and job status come out as for any job.
+ */
+import { createExecutionContext, env } from "cloudflare:test";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { MemoryRunHost, handleBridgeRequest } from "../../bridge/src/runner";
+import { app } from "../../src/app";
+import { setExecutorTransport } from "../../src/executor/config";
+import { executorHandler, setExecutorPollMs } from "../../src/executor/handler";
+import type { FetchLike } from "../../src/executor/protocol";
+import { disableInactiveUsersHandler } from "../../src/jobs/handlers/disable-inactive-users";
+import { manualClock, setClock } from "../../src/http/clock";
+import { registerJobHandler, type JobRunContext } from "../../src/scheduling/handlers";
+import { syncJobObject } from "../../src/scheduling/sync";
+import { api, json } from "../helpers";
+import { T0, cleanupJobs, fire, insertJob, row, runs, until } from "../scheduling/support";
+import { analyticsScript, StubDhis2 } from "./stub-dhis2";
+
+const clk = manualClock(T0);
+const SECRET = "integration-secret-0123456789";
+
+beforeAll(async () => {
+  await env.DB.prepare(`DELETE FROM job_configurations`).run();
+});
+beforeEach(() => {
+  clk.set(T0);
+  setClock(clk);
+  setExecutorPollMs(5);
+});
+afterEach(async () => {
+  await cleanupJobs();
+  registerJobHandler("ANALYTICS_TABLE", null);
+  registerJobHandler("DISABLE_INACTIVE_USERS", null);
+  setExecutorTransport(null);
+  setExecutorPollMs(2000);
+  setClock(null);
+});
+
+/** Executes the job now; `run` settles when its run (the object's alarm) is over. */
+async function executeNow(uid: string): Promise<{ run: Promise<boolean> }> {
+  await syncJobObject(env, uid);
+  const res = await api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" });
+  expect(res.status).toBe(200);
+  return { run: fire(uid) };
+}
+
+describe("runs through the scheduler engine", () => {
+  it("an executor type on a server without executor fails at once: ERROR notification, E7010", async () => {
+    const uid = await insertJob({ jobType: "ANALYTICS_TABLE", cron: "0 0 3 ? * *", parameters: { lastYears: 2 } });
+    await (await executeNow(uid)).run;
+    const history = await runs(uid);
+    expect(history).toHaveLength(1);
+    expect(history[0]).toMatchObject({ status: "FAILED" });
+    const job = (await row(uid))!;
+    expect(job).toMatchObject({ last_executed_status: "FAILED", error_codes: "E7010", job_status: "SCHEDULED" });
+    const tasks = await json<any[]>(await api(`/api/system/tasks/ANALYTICS_TABLE/${uid}`));
+    expect(tasks[0]).toMatchObject({
+      level: "ERROR",
+      completed: true,
+      message: "Failed to validate job runtime: no executor configured (EXECUTOR_URL/EXECUTOR_SECRET); job type ANALYTICS_TABLE runs on an external executor",
+    });
+    const jobJson = await json(await api(`/api/jobConfigurations/${uid}`));
+    expect(jobJson).toMatchObject({ lastExecutedStatus: "FAILED", errorCodes: "E7010" });
+  });
+
+  it("an executor run relays the DHIS2 bridge's notifications into the job's tasks", async () => {
+    const dhis2 = new StubDhis2();
+    dhis2.script = analyticsScript();
+    const scheduler: FetchLike = {
+      fetch: async (input, init) => app.fetch(new Request(input, init), { ...env, EXECUTOR_SECRET: SECRET }, createExecutionContext()),
+    };
+    const host = new MemoryRunHost({
+      secret: SECRET,
+      dhis2: { baseUrl: dhis2.baseUrl, token: "d2pat_test" },
+      dhis2Fetch: dhis2,
+      callbackFetch: scheduler,
+      now: () => clk.now(),
+      pollIntervalMs: 3000,
+    });
+    setExecutorTransport({ fetch: async (input, init) => handleBridgeRequest(new Request(input, init), { secret: SECRET, now: () => clk.now() }, host) });
+    // The test environment has no EXECUTOR_SECRET binding: the run gets it here.
+    registerJobHandler("ANALYTICS_TABLE", (ctx: JobRunContext) => executorHandler("ANALYTICS_TABLE")({ ...ctx, env: { ...ctx.env, EXECUTOR_SECRET: SECRET } }));
+    const uid = await insertJob({ jobType: "ANALYTICS_TABLE", cron: "0 0 3 ? * *", parameters: { lastYears: 2 } });
+    const { run } = await executeNow(uid);
+    await until(async () => dhis2.callsTo("POST", "/api/resourceTables/analytics").length === 1);
+    expect(dhis2.calls[0].auth).toBe("ApiToken d2pat_test");
+    for (let i = 0; i < 3; i++) {
+      clk.advance(3000);
+      await host.runDueAlarms(clk.now());
+    }
+    await run;
+    expect((await row(uid))!).toMatchObject({ last_executed_status: "COMPLETED", error_codes: null });
+    const tasks = await json<any[]>(await api(`/api/system/tasks/ANALYTICS_TABLE/${uid}`));
+    expect(tasks.map((t) => [t.level, t.message, t.completed])).toEqual([
+      // The final message replaced the newest LOOP message, as DHIS2's notifier does.
+      ["INFO", "Analytics tables updated: 00:01:02.345", true],
+      ["INFO", "Performing pre-create table work", false],
+      ["INFO", "Analytics table update parameters: lastYears=2", false],
+      ["INFO", "", false],
+    ]);
+    expect(tasks[3]).toMatchObject({ dataType: "PARAMETERS", data: { lastYears: 2 } });
+  });
+
+  it("DISABLE_INACTIVE_USERS runs in the worker: users disabled, summary stored", async () => {
+    registerJobHandler("DISABLE_INACTIVE_USERS", disableInactiveUsersHandler);
+    await env.DB.prepare(
+      `INSERT INTO users (uid, username, password_hash, last_login, created, last_updated) VALUES ('uIdle000001', 'idle', 'x', ?, 0, 0)`,
+    )
+      .bind(T0 - 400 * 24 * 3600 * 1000)
+      .run();
+    const uid = await insertJob({ jobType: "DISABLE_INACTIVE_USERS", cron: "0 0 3 ? * *", parameters: { inactiveMonths: 6 } });
+    await (await executeNow(uid)).run;
+    expect((await row(uid))!).toMatchObject({ last_executed_status: "COMPLETED" });
+    expect(await env.DB.prepare(`SELECT disabled FROM users WHERE uid = 'uIdle000001'`).first("disabled")).toBe(1);
+    const summary = await json(await api(`/api/system/taskSummaries/DISABLE_INACTIVE_USERS/${uid}`));
+    expect(summary).toMatchObject({ responseType: "DisableInactiveUsersSummary", inactiveMonths: 6, disabled: 1, disabledUsers: [{ uid: "uIdle000001", username: "idle" }] });
+    const tasks = await json<any[]>(await api(`/api/system/tasks/DISABLE_INACTIVE_USERS/${uid}`));
+    expect(tasks[0]).toMatchObject({ level: "INFO", completed: true, message: "Disabled 1 inactive user" });
+  });
+});
