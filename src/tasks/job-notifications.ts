@@ -211,22 +211,24 @@ export class JobNotifications implements NotificationSink {
       prev?.total_kv_writes ?? 0,
     );
     const data = run.parameters === undefined ? null : JSON.stringify(run.parameters);
-    this.append("INFO", run.message ?? "", false, run.now, { data });
+    this.append(this.run()!, "INFO", run.message ?? "", false, run.now, { data });
     this.kick();
     // Settings are read once per run (like DHIS2 caching them); the cap is re-applied when they arrive.
     void this.refreshSettings().catch(() => {});
   }
 
   notify(level: NotificationLevel, message: string, now: number): void {
-    if (!this.run()) return;
-    this.append(LEVELS.has(level) ? level : "INFO", message ?? "", false, now, null);
+    const row = this.run();
+    if (!row) return;
+    this.append(row, LEVELS.has(level) ? level : "INFO", message ?? "", false, now, null);
     this.kick();
   }
 
   runFinished(run: { outcome: RunOutcome; message: string; summary?: unknown; now: number }): void {
-    if (!this.run()) return;
+    const row = this.run();
+    if (!row) return;
     const level: NotificationLevel = run.outcome === "COMPLETED" ? "INFO" : "ERROR";
-    const time = this.append(level, run.message ?? "", true, run.now, null);
+    const time = this.append(row, level, run.message ?? "", true, run.now, null);
     const summary = run.summary === undefined || run.summary === null ? null : JSON.stringify(run.summary);
     this.sql.exec(
       `UPDATE tasks_run SET running = 0, summary = ?, summary_time = ?, kv_summary_dirty = CASE WHEN ? IS NULL AND kv_summary_written = 0 THEN 0 ELSE 1 END WHERE id = 1`,
@@ -299,7 +301,7 @@ export class JobNotifications implements NotificationSink {
       settings.notifierMaxMessagesPerJob,
       settings.notifierMaxAgeDays,
     );
-    if (this.applyCap()) {
+    if (this.applyCap(settings.notifierMaxMessagesPerJob)) {
       this.sql.exec(`UPDATE tasks_run SET kv_task_dirty = 1 WHERE id = 1`);
       this.kick();
     }
@@ -343,11 +345,18 @@ export class JobNotifications implements NotificationSink {
    * Appends one message (replacing a newest LOOP message), applies the cap; returns its time.
    * `parameters` marks the run's first message (`dataType: PARAMETERS`; `data` omitted when null).
    */
-  private append(level: NotificationLevel, message: string, completed: boolean, now: number, parameters: { data: string | null } | null): number {
-    const row = this.run()!;
+  private append(
+    row: RunRow,
+    level: NotificationLevel,
+    message: string,
+    completed: boolean,
+    now: number,
+    parameters: { data: string | null } | null,
+  ): number {
     const time = Math.max(Math.floor(now), row.last_time + 1);
     const newest = this.sql.exec<{ seq: number; level: string }>(`SELECT seq, level FROM tasks_messages ORDER BY seq DESC LIMIT 1`).toArray()[0];
-    if (newest && newest.level === "LOOP") this.sql.exec(`DELETE FROM tasks_messages WHERE seq = ?`, newest.seq);
+    const replaces = newest !== undefined && newest.level === "LOOP";
+    if (replaces) this.sql.exec(`DELETE FROM tasks_messages WHERE seq = ?`, newest.seq);
     this.sql.exec(
       `INSERT INTO tasks_messages (time, uid, level, message, completed, data) VALUES (?, ?, ?, ?, ?, ?)`,
       time,
@@ -358,7 +367,8 @@ export class JobNotifications implements NotificationSink {
       parameters ? (parameters.data ?? "null") : null,
     );
     this.sql.exec(`UPDATE tasks_run SET last_time = ?, kv_task_dirty = 1 WHERE id = 1`, time);
-    this.applyCap();
+    // A replacement does not grow the list, so the cap cannot be newly exceeded.
+    if (!replaces) this.applyCap(row.max_messages);
     return time;
   }
 
@@ -366,10 +376,8 @@ export class JobNotifications implements NotificationSink {
    * Drops the oldest messages beyond the cap, always keeping the run's first (so at least two are
    * kept: the first and the newest). True if any went.
    */
-  private applyCap(): boolean {
-    const row = this.run();
-    if (!row) return false;
-    const max = Math.max(2, row.max_messages);
+  private applyCap(maxMessages: number): boolean {
+    const max = Math.max(2, maxMessages);
     const count = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks_messages`).one().n;
     if (count <= max) return false;
     this.sql.exec(
