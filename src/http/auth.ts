@@ -165,9 +165,9 @@ export async function endSession(db: D1Database, token: string): Promise<void> {
 async function sessionUser(db: D1Database, token: string, now: number, browser: boolean): Promise<AuthUser> {
   const idHash = await sha256Hex(token);
   const session = await db
-    .prepare(`SELECT user_uid, password_tag, expires FROM sessions WHERE id_hash = ?`)
+    .prepare(`SELECT user_uid, password_tag, last_seen, expires FROM sessions WHERE id_hash = ?`)
     .bind(idHash)
-    .first<{ user_uid: string; password_tag: string; expires: number }>();
+    .first<{ user_uid: string; password_tag: string; last_seen: number; expires: number }>();
   if (!session || session.expires <= now) throw unauthorized("Unauthorized", browser);
   const row = await findUserByUid(db, session.user_uid);
   if (!row || session.password_tag !== (await passwordTag(row.password_hash))) {
@@ -176,17 +176,12 @@ async function sessionUser(db: D1Database, token: string, now: number, browser: 
   }
   const state = accountState(row, now);
   if (state) throw unauthorized(state, browser);
-  const timeout = await sessionTimeoutMsIfDue(db, session.expires, now);
-  if (timeout !== null) {
-    await db.prepare(`UPDATE sessions SET last_seen = ?, expires = ? WHERE id_hash = ?`).bind(now, now + timeout, idHash).run();
+  if (now - session.last_seen >= SESSION_RENEW_MS) {
+    // Push the idle expiry forward, at most once a minute (the setting is only read then).
+    const expires = now + (await sessionTimeoutMs(db));
+    await db.prepare(`UPDATE sessions SET last_seen = ?, expires = ? WHERE id_hash = ?`).bind(now, expires, idHash).run();
   }
   return toAuthUser(row);
-}
-
-/** The timeout when the session's expiry is worth pushing forward (last renewal over a minute ago). */
-async function sessionTimeoutMsIfDue(db: D1Database, expires: number, now: number): Promise<number | null> {
-  const timeout = await sessionTimeoutMs(db);
-  return now + timeout - expires >= SESSION_RENEW_MS ? timeout : null;
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
