@@ -6,7 +6,8 @@
 import { applyFields, isEmptySelection, selectedNames, type FieldSelection } from "../http/fields";
 import { formatDate, formatDuration } from "../http/dates";
 import { getJobType } from "../jobs/registry";
-import { apiScheduleTimesFromRow } from "../scheduling/schedule";
+import { isNoScheduleCron, nextCronOccurrence } from "../scheduling/cron";
+import { API_MAX_CRON_DELAY_HOURS, apiScheduleTimesFromRow, HOUR_MS } from "../scheduling/schedule";
 import type { JobRow } from "./store";
 
 /** Every member of a full job configuration, in output order. */
@@ -110,13 +111,32 @@ function parseParameters(text: string | null): unknown {
   }
 }
 
+const NO_TIMES = { nextExecutionTime: null, maxDelayedExecutionTime: null };
+
+/**
+ * `nextExecutionTime`/`maxDelayedExecutionTime` of a row. CRON is computed here directly (the first
+ * occurrence after the later of the last start, the creation, and now minus the 4-hour window), the
+ * same instant `apiScheduleTimesFromRow` gives, without walking every missed occurrence since the
+ * job was created (that walk costs tens of milliseconds per old daily job, too much for a list).
+ * Other scheduling types use the scheduler's function.
+ */
+export function apiTimes(row: JobRow, now: number, timeZone: string): { nextExecutionTime: number | null; maxDelayedExecutionTime: number | null } {
+  if (effectiveSchedulingType(row) !== "CRON") return apiScheduleTimesFromRow(row, now, timeZone);
+  const cron = row.cron_expression;
+  if (row.enabled !== 1 || (row.queue_position ?? 0) > 0 || !cron || isNoScheduleCron(cron)) return NO_TIMES;
+  const window = API_MAX_CRON_DELAY_HOURS * HOUR_MS;
+  const since = Math.max(row.last_executed ?? -Infinity, row.created - 1, now - window - 1);
+  const next = nextCronOccurrence(cron, since, timeZone);
+  return next === null ? NO_TIMES : { nextExecutionTime: next, maxDelayedExecutionTime: next + window };
+}
+
 /** Builds the object with the members in `names` (null = all), in ALL_MEMBERS order, nulls omitted. */
 export function jobJson(row: JobRow, names: Set<string> | null, ctx: SerializeContext): Record<string, unknown> {
   const want = (n: string) => names === null || names.has(n);
   const out: Record<string, unknown> = {};
   const tz = ctx.timeZone;
   let times: { nextExecutionTime: number | null; maxDelayedExecutionTime: number | null } | undefined;
-  const scheduleTimes = () => (times ??= apiScheduleTimesFromRow(row, ctx.now, tz));
+  const scheduleTimes = () => (times ??= apiTimes(row, ctx.now, tz));
   const set = (k: string, v: unknown) => {
     if (v !== undefined && v !== null) out[k] = v;
   };

@@ -1,13 +1,16 @@
 import { env } from "cloudflare:test";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { manualClock, setClock } from "../../src/http/clock";
+import { apiTimes } from "../../src/jobconfigs/serialize";
+import { apiScheduleTimesFromRow } from "../../src/scheduling/schedule";
 import { api, json } from "../helpers";
-import { create, createOk, getJob, KLASS, row, uniqueName, userAuth } from "./support";
+import { cleanupJobs, create, createOk, getJob, KLASS, row, uniqueName, userAuth } from "./support";
 
 const T0 = Date.UTC(2026, 2, 2, 10, 0, 0); // Monday 2026-03-02 10:00 UTC
 
 beforeEach(() => setClock(manualClock(T0)));
 afterEach(() => setClock(null));
+afterAll(cleanupJobs);
 
 describe("POST /api/jobConfigurations", () => {
   it("creates a job: 201, absolute Location, ObjectReport with the uid", async () => {
@@ -293,5 +296,27 @@ describe("DELETE /api/jobConfigurations/{id}", () => {
       expect(await row(id)).toBeNull();
       expect((await api(`${base}/${id}`, { method: "DELETE" })).status).toBe(404);
     }
+  });
+});
+
+describe("nextExecutionTime", () => {
+  it("matches the scheduler's API times for old, recent and executed CRON jobs", async () => {
+    const now = Date.UTC(2026, 10, 29, 10, 0, 0);
+    const base = { uid: "x", name: "x", code: null, job_type: "RESOURCE_TABLE", scheduling_type: "CRON", delay: null, job_parameters: null, enabled: 1, job_status: "SCHEDULED", last_executed_status: "NOT_STARTED", last_finished: null, last_alive: null, error_codes: null, executed_by: null, queue_name: null, queue_position: null, system: 0, version: 1, last_updated: 0, created_by: null, last_updated_by: null };
+    const crons = ["0 0 3 ? * *", "0 0 9 ? * *", "0 30 7 ? * MON", "0 */15 * * * *", "0 0 0 L * ?", "* * * * * ?"];
+    const createdList = [Date.UTC(2025, 0, 1), now - 3600_000, now - 5 * 3600_000, now];
+    const lastList = [null, now - 30 * 60_000, now - 2 * 86400_000];
+    for (const cron_expression of crons) {
+      for (const created of createdList) {
+        for (const last_executed of lastList) {
+          for (const tz of ["Etc/UTC", "Africa/Nairobi", "America/New_York"]) {
+            const r = { ...base, cron_expression, created, last_executed } as any;
+            expect(apiTimes(r, now, tz), `${cron_expression} ${created} ${last_executed} ${tz}`).toEqual(apiScheduleTimesFromRow(r, now, tz));
+          }
+        }
+      }
+    }
+    const disabled = { ...base, cron_expression: "0 0 3 ? * *", created: now, last_executed: null, enabled: 0 } as any;
+    expect(apiTimes(disabled, now, "Etc/UTC")).toEqual({ nextExecutionTime: null, maxDelayedExecutionTime: null });
   });
 });

@@ -1,6 +1,7 @@
 /** Fixtures for the job configuration tests. */
 import { env } from "cloudflare:test";
 import { ensureBootstrapAdmin } from "../../src/users/bootstrap";
+import { syncJobObject } from "../../src/scheduling/sync";
 import { hashPassword } from "../../src/users/password";
 import { api, basic, json } from "../helpers";
 
@@ -52,7 +53,6 @@ export const KLASS = "org.hisp.dhis.scheduling.JobConfiguration";
  * armed (call from afterAll).
  */
 export async function cleanupJobs(): Promise<void> {
-  const { syncJobObject } = await import("../../src/scheduling/sync");
   const { results } = await env.DB.prepare(`SELECT uid FROM job_configurations WHERE system = 0`).all<{ uid: string }>();
   await env.DB.prepare(`DELETE FROM job_configurations WHERE system = 0`).run();
   for (const r of results) await syncJobObject(env, r.uid);
