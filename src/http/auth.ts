@@ -41,7 +41,8 @@ import {
 import { findTokenByKey } from "../users/tokens";
 
 /** Paths served without credentials (after version/suffix normalisation). */
-const PUBLIC_PATHS = new Set(["/api/ping", "/api/openapi.json", "/api/docs", "/api/loginConfig", "/api/auth/login", "/api/auth/logout"]);
+// Paths are compared after normalisation, which strips `.json`: `/api/openapi` is the document.
+const PUBLIC_PATHS = new Set(["/api/ping", "/api/openapi", "/api/openapi.json", "/api/docs", "/api/loginConfig", "/api/auth/login", "/api/auth/logout"]);
 
 /** Hosted app bundles (`/dhis-web-scheduler/…`); `dhis-web-commons*` are the shell's own paths. */
 export const HOSTED_APP_PATH = /^\/dhis-web-(?!commons)[a-z0-9][a-z0-9-]*(?:\/|$)/;

@@ -119,3 +119,18 @@ describe("the system routes never answer 500 for odd input", () => {
     expect(res.status).toBeLessThan(500);
   });
 });
+
+describe("OpenAPI document", () => {
+  it("lists the system and user routes", async () => {
+    const res = await api("/api/openapi.json", { auth: null });
+    expect(res.status).toBe(200);
+    const doc = await json(res);
+    for (const p of ["/api/system/id", "/api/system/uid", "/api/system/uuid", "/api/system/info", "/api/system/context", "/api/system/ping", "/api/ping", "/api/system/flags", "/api/system/styles"]) {
+      expect(doc.paths, p).toHaveProperty([p, "get"]);
+    }
+    expect(doc.paths).toHaveProperty(["/api/users", "post"]);
+    expect(doc.paths).toHaveProperty(["/api/users/{id}", "put"]);
+    expect(doc.paths).toHaveProperty(["/api/apiToken/{id}", "delete"]);
+    expect(doc.paths).toHaveProperty(["/api/me", "get"]);
+  });
+});
