@@ -13,7 +13,7 @@ import { env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PUBLIC_INFO_FIELDS } from "../../src/system/info";
 import { clearAllAlarms, createJob, fillPath, fixtures, uniqueCron, type Fixtures } from "./fixtures";
-import { admin, appRoutes, call, ensureRoleUsers, resetLockouts, ROLES, type Role, type RouteDef, type TestUser } from "./support";
+import { admin, appRoutes, call, createRoleUser, ensureRoleUsers, resetLockouts, ROLES, type Role, type RouteDef, type TestUser } from "./support";
 
 type Statuses = [anon: number, none: number, sched: number, maint: number, log: number, all: number];
 
@@ -79,7 +79,8 @@ async function freshUser(): Promise<string> {
 const MATRIX: Record<string, Row> = {
   // -- public ---------------------------------------------------------------------------------
   "GET /api/ping": { expect: PUBLIC(200) },
-  "GET /api/openapi.json": { expect: PUBLIC(200), known: "KF-1" },
+  "GET /api/openapi": { expect: PUBLIC(200), note: "also /api/openapi.json (suffix normalised)" },
+  "GET /api/docs": { expect: PUBLIC(200) },
 
   // -- system ---------------------------------------------------------------------------------
   "GET /api/system/ping": { expect: ANY_USER(200) },
@@ -338,7 +339,7 @@ describe(`access control matrix (${routes.length} routes × ${ROLES.length} call
     // Known failure (see docs/RELIABILITY.md): fails today; when it passes, drop `known` from the row.
     it.fails(`${row.known}: ${key} answers ${row.expect.join("/")} to anonymous/none/sched/maint/log/ALL`, async () => {
       const route = routes.find((r) => r.key === key);
-      expect(route, `${key} is not a route`).toBeDefined();
+      if (!route) return; // gone: the row is stale (and "every route has a row" still guards the table)
       const got: number[] = [];
       for (const role of ROLES) {
         const res = await call(route!.method, fillPath(route!, await fixtures()), users[role].auth);
@@ -370,6 +371,49 @@ describe(`access control matrix (${routes.length} routes × ${ROLES.length} call
         expect(await leakedSecrets(text), `${target} as ${role}`).toEqual([]);
       }
     }
+  });
+
+  it("other users' tasks: a run's notifications and summary are readable by its starter, superusers, F_PERFORM_MAINTENANCE and F_JOB_LOG_READ only", async () => {
+    const other = await createRoleUser("RelUserSch2", "rel_sched2", ["F_SCHEDULING_ADMIN"]);
+    const create = await call("POST", "/api/jobConfigurations", users.sched.auth, { name: unique("Tasks of sched "), jobType: "TEST", cronExpression: uniqueCron() });
+    expect(create.status).toBe(201);
+    const uid = ((await create.json()) as any).response.uid as string;
+    expect((await call("POST", `/api/jobConfigurations/${uid}/execute`, users.sched.auth)).status).toBe(200);
+    // The run starts on the object's alarm (real time here); wait for its end.
+    for (let i = 0; i < 400; i++) {
+      const r = await env.DB.prepare(`SELECT status FROM job_runs WHERE job_uid = ?`).bind(uid).first<{ status: string }>();
+      if (r && r.status !== "RUNNING") break;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    const expectFor: [string, string | null, number][] = [
+      ["anonymous", null, 401],
+      ["no authorities", users.none.auth, 403],
+      ["another F_SCHEDULING_ADMIN user", other.auth, 403],
+      ["the starter", users.sched.auth, 200],
+      ["F_PERFORM_MAINTENANCE", users.maint.auth, 200],
+      ["F_JOB_LOG_READ", users.log.auth, 200],
+      ["ALL", users.all.auth, 200],
+    ];
+    for (const path of [`/api/system/tasks/TEST/${uid}`, `/api/system/taskSummaries/TEST/${uid}`]) {
+      const got: string[] = [];
+      for (const [who, auth, want] of expectFor) {
+        const res = await call("GET", path, auth);
+        const text = await res.text();
+        if (res.status !== want) got.push(`${who}: ${res.status} (expected ${want}) ${text.slice(0, 120)}`);
+        if (want === 200 && path.includes("/tasks/")) expect(JSON.parse(text).length, who).toBeGreaterThan(0);
+      }
+      expect(got, path).toEqual([]);
+    }
+    // Listings show a run only to those who may read it.
+    for (const [who, auth] of [["no authorities", users.none.auth], ["another F_SCHEDULING_ADMIN user", other.auth]] as const) {
+      for (const path of ["/api/system/tasks", "/api/system/tasks/TEST", "/api/system/taskSummaries/TEST"]) {
+        const text = await (await call("GET", path, auth)).text();
+        expect(text, `${who} ${path}`).not.toContain(uid);
+      }
+    }
+    // Deleting someone else's task is refused too.
+    expect((await call("DELETE", `/api/system/tasks/TEST/${uid}`, other.auth)).status).toBe(403);
+    expect((await call("GET", `/api/system/tasks/TEST/${uid}`, users.sched.auth)).status).toBe(200);
   });
 
   it("a token is visible to its owner only, and never with its key or hash", async () => {

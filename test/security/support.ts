@@ -119,6 +119,29 @@ export async function ensureRoleUsers(): Promise<Record<Role, TestUser>> {
   return out;
 }
 
+/** One more user with these authorities (through a role of its own); returns its Basic header and uid. */
+export async function createRoleUser(uid: string, username: string, authorities: string[]): Promise<TestUser> {
+  await ensureBootstrapAdmin(env, Date.now());
+  const now = Date.now();
+  const password = `Rel-${username}-Pa55!`;
+  const roleUid = `R${uid.slice(1)}`;
+  await env.DB.batch([
+    env.DB.prepare(`INSERT OR IGNORE INTO user_roles (uid, name, authorities, created, last_updated) VALUES (?, ?, ?, ?, ?)`).bind(
+      roleUid,
+      `Reliability ${username}`,
+      JSON.stringify(authorities),
+      now,
+      now,
+    ),
+    env.DB.prepare(
+      `INSERT OR IGNORE INTO users (uid, username, first_name, surname, password_hash, authorities, password_last_updated, created, last_updated)
+       VALUES (?, ?, 'Rel', ?, ?, '[]', ?, ?, ?)`,
+    ).bind(uid, username, username, await hashPassword(password, 1000), now, now, now),
+    env.DB.prepare(`INSERT OR IGNORE INTO user_role_members (user_uid, role_uid) VALUES (?, ?)`).bind(uid, roleUid),
+  ]);
+  return { role: "none", uid, username, password, auth: basic(username, password) };
+}
+
 /** Clears failed-login counters and locks (hostile Authorization headers may have raised them). */
 export async function resetLockouts(): Promise<void> {
   await env.DB.prepare(`UPDATE users SET failed_logins = 0, locked_until = NULL WHERE failed_logins <> 0 OR locked_until IS NOT NULL`).run();
