@@ -54,7 +54,8 @@ function codesResponse(req: Request, codes: string[], column: string): Response 
         "application/xml;charset=UTF-8",
       );
     default:
-      return new Response(JSON.stringify({ codes }), {
+      // Codes are alphanumeric (or UUIDs): nothing to escape, so the JSON is assembled directly.
+      return new Response(codes.length ? `{"codes":["${codes.join('","')}"]}` : `{"codes":[]}`, {
         status: 200,
         headers: { "Content-Type": "application/json;charset=UTF-8", "Cache-Control": NO_STORE },
       });

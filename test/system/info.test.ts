@@ -65,6 +65,17 @@ describe("GET /api/system/info (superuser)", () => {
     expect(info).not.toHaveProperty("javaVersion");
   });
 
+  it("a personal access token sees the same full info as Basic (dhis2-java-client reads version, revision, systemId)", async () => {
+    const created = await json(await api("/api/apiToken", { method: "POST", body: {} }));
+    const res = await api("/api/system/info", { auth: `ApiToken ${created.response.key}` });
+    expect(res.status).toBe(200);
+    const info = await json(res);
+    expect(info.version).toBe("2.42.0");
+    expect(info.revision).toBe("unknown");
+    expect(info.systemId).toMatch(UUID);
+    expect(info.environmentVariable).toBe("HRHIS4_HOME");
+  });
+
   it("systemId is stored in D1 and stays the same after the in-memory copy is forgotten", async () => {
     const first = (await json(await api("/api/system/info"))).systemId;
     forgetDatabaseFacts();

@@ -7,6 +7,7 @@ describe("GET /api/me", () => {
     const res = await api("/api/me");
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toBe("application/json;charset=UTF-8");
+    expect(res.headers.get("Cache-Control")).toBe("no-cache, private");
     expect(await json(res)).toEqual({
       id: BOOTSTRAP_ADMIN_UID,
       username: "admin",
