@@ -101,6 +101,33 @@ describe("lockout after repeated failures", () => {
     expect((await probe(admin())).status).toBe(404);
   });
 
+  it("the JSON sign-in (/api/auth/login) and Basic share one failure counter and one lock", async () => {
+    await createUser("RelLockUsr3", "rel_lock3", "Correct-Horse-3");
+    const clock = manualClock(T0 + 10_800_000);
+    setClock(clock);
+    const login = async (password: string) => {
+      const res = await send({ method: "POST", target: "/api/auth/login", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username: "rel_lock3", password }) });
+      return { status: res.status, body: (await res.json().catch(() => ({}))) as any, cookie: res.headers.get("Set-Cookie") };
+    };
+    const half = Math.ceil(MAX_FAILED_LOGINS / 2);
+    for (let i = 0; i < half; i++) expect((await probe(basic("rel_lock3", `basic-${i}`))).status).toBe(401);
+    for (let i = half; i < MAX_FAILED_LOGINS; i++) expect((await login(`json-${i}`)).status).toBe(401);
+    const locked = await login("Correct-Horse-3");
+    expect(locked.body.loginStatus).toBe("ACCOUNT_LOCKED");
+    expect(locked.cookie).toBeNull();
+    expect((await probe(basic("rel_lock3", "Correct-Horse-3"))).message).toBe("Account locked");
+    clock.advance(LOCKOUT_MS + 1);
+    const ok = await login("Correct-Horse-3");
+    expect(ok.status).toBe(200);
+    expect(ok.body.loginStatus).toBe("SUCCESS");
+    // The session cookie's value is stored only as a hash.
+    const token = /JSESSIONID=([^;]+)/.exec(ok.cookie ?? "")?.[1];
+    expect(token).toBeTruthy();
+    const { results } = await env.DB.prepare(`SELECT * FROM sessions`).all();
+    expect(JSON.stringify(results)).not.toContain(token!);
+    expect(results.map((r: any) => r.id_hash)).toContain(await sha256Hex(token!));
+  });
+
   it("an unknown user and a wrong password are indistinguishable", async () => {
     const a = await send({ method: "GET", target: PROBE, headers: { Authorization: basic("no_such_user", "whatever") } });
     const b = await send({ method: "GET", target: PROBE, headers: { Authorization: basic("admin", "not-district") } });

@@ -168,6 +168,7 @@ const forwarded = fc.record(
     "X-Forwarded-Port": fc.constantFrom("-1", "99999", "abc", "443", "0x50"),
     "X-Requested-With": fc.constantFrom("XMLHttpRequest", "x"),
     Origin: fc.constantFrom("null", "http://evil.example", "*"),
+    Cookie: fc.constantFrom("JSESSIONID=", "JSESSIONID=garbage", "JSESSIONID=" + "A".repeat(5000), "JSESSIONID=%FF%00; JSESSIONID=x", "a=b; ;;"),
   },
   { requiredKeys: [] },
 );
