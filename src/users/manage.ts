@@ -15,6 +15,8 @@ export const USER_KLASS = "org.hisp.dhis.user.User";
 export const USER_ROLE_KLASS = "org.hisp.dhis.user.UserRole";
 export const MAX_ROLES = 100;
 export const MAX_AUTHORITIES = 200;
+/** 9999-12-31T23:59:59.999Z: later instants cannot be formatted as DHIS2 dates. */
+export const MAX_INSTANT = 253_402_300_799_999;
 
 export interface UserInput {
   username: string;
@@ -105,7 +107,7 @@ export function readUserInput(
   const ae = body.accountExpiry;
   if (!blank(ae)) {
     const t = typeof ae === "number" ? ae : typeof ae === "string" ? (/^\d+$/.test(ae) ? Number(ae) : parseDate(ae, opts.timeZone)) : null;
-    if (t === null || !Number.isFinite(t)) {
+    if (t === null || !Number.isInteger(t) || t < 0 || t > MAX_INSTANT) {
       errors.push(report("E4027", `Value \`${String(ae)}\` is not valid for property \`accountExpiry\`.`, "accountExpiry", [String(ae), "accountExpiry"]));
     } else accountExpiry = t;
   }

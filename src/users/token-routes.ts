@@ -21,6 +21,7 @@ import { apiUrl, jsonResponse } from "../http/respond";
 import type { AppEnv } from "../http/router";
 import { type ErrorReport, importReportConflict, notFoundObject, objectReport, webMessage } from "../http/webmessage";
 import { ERRORS, fieldsQuery, SECURITY } from "./openapi";
+import { MAX_INSTANT } from "./manage";
 import { createToken, deleteToken, findTokenByUid, listTokens } from "./tokens";
 import { tokenJson } from "./views";
 
@@ -40,7 +41,7 @@ export function readTokenInput(body: Record<string, unknown>, now: number): { ex
   let expire = now + DEFAULT_TOKEN_LIFETIME_MS;
   const ev = coerceNumber(body.expire);
   if (ev !== undefined && ev !== null) {
-    if (typeof ev !== "number" || !Number.isSafeInteger(ev)) {
+    if (typeof ev !== "number" || !Number.isSafeInteger(ev) || ev > MAX_INSTANT) {
       errors.push(tokenError(`Value \`${String(body.expire)}\` is not valid for property \`expire\` (epoch milliseconds).`, "expire"));
     } else if (ev <= now) {
       errors.push(tokenError("Property `expire` must be a time in the future (epoch milliseconds).", "expire"));

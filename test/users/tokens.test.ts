@@ -75,6 +75,7 @@ describe("POST /api/apiToken", () => {
     [{ expire: "tomorrow" }, "Value `tomorrow` is not valid for property `expire` (epoch milliseconds)."],
     [{ expire: 1.5e15 + 0.5 }, "Value `1500000000000000.5` is not valid for property `expire` (epoch milliseconds)."],
     [{ attributes: "x" }, "Property `attributes` must be a list."],
+    [{ expire: 9e15 }, "Value `9000000000000000` is not valid for property `expire` (epoch milliseconds)."],
   ])("refuses %j with 409", async (body, message) => {
     const res = await api("/api/apiToken", { method: "POST", body });
     expect(res.status).toBe(409);

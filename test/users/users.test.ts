@@ -133,6 +133,25 @@ describe("POST /api/users", () => {
     expect(codes).toEqual(["E4049:username", "E4027:firstName", "E4000:firstName", "E4003:email", "E4027:disabled", "E4027:authorities", "E4014:userRoles"]);
   });
 
+  it("accountExpiry: a date or epoch ms is stored; an impossible instant is refused (no 500 later)", async () => {
+    const ok = await create({ username: "expiring", password: GOOD, firstName: "E", surname: "X", accountExpiry: "2030-01-02T03:04:05.000" });
+    expect(ok.status).toBe(201);
+    const user = await json(await api(`/api/users/${(await json(ok)).response.uid}`));
+    expect(user.accountExpiry).toBe("2030-01-02T03:04:05.000");
+    for (const accountExpiry of [1e20, -5, "not a date", 1.5]) {
+      const res = await create({ username: "expiring2", password: GOOD, firstName: "E", surname: "X", accountExpiry });
+      expect(res.status, String(accountExpiry)).toBe(409);
+      expect((await json(res)).response.errorReports[0]).toMatchObject({ errorCode: "E4027", errorProperty: "accountExpiry" });
+    }
+  });
+
+  it("an expired account is refused with 401 Account expired", async () => {
+    await create({ username: "expired", password: GOOD, firstName: "E", surname: "X", accountExpiry: 1000 });
+    const res = await api("/api/me", { auth: basic("expired", GOOD) });
+    expect(res.status).toBe(401);
+    expect((await json(res)).message).toBe("Account expired");
+  });
+
   it("refuses an unknown role with E5002", async () => {
     const res = await create({ username: "norole", password: GOOD, firstName: "N", surname: "R", userRoles: [{ id: "Zzzzzzzzzz1" }] });
     expect(res.status).toBe(409);
