@@ -114,6 +114,25 @@ function parseParameters(text: string | null): unknown {
 const NO_TIMES = { nextExecutionTime: null, maxDelayedExecutionTime: null };
 
 /**
+ * Exact memo of `nextCronOccurrence` per (zone, cron): the last answer `next` for a start `from`
+ * is also the answer for every start in [from, next), so repeated list reads skip compiling and
+ * evaluating the expression. Bounded; the oldest entry goes first.
+ */
+const NEXT_MEMO = new Map<string, { from: number; next: number | null }>();
+const NEXT_MEMO_MAX = 20_000;
+
+function memoNextOccurrence(cron: string, since: number, timeZone: string): number | null {
+  const key = `${timeZone}\u0000${cron}`;
+  const hit = NEXT_MEMO.get(key);
+  if (hit && hit.from <= since && (hit.next === null || since < hit.next)) return hit.next;
+  const next = nextCronOccurrence(cron, since, timeZone);
+  if (hit) NEXT_MEMO.delete(key);
+  else if (NEXT_MEMO.size >= NEXT_MEMO_MAX) NEXT_MEMO.delete(NEXT_MEMO.keys().next().value as string);
+  NEXT_MEMO.set(key, { from: since, next });
+  return next;
+}
+
+/**
  * `nextExecutionTime`/`maxDelayedExecutionTime` of a row. CRON is computed here directly (the first
  * occurrence after the later of the last start, the creation, and now minus the 4-hour window), the
  * same instant `apiScheduleTimesFromRow` gives, without walking every missed occurrence since the
@@ -126,7 +145,7 @@ export function apiTimes(row: JobRow, now: number, timeZone: string): { nextExec
   if (row.enabled !== 1 || (row.queue_position ?? 0) > 0 || !cron || isNoScheduleCron(cron)) return NO_TIMES;
   const window = API_MAX_CRON_DELAY_HOURS * HOUR_MS;
   const since = Math.max(row.last_executed ?? -Infinity, row.created - 1, now - window - 1);
-  const next = nextCronOccurrence(cron, since, timeZone);
+  const next = memoNextOccurrence(cron, since, timeZone);
   return next === null ? NO_TIMES : { nextExecutionTime: next, maxDelayedExecutionTime: next + window };
 }
 
