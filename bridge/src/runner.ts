@@ -48,6 +48,8 @@ interface RunState {
   createdJob?: boolean;
   seen: string[];
   failures: number;
+  /** When the last callback went to the scheduler (heartbeats only fill silences). */
+  lastSent?: number;
   result?: CompleteCallback;
 }
 
@@ -101,7 +103,7 @@ export class BridgeRunner {
       await this.storage.setAlarm(this.deps.now() + TOMBSTONE_MS);
       return { status: 200, body: { status: "done", ...result } };
     }
-    const state: RunState = { phase: "RUNNING", start: req, ...task, seen: [], failures: 0 };
+    const state: RunState = { phase: "RUNNING", start: req, ...task, seen: [], failures: 0, lastSent: this.deps.now() };
     await this.storage.put("run", state);
     await this.storage.setAlarm(this.deps.now() + this.deps.pollIntervalMs);
     return { status: 202, body: { status: "accepted" } };
@@ -166,8 +168,14 @@ export class BridgeRunner {
         await this.finish(state, { outcome: "FAILED", message: `Lost the DHIS2 task after ${state.failures} failed polls: ${message}` });
         return;
       }
-      await this.storage.put("run", state);
-      await this.ack(state, await safePost(() => cb.heartbeat()));
+      if (this.heartbeatDue(state)) {
+        state.lastSent = this.deps.now();
+        await this.storage.put("run", state);
+        if (await this.ack(state, await safePost(() => cb.heartbeat()))) return;
+      } else {
+        await this.storage.put("run", state);
+      }
+      await this.storage.setAlarm(this.deps.now() + this.deps.pollIntervalMs);
       return;
     }
     // Oldest first; skip what was relayed already and the PARAMETERS opener.
@@ -182,6 +190,7 @@ export class BridgeRunner {
       const level = (["DEBUG", "INFO", "WARN", "ERROR", "LOOP"].includes(n.level ?? "") ? n.level : "INFO") as ExecutorLevel;
       const res = level === "LOOP" ? await safePost(() => cb.item(n.message!)) : await safePost(() => cb.message(level, n.message!));
       relayed++;
+      state.lastSent = this.deps.now();
       if (await this.ack(state, res)) return;
     }
     if (state.seen.length > 2000) state.seen = state.seen.slice(-1000);
@@ -198,9 +207,20 @@ export class BridgeRunner {
       await this.finish(state, result);
       return;
     }
-    await this.storage.put("run", state);
-    if (!relayed && (await this.ack(state, await safePost(() => cb.heartbeat())))) return;
+    if (!relayed && this.heartbeatDue(state)) {
+      state.lastSent = this.deps.now();
+      await this.storage.put("run", state);
+      if (await this.ack(state, await safePost(() => cb.heartbeat()))) return;
+    } else {
+      await this.storage.put("run", state);
+    }
     await this.storage.setAlarm(this.deps.now() + this.deps.pollIntervalMs);
+  }
+
+  /** A heartbeat is due when nothing was sent for half the scheduler's heartbeat period. */
+  private heartbeatDue(state: RunState): boolean {
+    const period = Math.max(1, state.start.heartbeatSeconds || 30) * 1000;
+    return state.lastSent === undefined || this.deps.now() - state.lastSent >= period / 2;
   }
 
   /** Reads a callback answer; stops the run when the scheduler says CANCELLING or FINISHED. */
