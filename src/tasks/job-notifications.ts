@@ -90,6 +90,11 @@ interface RunRow extends Record<string, SqlStorageValue> {
   total_kv_writes: number;
 }
 
+interface RunWithNewest extends RunRow {
+  newest_seq: number | null;
+  newest_level: string | null;
+}
+
 interface MessageRow extends Record<string, SqlStorageValue> {
   seq: number;
   time: number;
@@ -155,6 +160,7 @@ export class JobNotifications implements NotificationSink {
   private writing: Promise<void> | undefined;
   private failures = 0;
   private idleWaiters: Array<() => void> = [];
+  private readonly timeTexts = new Map<number, string>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -211,21 +217,21 @@ export class JobNotifications implements NotificationSink {
       prev?.total_kv_writes ?? 0,
     );
     const data = run.parameters === undefined ? null : JSON.stringify(run.parameters);
-    this.append(this.run()!, "INFO", run.message ?? "", false, run.now, { data });
+    this.append(this.runWithNewest()!, "INFO", run.message ?? "", false, run.now, { data });
     this.kick();
     // Settings are read once per run (like DHIS2 caching them); the cap is re-applied when they arrive.
     void this.refreshSettings().catch(() => {});
   }
 
   notify(level: NotificationLevel, message: string, now: number): void {
-    const row = this.run();
+    const row = this.runWithNewest();
     if (!row) return;
     this.append(row, LEVELS.has(level) ? level : "INFO", message ?? "", false, now, null);
     this.kick();
   }
 
   runFinished(run: { outcome: RunOutcome; message: string; summary?: unknown; now: number }): void {
-    const row = this.run();
+    const row = this.runWithNewest();
     if (!row) return;
     const level: NotificationLevel = run.outcome === "COMPLETED" ? "INFO" : "ERROR";
     const time = this.append(row, level, run.message ?? "", true, run.now, null);
@@ -323,13 +329,36 @@ export class JobNotifications implements NotificationSink {
     return this.sql.exec<RunRow>(`SELECT * FROM tasks_run WHERE id = 1`).toArray()[0] ?? null;
   }
 
+  /** The run row plus its newest message's seq and level, in one statement (the hot path). */
+  private runWithNewest(): RunWithNewest | null {
+    return (
+      this.sql
+        .exec<RunWithNewest>(
+          `SELECT r.*, m.seq AS newest_seq, m.level AS newest_level FROM tasks_run r
+           LEFT JOIN (SELECT seq, level FROM tasks_messages ORDER BY seq DESC LIMIT 1) m ON 1 = 1 WHERE r.id = 1`,
+        )
+        .toArray()[0] ?? null
+    );
+  }
+
+  /** formatDate, memoised: every poll formats the same instants again. */
+  private formatTime(time: number): string {
+    let text = this.timeTexts.get(time);
+    if (text === undefined) {
+      if (this.timeTexts.size >= 4096) this.timeTexts.clear();
+      text = formatDate(time, this.timeZone) ?? "";
+      this.timeTexts.set(time, text);
+    }
+    return text;
+  }
+
   private toNotification(row: RunRow, m: MessageRow): Notification {
     const n: Notification = {
       uid: m.uid,
       id: m.uid,
       level: m.level as NotificationLevel,
       category: row.job_type,
-      time: formatDate(m.time, this.timeZone) ?? "",
+      time: this.formatTime(m.time),
       message: m.message,
       completed: m.completed === 1,
     };
@@ -346,7 +375,7 @@ export class JobNotifications implements NotificationSink {
    * `parameters` marks the run's first message (`dataType: PARAMETERS`; `data` omitted when null).
    */
   private append(
-    row: RunRow,
+    row: RunWithNewest,
     level: NotificationLevel,
     message: string,
     completed: boolean,
@@ -354,18 +383,33 @@ export class JobNotifications implements NotificationSink {
     parameters: { data: string | null } | null,
   ): number {
     const time = Math.max(Math.floor(now), row.last_time + 1);
-    const newest = this.sql.exec<{ seq: number; level: string }>(`SELECT seq, level FROM tasks_messages ORDER BY seq DESC LIMIT 1`).toArray()[0];
-    const replaces = newest !== undefined && newest.level === "LOOP";
-    if (replaces) this.sql.exec(`DELETE FROM tasks_messages WHERE seq = ?`, newest.seq);
-    this.sql.exec(
-      `INSERT INTO tasks_messages (time, uid, level, message, completed, data) VALUES (?, ?, ?, ?, ?, ?)`,
-      time,
-      notificationUid(row.job_id, time),
-      level,
-      message,
-      completed ? 1 : 0,
-      parameters ? (parameters.data ?? "null") : null,
-    );
+    const uid = notificationUid(row.job_id, time);
+    const data = parameters ? (parameters.data ?? "null") : null;
+    const newest = row.newest_seq;
+    const replaces = newest !== null && row.newest_level === "LOOP" && !parameters;
+    if (replaces) {
+      // The newest message stays the newest: overwrite it in place.
+      this.sql.exec(
+        `UPDATE tasks_messages SET time = ?, uid = ?, level = ?, message = ?, completed = ?, data = ? WHERE seq = ?`,
+        time,
+        uid,
+        level,
+        message,
+        completed ? 1 : 0,
+        data,
+        newest,
+      );
+    } else {
+      this.sql.exec(
+        `INSERT INTO tasks_messages (time, uid, level, message, completed, data) VALUES (?, ?, ?, ?, ?, ?)`,
+        time,
+        uid,
+        level,
+        message,
+        completed ? 1 : 0,
+        data,
+      );
+    }
     this.sql.exec(`UPDATE tasks_run SET last_time = ?, kv_task_dirty = 1 WHERE id = 1`, time);
     // A replacement does not grow the list, so the cap cannot be newly exceeded.
     if (!replaces) this.applyCap(row.max_messages);
