@@ -171,8 +171,7 @@ export class JobNotifications implements NotificationSink {
     this.kv = env.TASKS;
     this.timeZone = env.SERVER_TIMEZONE || "Etc/UTC";
     this.pacing = options.pacing ?? systemClock;
-    for (const stmt of SCHEMA) this.sql.exec(stmt);
-    this.upgradeSchema();
+    this.createSchema();
     // A write-through interrupted by an eviction or restart is picked up again.
     if (this.pendingOp()) this.kick();
   }
@@ -317,6 +316,25 @@ export class JobNotifications implements NotificationSink {
   // Internals
   // ---------------------------------------------------------------------------------------------
 
+  private createSchema(): void {
+    for (const stmt of SCHEMA) this.sql.exec(stmt);
+    this.upgradeSchema();
+  }
+
+  /**
+   * Runs a first read of an entry point. The object's storage can be wiped under a live instance
+   * (`deleteAll()` when its job is deleted): the tables are then created again instead of failing.
+   */
+  private withTables<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (e) {
+      if (!/no such table/i.test(e instanceof Error ? e.message : String(e))) throw e;
+      this.createSchema();
+      return read();
+    }
+  }
+
   /** Adds columns introduced after an object first created its tables. */
   private upgradeSchema(): void {
     const columns = new Set(this.sql.exec(`SELECT * FROM tasks_run LIMIT 0`).columnNames);
@@ -326,18 +344,19 @@ export class JobNotifications implements NotificationSink {
   }
 
   private run(): RunRow | null {
-    return this.sql.exec<RunRow>(`SELECT * FROM tasks_run WHERE id = 1`).toArray()[0] ?? null;
+    return this.withTables(() => this.sql.exec<RunRow>(`SELECT * FROM tasks_run WHERE id = 1`).toArray()[0] ?? null);
   }
 
   /** The run row plus its newest message's seq and level, in one statement (the hot path). */
   private runWithNewest(): RunWithNewest | null {
-    return (
-      this.sql
+    return this.withTables(
+      () =>
+        this.sql
         .exec<RunWithNewest>(
           `SELECT r.*, m.seq AS newest_seq, m.level AS newest_level FROM tasks_run r
            LEFT JOIN (SELECT seq, level FROM tasks_messages ORDER BY seq DESC LIMIT 1) m ON 1 = 1 WHERE r.id = 1`,
-        )
-        .toArray()[0] ?? null
+          )
+          .toArray()[0] ?? null,
     );
   }
 
@@ -436,7 +455,7 @@ export class JobNotifications implements NotificationSink {
 
   /** The next KV operation to perform, or null when KV is up to date. */
   private pendingOp(): KvOp | null {
-    const stale = this.sql.exec<{ key: string }>(`SELECT key FROM tasks_kv_deletes LIMIT 1`).toArray()[0];
+    const stale = this.withTables(() => this.sql.exec<{ key: string }>(`SELECT key FROM tasks_kv_deletes LIMIT 1`).toArray()[0]);
     if (stale) return { kind: "delete", key: stale.key, stale: true };
     const row = this.run();
     if (!row) return null;
@@ -462,14 +481,26 @@ export class JobNotifications implements NotificationSink {
     if (wait > 0) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
-        this.kick();
+        this.safeKick();
       }, Math.min(wait, gap));
       return;
     }
-    this.writing = this.perform(op).finally(() => {
-      this.writing = undefined;
+    this.writing = this.perform(op)
+      .catch((e) => console.warn("Task notification write-through failed", e instanceof Error ? e.message : String(e)))
+      .finally(() => {
+        this.writing = undefined;
+        this.safeKick();
+      });
+  }
+
+  /** kick() from a timer or a finished write: an error there has nobody to report to. */
+  private safeKick(): void {
+    try {
       this.kick();
-    });
+    } catch (e) {
+      console.warn("Task notification write-through stalled", e instanceof Error ? e.message : String(e));
+      this.resolveIdle();
+    }
   }
 
   private resolveIdle(): void {

@@ -429,3 +429,23 @@ describe("schema", () => {
     expect(columns).toContain("kv_run_first_write");
   });
 });
+
+describe("storage wiped under a live instance", () => {
+  it("recreates its tables after deleteAll() (the job was deleted) instead of failing", async () => {
+    const jobId = generateUid();
+    const stub = env.JOBS.get(env.JOBS.idFromName(jobId));
+    const [after, restarted] = await runInDurableObject(stub, async (_i, state) => {
+      const n = new JobNotifications(state, env, { pacing: fastPacing() });
+      start(n, jobId);
+      await n.idle();
+      await state.storage.deleteAll();
+      const snap = n.snapshot();
+      n.notify("INFO", "ignored: no run any more", T0 + 1);
+      start(n, jobId, T0 + 10);
+      await n.idle();
+      return [snap, n.snapshot()];
+    });
+    expect(after).toBeNull();
+    expect(restarted!.notifications).toHaveLength(1);
+  });
+});
