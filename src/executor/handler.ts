@@ -211,7 +211,42 @@ async function relayMessage(ctx: ExecutorRunContext, level: NotificationLevel, m
   else await ctx.notify(level, message);
 }
 
-async function runOnExecutor(cfg: ExecutorConfig, ctx: ExecutorRunContext): Promise<RunResult> {
+/**
+ * Where a run on the executor stands between two steps. Plain JSON: a caller that cannot keep the
+ * handler awaiting for hours (a Durable Object alarm has a 15-minute wall-time limit) can store it
+ * and call `stepExecutorRun` again later (from an alarm, or the `executorEvent` RPC).
+ */
+export interface ExecutorRunCursor {
+  runId: string;
+  /** Id of the last callback turned into a notification. */
+  lastId: number;
+  /** When the executor was last heard from (epoch ms). */
+  lastHeard: number;
+  summary?: unknown;
+  /** When the cancel was forwarded; null while not cancelled. */
+  cancelAt: number | null;
+}
+
+export type ExecutorStep = { done: false; cursor: ExecutorRunCursor } | { done: true; result: RunResult };
+
+async function finalize(ctx: ExecutorRunContext): Promise<void> {
+  wakeFlags.delete(ctx.runId);
+  await setRunState(ctx.env.DB, ctx.runId, "FINISHED", ctx.now()).catch(() => undefined);
+  await purgeExpired(ctx.env.DB, ctx.now()).catch(() => undefined);
+}
+
+/**
+ * Detached mode, first part: validates the configuration (E7010 when missing), registers the run
+ * and delivers the start. Returns the result when the executor answered "done", else a cursor.
+ * Throws `JobRunError` / `JobCancelledError` like the handler.
+ */
+export async function beginExecutorRun(ctx: ExecutorRunContext): Promise<ExecutorStep> {
+  const cfg = readExecutorConfig(ctx.env);
+  if (!cfg.ok) throw new JobRunError(unconfiguredMessage(`${cfg.message}; job type ${ctx.jobType} runs on an external executor`), [E7010]);
+  return begin(cfg.config, ctx);
+}
+
+async function begin(cfg: ExecutorConfig, ctx: ExecutorRunContext): Promise<ExecutorStep> {
   const db = ctx.env.DB;
   const start = ctx.now();
   const token = randomToken();
@@ -233,14 +268,90 @@ async function runOnExecutor(cfg: ExecutorConfig, ctx: ExecutorRunContext): Prom
   wakeFlags.set(ctx.runId, false);
   try {
     const { response } = await sendStart(cfg, ctx, body);
-    if (response.status === "done") return finishFromComplete({ outcome: response.outcome ?? "COMPLETED", message: response.message, summary: response.summary });
+    if (response.status === "done") {
+      const result = finishFromComplete({ outcome: response.outcome ?? "COMPLETED", message: response.message, summary: response.summary });
+      await finalize(ctx);
+      return { done: true, result };
+    }
     await setRunState(db, ctx.runId, "RUNNING", ctx.now());
-    return await waitForCompletion(cfg, ctx);
-  } finally {
-    wakeFlags.delete(ctx.runId);
-    await setRunState(db, ctx.runId, "FINISHED", ctx.now()).catch(() => undefined);
-    await purgeExpired(db, ctx.now()).catch(() => undefined);
+    return { done: false, cursor: { runId: ctx.runId, lastId: 0, lastHeard: ctx.now(), cancelAt: null } };
+  } catch (err) {
+    await finalize(ctx);
+    throw err;
   }
+}
+
+/**
+ * Detached mode, next parts: turns the callbacks that arrived since the cursor into notifications,
+ * forwards a cancel (`ctx.signal` aborted), checks the heartbeat timeout. Never waits. Returns the
+ * result once the executor completed, else the new cursor; throws when the run failed or stopped.
+ */
+export async function stepExecutorRun(ctx: ExecutorRunContext, cursor: ExecutorRunCursor): Promise<ExecutorStep> {
+  const cfg = readExecutorConfig(ctx.env);
+  if (!cfg.ok) {
+    await finalize(ctx);
+    throw new JobRunError(unconfiguredMessage(cfg.message), [E7010]);
+  }
+  return step(cfg.config, ctx, cursor);
+}
+
+async function step(cfg: ExecutorConfig, ctx: ExecutorRunContext, before: ExecutorRunCursor): Promise<ExecutorStep> {
+  const db = ctx.env.DB;
+  const cursor: ExecutorRunCursor = { ...before };
+  try {
+    const events = await eventsAfter(db, ctx.runId, cursor.lastId);
+    for (const ev of events) {
+      cursor.lastId = ev.id;
+      cursor.lastHeard = Math.max(cursor.lastHeard, ev.received);
+      let payload: Record<string, unknown> = {};
+      try {
+        payload = JSON.parse(ev.payload) as Record<string, unknown>;
+      } catch {
+        // Stored by our own route: always JSON.
+      }
+      if (ev.kind === "messages") {
+        const m = payload as unknown as MessageCallback;
+        await relayMessage(ctx, levelOf(m.level as ExecutorLevel), String(m.message ?? ""));
+      } else if (ev.kind === "items") {
+        // Straight to the notifications: an item outside a stage would open an empty stage.
+        await ctx.notify("LOOP", itemMessage(payload as ItemCallback));
+      } else if (ev.kind === "summary") {
+        cursor.summary = payload.summary;
+      } else if (ev.kind === "complete") {
+        const result = finishFromComplete(payload as unknown as CompleteCallback, cursor.summary);
+        await finalize(ctx);
+        return { done: true, result };
+      }
+    }
+    const now = ctx.now();
+    if (ctx.signal?.aborted) {
+      if (cursor.cancelAt === null) {
+        cursor.cancelAt = now;
+        await setRunState(db, ctx.runId, "CANCELLING", now);
+        await sendCancel(cfg, ctx);
+      } else if (now - cursor.cancelAt > CANCEL_GRACE_MS) {
+        throw new JobCancelledError("Job cancelled; the executor did not confirm within 30 s");
+      }
+    } else if (now - cursor.lastHeard > cfg.heartbeatTimeoutMs) {
+      throw new JobRunError(
+        `Executor heartbeat timeout: no progress from the executor for ${Math.round((now - cursor.lastHeard) / 1000)} s (limit ${Math.round(cfg.heartbeatTimeoutMs / 1000)} s)`,
+      );
+    }
+    return { done: false, cursor };
+  } catch (err) {
+    await finalize(ctx);
+    throw err;
+  }
+}
+
+/** The blocking handler: begin, then step until done, sleeping (or woken by a callback) in between. */
+async function runOnExecutor(cfg: ExecutorConfig, ctx: ExecutorRunContext): Promise<RunResult> {
+  let state = await begin(cfg, ctx);
+  while (!state.done) {
+    await sleepOrWake(ctx, EXECUTOR_POLL_MS);
+    state = await step(cfg, ctx, state.cursor);
+  }
+  return state.result;
 }
 
 function finishFromComplete(c: CompleteCallback, summary?: unknown): RunResult {
@@ -255,53 +366,6 @@ function finishFromComplete(c: CompleteCallback, summary?: unknown): RunResult {
   if (c.message) result.message = c.message;
   if (finalSummary !== undefined) result.summary = finalSummary;
   return result;
-}
-
-async function waitForCompletion(cfg: ExecutorConfig, ctx: ExecutorRunContext): Promise<RunResult> {
-  const db = ctx.env.DB;
-  let lastId = 0;
-  let lastHeard = ctx.now();
-  let summary: unknown = undefined;
-  let cancelAt: number | null = null;
-  for (;;) {
-    const events = await eventsAfter(db, ctx.runId, lastId);
-    for (const ev of events) {
-      lastId = ev.id;
-      lastHeard = Math.max(lastHeard, ev.received);
-      let payload: Record<string, unknown> = {};
-      try {
-        payload = JSON.parse(ev.payload) as Record<string, unknown>;
-      } catch {
-        // Stored by our own route: always JSON.
-      }
-      if (ev.kind === "messages") {
-        const m = payload as unknown as MessageCallback;
-        await relayMessage(ctx, levelOf(m.level as ExecutorLevel), String(m.message ?? ""));
-      } else if (ev.kind === "items") {
-        // Straight to the notifications: an item outside a stage would open an empty stage.
-        await ctx.notify("LOOP", itemMessage(payload as ItemCallback));
-      } else if (ev.kind === "summary") {
-        summary = payload.summary;
-      } else if (ev.kind === "complete") {
-        return finishFromComplete(payload as unknown as CompleteCallback, summary);
-      }
-    }
-    const now = ctx.now();
-    if (ctx.signal?.aborted) {
-      if (cancelAt === null) {
-        cancelAt = now;
-        await setRunState(db, ctx.runId, "CANCELLING", now);
-        await sendCancel(cfg, ctx);
-      } else if (now - cancelAt > CANCEL_GRACE_MS) {
-        throw new JobCancelledError("Job cancelled; the executor did not confirm within 30 s");
-      }
-    } else if (now - lastHeard > cfg.heartbeatTimeoutMs) {
-      throw new JobRunError(
-        `Executor heartbeat timeout: no progress from the executor for ${Math.round((now - lastHeard) / 1000)} s (limit ${Math.round(cfg.heartbeatTimeoutMs / 1000)} s)`,
-      );
-    }
-    await sleepOrWake(ctx, EXECUTOR_POLL_MS);
-  }
 }
 
 /** Used by the callback route after storing an event (exported for the job object's RPC too). */

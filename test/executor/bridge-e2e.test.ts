@@ -7,7 +7,17 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { setExecutorTransport } from "../../src/executor/config";
-import { executorHandler, JobCancelledError, JobRunError, setExecutorPollMs, type ExecutorRunContext, type RunResult } from "../../src/executor/handler";
+import {
+  beginExecutorRun,
+  executorHandler,
+  JobCancelledError,
+  JobRunError,
+  setExecutorPollMs,
+  stepExecutorRun,
+  type ExecutorRunContext,
+  type ExecutorStep,
+  type RunResult,
+} from "../../src/executor/handler";
 import { HEADER_IDEMPOTENCY, HEADER_SIGNATURE, signedRequest, type FetchLike, type StartRequest } from "../../src/executor/protocol";
 import { manualClock, setClock } from "../../src/http/clock";
 import { handleBridgeRequest, MemoryRunHost, type BridgeDeps } from "../../bridge/src/runner";
@@ -201,6 +211,42 @@ describe("executor protocol with the DHIS2 bridge", () => {
       { level: "LOOP", message: "[1/2] Populated analytics_2025" },
       { level: "LOOP", message: "[2/2] Populated analytics_2026" },
     ]);
+  });
+
+  it("detached mode: begin, then steps from a stored cursor (no handler awaiting for hours)", async () => {
+    const h = harness();
+    h.dhis2.script = analyticsScript();
+    const log: string[] = [];
+    const ctx: ExecutorRunContext = {
+      env: { DB: env.DB, EXECUTOR_SECRET: SECRET },
+      runId: "runDetach01",
+      jobId: "jobDetach01",
+      jobType: "ANALYTICS_TABLE",
+      parameters: {},
+      notify: (level, message) => {
+        log.push(`${level} ${message}`);
+      },
+      now: () => h.clk.now(),
+    };
+    let step: ExecutorStep = await beginExecutorRun(ctx);
+    expect(step).toEqual({ done: false, cursor: { runId: "runDetach01", lastId: 0, lastHeard: T0, cancelAt: null } });
+    const steps: ExecutorStep[] = [];
+    while (!step.done) {
+      h.clk.advance(3000);
+      await h.host.runDueAlarms(h.clk.now());
+      // The cursor survives storage (JSON) between steps.
+      step = await stepExecutorRun(ctx, JSON.parse(JSON.stringify(step.cursor)));
+      steps.push(step);
+    }
+    expect(steps).toHaveLength(3);
+    expect(step.result).toEqual({ message: "Analytics tables updated: 00:01:02.345" });
+    expect(log).toEqual([
+      "INFO Analytics table update parameters: lastYears=2",
+      "INFO Performing pre-create table work",
+      "LOOP [1/2] Populated analytics_2025",
+      "LOOP [2/2] Populated analytics_2026",
+    ]);
+    expect(await env.DB.prepare(`SELECT state FROM executor_runs WHERE run_id = 'runDetach01'`).first("state")).toBe("FINISHED");
   });
 
   it("relays the DHIS2 task summary (DATA_INTEGRITY summary) and failures", async () => {
