@@ -3,14 +3,14 @@
  * Writes need F_SCHEDULING_ADMIN (or ALL); reads any authenticated user. Every successful write
  * brings the job's Durable Object in step (`syncJobObject`).
  */
-import { createRoute, type z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { Context, Next } from "hono";
 import { matchedRoutes } from "hono/route";
 import { currentUser, requireAuthority } from "../http/auth";
 import { readJsonObject } from "../http/body";
 import { clock } from "../http/clock";
 import { parseFields } from "../http/fields";
-import { invalidParamMessage, UID_DETAIL } from "../http/params";
+import { invalidParamMessage, queryBool, UID_DETAIL } from "../http/params";
 import { apiUrl, jsonResponse } from "../http/respond";
 import { createRouter, SECURED, type AppEnv } from "../http/router";
 import { generateUid, isValidUid } from "../http/uid";
@@ -186,39 +186,86 @@ router.openapi(
       ...errorResponses(400, 401, 409),
     },
   }),
-  handler(async (c: Context<AppEnv>) => {
-    const q = (c.req as unknown as { valid(t: "query"): z.output<typeof ListQuerySchema> }).valid("query");
-    const tz = timeZone(c);
-    const where = compileWhere(toList(q.filter), q.rootJunction, q.query, tz);
-    const order = compileOrder(toList(q.order));
-    const sel = fieldSelection(toList(q.fields), "id,displayName");
-    const ctx = serializeContext(c);
-    const db = c.env.DB;
-    const selectSql = `SELECT ${JOB_COLUMNS} FROM job_configurations ${where.sql} ${order.sql} LIMIT ? OFFSET ?`;
+  handler((c: Context<AppEnv>) => listJobs(c, validQuery(c), { defaultFields: "id,displayName", headless: false, gist: false })),
+);
 
-    if (q.paging === false) return streamAll(db, selectSql, [...where.binds, ...order.binds], (row) => selectJobJson(row, sel, ctx));
+type ListQuery = z.output<typeof ListQuerySchema>;
+const validQuery = (c: Context<AppEnv>) => (c.req as unknown as { valid(t: "query"): ListQuery }).valid("query");
 
-    const page = Math.max(1, q.page ?? 1);
-    const pageSize = (q.pageSize ?? 50) > 0 ? (q.pageSize as number) : 50;
-    const offset = (page - 1) * pageSize;
-    const [countRes, rowsRes] = await db.batch<Record<string, unknown>>([
-      db.prepare(`SELECT COUNT(*) AS n FROM job_configurations ${where.sql}`).bind(...where.binds),
-      db.prepare(selectSql).bind(...where.binds, ...order.binds, pageSize, offset),
-    ]);
-    const total = Number(countRes.results[0]?.n ?? 0);
-    const pager = buildPager(new URL(c.req.url), apiUrl(c, "/jobConfigurations"), page, pageSize, total);
-    const rows = rowsRes.results as unknown as JobRow[];
-    const items = new Array<unknown>(rows.length);
-    for (let i = 0; i < rows.length; i++) items[i] = selectJobJson(rows[i], sel, ctx);
-    return jsonResponse({ pager, jobConfigurations: items }, 200, NO_CACHE);
+/** The list (and its gist form): SQL filter, order and page, then field selection per row. */
+async function listJobs(c: Context<AppEnv>, q: ListQuery, opts: { defaultFields: string; headless: boolean; gist: boolean }): Promise<Response> {
+  const tz = timeZone(c);
+  const where = compileWhere(toList(q.filter), q.rootJunction, q.query, tz);
+  const order = compileOrder(toList(q.order));
+  const sel = fieldSelection(toList(q.fields), opts.defaultFields);
+  const ctx = serializeContext(c);
+  const db = c.env.DB;
+  const selectSql = `SELECT ${JOB_COLUMNS} FROM job_configurations ${where.sql} ${order.sql} LIMIT ? OFFSET ?`;
+  const toJson = (row: JobRow) => selectJobJson(row, sel, ctx);
+
+  if (q.paging === false) return streamAll(db, selectSql, [...where.binds, ...order.binds], toJson, opts.headless);
+
+  const page = Math.max(1, q.page ?? 1);
+  const pageSize = (q.pageSize ?? 50) > 0 ? (q.pageSize as number) : 50;
+  const offset = (page - 1) * pageSize;
+  const statements = [db.prepare(selectSql).bind(...where.binds, ...order.binds, pageSize, offset)];
+  if (!opts.headless) statements.push(db.prepare(`SELECT COUNT(*) AS n FROM job_configurations ${where.sql}`).bind(...where.binds));
+  const [rowsRes, countRes] = await db.batch<Record<string, unknown>>(statements);
+  const rows = rowsRes.results as unknown as JobRow[];
+  const items = new Array<unknown>(rows.length);
+  for (let i = 0; i < rows.length; i++) items[i] = toJson(rows[i]);
+  if (opts.headless) return jsonResponse(items, 200, NO_CACHE);
+  const total = Number(countRes.results[0]?.n ?? 0);
+  const pager = buildPager(new URL(c.req.url), apiUrl(c, opts.gist ? "/jobConfigurations/gist" : "/jobConfigurations"), page, pageSize, total);
+  return jsonResponse({ pager, jobConfigurations: items }, 200, NO_CACHE);
+}
+
+/** DHIS2's gist API over the same query language; `headless=true` gives a bare array. */
+const GistQuerySchema = ListQuerySchema.extend({ headless: queryBool(false) });
+
+router.openapi(
+  createRoute({
+    method: "get",
+    path: "/jobConfigurations/gist",
+    tags: ["jobConfigurations"],
+    summary: "Gist list of job configurations (`headless=true`: a bare array)",
+    security: SECURITY,
+    request: { query: GistQuerySchema },
+    responses: {
+      200: jsonContent(z.union([JobConfigurationListSchema, z.array(JobConfigurationSchema)]), "A page, or a bare array when headless"),
+      ...errorResponses(400, 401, 409),
+    },
   }),
+  handler((c: Context<AppEnv>) => {
+    const q = (c.req as unknown as { valid(t: "query"): z.output<typeof GistQuerySchema> }).valid("query");
+    return listJobs(c, q, { defaultFields: ":simple", headless: q.headless === true, gist: true });
+  }),
+);
+
+router.openapi(
+  createRoute({
+    method: "get",
+    path: "/jobConfigurations/{id}/gist",
+    tags: ["jobConfigurations"],
+    summary: "Gist of one job configuration",
+    security: SECURITY,
+    request: { params: UidPathSchema, query: ObjectQuerySchema },
+    responses: { 200: jsonContent(JobConfigurationSchema, "The job (default: simple members)"), ...errorResponses(400, 401, 404) },
+  }),
+  (async (c: Context<AppEnv>, next: Next) =>
+    withUid(c, next, async (uid) => {
+      const row = await findJob(c.env.DB, uid);
+      if (!row) throw notFoundObject("JobConfiguration", uid);
+      const sel = fieldSelection(c.req.queries("fields") ?? [], ":simple");
+      return jsonResponse(selectJobJson(row, sel, serializeContext(c)), 200, NO_CACHE);
+    })) as never,
 );
 
 /**
  * `paging=false`: the rows are read in chunks and written to the response as they are serialised,
  * so neither all row objects nor the whole JSON text are held in memory at once.
  */
-function streamAll(db: D1Database, selectSql: string, binds: unknown[], toJson: (row: JobRow) => unknown): Response {
+function streamAll(db: D1Database, selectSql: string, binds: unknown[], toJson: (row: JobRow) => unknown, bare = false): Response {
   const encoder = new TextEncoder();
   let offset = 0;
   let first = true;
@@ -228,14 +275,14 @@ function streamAll(db: D1Database, selectSql: string, binds: unknown[], toJson: 
       if (done) return;
       try {
         const { results } = await db.prepare(selectSql).bind(...binds, STREAM_CHUNK, offset).all<JobRow>();
-        let text = offset === 0 ? '{"jobConfigurations":[' : "";
+        let text = offset === 0 ? (bare ? "[" : '{"jobConfigurations":[') : "";
         for (const row of results) {
           text += (first ? "" : ",") + JSON.stringify(toJson(row));
           first = false;
         }
         offset += results.length;
         if (results.length < STREAM_CHUNK) {
-          text += "]}";
+          text += bare ? "]" : "]}";
           done = true;
         }
         controller.enqueue(encoder.encode(text));

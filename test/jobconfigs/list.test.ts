@@ -250,3 +250,28 @@ describe("order and query", () => {
     expect(mine((await list("?query=integrity&fields=id")).body).sort()).toEqual(["aJob0000002", "aJob0000003"]);
   });
 });
+
+describe("gist", () => {
+  it("headless=true returns a bare array with the requested fields", async () => {
+    const { status, body } = await list("/gist?headless=true&fields=id,jobStatus&filter=id:$like:aJob&order=created:asc");
+    expect(status).toBe(200);
+    expect(body).toEqual(SEEDS.map((s) => ({ id: s.uid, jobStatus: s.enabled === 0 ? "DISABLED" : s.cron || s.delay ? "SCHEDULED" : "NOT_STARTED" })));
+  });
+
+  it("without headless: a pager and the list", async () => {
+    const { body } = await list("/gist?fields=id&pageSize=2&filter=id:$like:aJob");
+    expect(body.pager).toMatchObject({ page: 1, pageSize: 2, total: 7, pageCount: 4 });
+    expect(body.pager.nextPage).toBe("http://localhost:8787/api/jobConfigurations/gist?fields=id&pageSize=2&filter=id%3A%24like%3AaJob&page=2");
+    expect(body.jobConfigurations).toHaveLength(2);
+  });
+
+  it("/{id}/gist returns an object", async () => {
+    const res = await api("/api/jobConfigurations/aJob0000003/gist?fields=id,jobStatus");
+    expect(res.status).toBe(200);
+    expect(await json(res)).toEqual({ id: "aJob0000003", jobStatus: "DISABLED" });
+    const def = await json(await api("/api/jobConfigurations/aJob0000001/gist"));
+    expect(def).toMatchObject({ id: "aJob0000001", name: "alpha analytics", jobType: "ANALYTICS_TABLE", enabled: true });
+    expect(def.access).toBeUndefined();
+    expect((await api("/api/jobConfigurations/abcdefghijk/gist")).status).toBe(404);
+  });
+});
