@@ -247,23 +247,31 @@ export const VOLATILE_COLUMNS: Record<string, string[]> = {
 
 export const SNAPSHOT_TABLES = ["job_configurations", "users", "api_tokens", "system_settings"];
 
+const columnCache = new Map<string, string[]>();
+
 async function tableColumns(table: string): Promise<string[]> {
-  const { results } = await env.DB.prepare(`SELECT name FROM pragma_table_info(?)`).bind(table).all<{ name: string }>();
-  return results.map((r) => r.name);
+  let cols = columnCache.get(table);
+  if (!cols) {
+    const { results } = await env.DB.prepare(`SELECT name FROM pragma_table_info(?)`).bind(table).all<{ name: string }>();
+    cols = results.map((r) => r.name);
+    if (cols.length) columnCache.set(table, cols);
+  }
+  return cols;
 }
 
-/** A canonical string of the stable content of the snapshot tables. */
+/** A canonical string of the stable content of the snapshot tables (one D1 batch). */
 export async function snapshot(): Promise<string> {
-  const parts: string[] = [];
+  const stmts: D1PreparedStatement[] = [];
+  const names: string[] = [];
   for (const table of SNAPSHOT_TABLES) {
     const cols = (await tableColumns(table)).filter((c) => !(VOLATILE_COLUMNS[table] ?? []).includes(c));
     if (cols.length === 0) continue;
-    const list = cols.map((c) => `"${c}"`).join(", ");
     // Table and column names come from the schema itself, never from input.
-    const { results } = await env.DB.prepare(`SELECT ${list} FROM ${table} ORDER BY 1`).all();
-    parts.push(`${table}:${JSON.stringify(results)}`);
+    stmts.push(env.DB.prepare(`SELECT ${cols.map((c) => `"${c}"`).join(", ")} FROM ${table} ORDER BY 1`));
+    names.push(table);
   }
-  return parts.join("\n");
+  const results = await env.DB.batch(stmts);
+  return results.map((r, i) => `${names[i]}:${JSON.stringify(r.results)}`).join("\n");
 }
 
 export function diffSnapshots(a: string, b: string): string {
