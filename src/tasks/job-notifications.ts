@@ -33,6 +33,8 @@ import type { Notification, NotificationLevel, NotificationSink, RunOutcome, Tas
 
 /** Minimum spacing of two KV writes of one job (KV allows one write per second per key). */
 export const KV_WRITE_INTERVAL_MS = 1000;
+/** clear() waits this long at most for its KV deletes. */
+const CLEAR_WAIT_MS = 10_000;
 /** Longest back-off after failed KV writes. */
 const MAX_BACKOFF_MS = 60_000;
 
@@ -287,7 +289,10 @@ export class JobNotifications implements NotificationSink {
       `UPDATE tasks_run SET summary = NULL, summary_time = NULL, kv_task_dirty = kv_task_written, kv_summary_dirty = kv_summary_written WHERE id = 1`,
     );
     this.kick();
-    await this.idle();
+    // Normally at most a second or two (paced deletes); bounded in case KV keeps failing (retried later).
+    let bound: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.idle(), new Promise<void>((r) => (bound = setTimeout(r, CLEAR_WAIT_MS)))]);
+    if (bound !== undefined) clearTimeout(bound);
   }
 
   /** Resolves once every pending KV write of this job is done (tests and shutdown use it). */
