@@ -137,9 +137,10 @@ function skipRestStatements(db: D1Database, queue: string, runId: string, member
       db
         .prepare(
           `UPDATE job_configurations SET last_executed_status = 'NOT_STARTED', last_executed = ?, last_finished = ?, last_alive = NULL, last_updated = ?
-           WHERE uid = ? AND queue_name = ? AND job_status != 'RUNNING'`,
+           WHERE uid = ? AND queue_name = ? AND job_status != 'RUNNING'
+             AND NOT EXISTS (SELECT 1 FROM queue_run_steps WHERE run_id = ? AND position = ? AND state = 'SKIPPED')`,
         )
-        .bind(now, now, now, m.uid, queue),
+        .bind(now, now, now, m.uid, queue, runId, m.queue_position),
       db
         .prepare(
           `INSERT INTO queue_run_steps (run_id, position, queue_name, job_uid, state, token, created, updated)

@@ -113,8 +113,10 @@ describe("queue runs", () => {
     expect([c.last_executed_status, c.last_executed, c.last_finished, c.job_status]).toEqual(["NOT_STARTED", T0 + 2000, T0 + 2000, "SCHEDULED"]);
     expect(started.map((s) => s.uid)).toEqual([B]);
     expect((await steps()).map((s: any) => s.state)).toEqual(["COMPLETED", "FAILED", "SKIPPED"]);
-    // A late success report for B changes nothing.
+    // A late success report for B changes nothing; a repeated head report neither.
     expect(await onQueueMemberFinished(env, B, "COMPLETED", T0 + 2500, opts)).toEqual({ action: "none" });
+    await onQueueMemberFinished(env, A, "COMPLETED", T0 + 2600, opts);
+    expect((await jobRow(C)).last_executed).toBe(T0 + 2000);
     expect(started.map((s) => s.uid)).toEqual([B]);
   });
 
@@ -125,6 +127,9 @@ describe("queue runs", () => {
     expect(res.action).toBe("skipped-rest");
     expect(res.skipped).toEqual([B, C]);
     for (const uid of [B, C]) expect((await jobRow(uid)).last_executed_status).toBe("NOT_STARTED");
+    // The same report again does not move the skipped members' times.
+    await onQueueMemberFinished(env, A, "STOPPED", T0 + 5000, opts);
+    expect((await jobRow(C)).last_finished).toBe(T0 + 1000);
     expect(started).toEqual([]);
   });
 
