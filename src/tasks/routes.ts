@@ -210,6 +210,9 @@ taskRoutes.openapi(
     method: "delete",
     path: "/system/tasks",
     summary: "Delete notifications and summaries of every type (all, or by maxAge/maxCount)",
+    description:
+      "Without parameters everything goes. `maxAge` drops jobs idle for longer than that many days, `maxCount` keeps that many " +
+      "most recently active jobs per type (<= 0: none). The job objects are cleared at once; listings follow after KV propagation.",
     tags: TAGS,
     security: SECURITY,
     request: { query: pruneQuery },
@@ -228,6 +231,7 @@ taskRoutes.openapi(
     method: "delete",
     path: "/system/tasks/{jobType}",
     summary: "Delete notifications and summaries of one type (all, or by maxAge/maxCount)",
+    description: "As `DELETE /system/tasks`, for one job type.",
     tags: TAGS,
     security: SECURITY,
     request: { params: z.object({ jobType }), query: pruneQuery },
@@ -247,6 +251,7 @@ taskRoutes.openapi(
     method: "delete",
     path: "/system/tasks/{jobType}/{jobId}",
     summary: "Delete one job's notifications and summary",
+    description: "Allowed to the user who started the run, superusers and F_PERFORM_MAINTENANCE. Unknown jobs: 204.",
     tags: TAGS,
     security: SECURITY,
     request: { params: z.object({ jobType, jobId }) },
