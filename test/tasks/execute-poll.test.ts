@@ -81,6 +81,17 @@ describe("execute then poll (through the scheduler)", () => {
     expect(done[0]).toMatchObject({ completed: true, level: "INFO", category: "TEST" });
     expect(done[done.length - 1]).toMatchObject({ dataType: "PARAMETERS", data: { stages: 2, items: 3, itemDuration: 20 } });
     expect(new Set(done.map((m: any) => m.uid)).size).toBe(done.length);
+    // The KV copy follows within about a second (paced write-through): the listing shows the finished run.
+    let listed: any[] | undefined;
+    for (let i = 0; i < 60 && !listed?.[0]?.completed; i++) {
+      listed = (await json(await api(`/api/system/tasks/TEST?gist=false`)))[uid];
+      if (!listed?.[0]?.completed) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(listed).toEqual(done);
+    const stub = env.JOBS.get(env.JOBS.idFromName(uid)) as DurableObjectStub & { getTaskSnapshot(): Promise<any> };
+    const snap = await stub.getTaskSnapshot();
+    expect(snap.kvWrites.run).toBeGreaterThanOrEqual(2);
+    expect(snap.kvWrites.runSpanMs).toBeGreaterThanOrEqual((snap.kvWrites.run - 1) * 1000);
   });
 
   // The scheduler's executeNow (src/scheduling/engine.ts) arms an alarm and returns; the run, and so its
