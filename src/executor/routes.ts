@@ -9,6 +9,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { readBodyText } from "../http/body";
 import { clock } from "../http/clock";
 import { jsonResponse } from "../http/respond";
 import { createRouter, type AppEnv } from "../http/router";
@@ -74,8 +75,9 @@ async function authenticateCallback(c: Context<AppEnv>, next: () => Promise<void
   const now = clock.now();
   const runId = c.req.param("runId") ?? "";
   try {
-    // Reads the raw body (Hono caches the text, so the validator parses the same bytes).
-    const body = await c.req.text();
+    // The raw body, within the size limit; cached so the validator parses the same bytes.
+    const body = await readBodyText(c);
+    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(body);
     const sig = await verifySignature(secret, c.req.raw, body, now);
     if (!sig.ok) throw new ProtocolError(401, sig.message, sig.reason);
     const token = bearerToken(c.req.header("Authorization"));

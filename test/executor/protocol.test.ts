@@ -104,3 +104,15 @@ describe("executor run records", () => {
     expect(await env.DB.prepare(`SELECT COUNT(*) AS n FROM executor_replay`).first<{ n: number }>()).toEqual({ n: 0 });
   });
 });
+
+describe("callback request limits", () => {
+  it("refuses a body over MAX_BODY_BYTES before checking anything else", async () => {
+    const { env, createExecutionContext } = await import("cloudflare:test");
+    const { app } = await import("../../src/app");
+    const big = JSON.stringify({ message: "x".repeat(2000) });
+    const req = await signedRequest(SECRET, "POST", "https://edge.example.org/api/executor/runs/runBig00001/messages", JSON.parse(big), T);
+    const res = await app.fetch(req, { ...env, EXECUTOR_SECRET: SECRET, MAX_BODY_BYTES: "1000" }, createExecutionContext());
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ httpStatusCode: 413, message: "Request body exceeds the limit of 1000 bytes." });
+  });
+});
