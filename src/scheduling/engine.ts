@@ -3,10 +3,16 @@
  *
  * - The object's alarm is set to the job's next due instant, computed by the pure schedule functions
  *   from the D1 row (the source of truth), re-read on every sync and every alarm.
- * - A due occurrence starts through one D1 transaction (`tryStartRun`): the job must be enabled and
- *   not RUNNING, no other job of a DHIS2 type may be RUNNING, and the occurrence's history row is
- *   claimed by its UNIQUE (job, occurrence) key, so a duplicated or retried alarm never starts it
- *   twice. The object also remembers the last occurrence it consumed.
+ * - The object keeps a copy of its row and the settings (refreshed by every sync and every run's end,
+ *   in the same D1 round trips), so an alarm decides without reading D1 first.
+ * - A due occurrence of a DHIS2 type starts through one D1 transaction (`tryStartRun`): the job must
+ *   be enabled, not RUNNING, unchanged since the copy was taken, no other job of its type may be
+ *   RUNNING, and the occurrence's history row is claimed by its UNIQUE (job, occurrence) key, so a
+ *   duplicated or retried alarm never starts it twice.
+ * - Types whose runs are independent (TEST) need no cross-job check: the occurrence is claimed in the
+ *   object's own storage (strongly consistent; the object is the job's only runner) and the run starts
+ *   at once, while the same D1 transaction records it. Should D1 refuse (the job changed, was
+ *   disabled or deleted a moment ago), the run is cancelled at its first check and not recorded.
  * - The run executes inside the alarm handler; a heartbeat refreshes `lastAlive` every 10 s; the
  *   end of the run records the outcome (`finishRun`) and arms the next alarm.
  * - A run marker is persisted in the object's storage while a run is in progress. An object that
@@ -22,7 +28,7 @@ import type { Settings } from "../settings/settings";
 import type { NotificationSink } from "../tasks/types";
 import { getJobHandler, type JobRunContext } from "./handlers";
 import { ProgressTracker, type ProcessNode } from "./progress";
-import { configFromRow, nextDue, type DueOccurrence } from "./schedule";
+import { configFromRow, isRunOnce, nextDue, type DueOccurrence } from "./schedule";
 import {
   failLostRun,
   finishRun,
@@ -35,6 +41,7 @@ import {
   heartbeat,
   type JobRow,
   type ScheduleMark,
+  type StartResult,
 } from "./store";
 
 /** Heartbeat period while a run is in progress (DHIS2: at most every 10 s). */
@@ -43,6 +50,17 @@ export const HEARTBEAT_MS = 10_000;
 export const BUSY_RETRY_MS = 2_000;
 /** Back-off after an unexpected error in the alarm handler (we re-arm instead of throwing). */
 export const ERROR_RETRY_MS = 5_000;
+
+/**
+ * An alarm further away than PREWARM_MIN_LEAD_MS first fires PREWARM_MS early: the object wakes,
+ * refreshes its copy of the row and settings (an idle object may have been evicted), and sets the
+ * exact alarm, so the start itself needs no D1 read. 0 disables it (the tests pin exact alarms).
+ */
+export let PREWARM_MS = 1000;
+export const PREWARM_MIN_LEAD_MS = 5000;
+export function setPrewarmMs(ms: number): void {
+  PREWARM_MS = ms;
+}
 
 export const LOST_RUN_MESSAGE = "Job run was lost: its worker stopped before the run finished";
 
@@ -84,6 +102,11 @@ interface LiveRun {
   done: Promise<void>;
 }
 
+interface Cached {
+  row: JobRow;
+  settings: Settings;
+}
+
 export type ExecuteResult = "started" | "not_found" | "running" | "disabled";
 
 export class JobEngine {
@@ -91,6 +114,8 @@ export class JobEngine {
   private live: LiveRun | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly sql: SqlStorage;
+  /** The row and settings as last read (sync, run end); null after a delete. */
+  private cache: Cached | undefined;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -99,6 +124,7 @@ export class JobEngine {
   ) {
     this.sql = ctx.storage.sql;
     this.sql.exec(`CREATE TABLE IF NOT EXISTS sched_state (k TEXT PRIMARY KEY, v TEXT NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS sched_claims (occurrence INTEGER PRIMARY KEY, claimed_at INTEGER NOT NULL)`);
     const row = this.sql.exec<{ v: string }>(`SELECT v FROM sched_state WHERE k = 'state'`).toArray()[0];
     this.state = row ? (JSON.parse(row.v) as EngineState) : {};
   }
@@ -113,6 +139,12 @@ export class JobEngine {
 
   private saveProgress(process: ProcessNode): void {
     this.sql.exec(`INSERT OR REPLACE INTO sched_state (k, v) VALUES ('progress', ?)`, JSON.stringify(process));
+  }
+
+  private async read(uid: string): Promise<Cached | null> {
+    const { row, settings } = await readJobAndSettings(this.env.DB, uid);
+    this.cache = row ? { row, settings } : undefined;
+    return this.cache ?? null;
   }
 
   /** Serialises alarm passes (a test's manual alarm may overlap a real one). */
@@ -133,8 +165,9 @@ export class JobEngine {
       this.save();
     }
     await this.recoverLostRun();
-    const { row, settings } = await readJobAndSettings(this.env.DB, uid);
-    if (!row) return this.onDeleted();
+    const fresh = await this.read(uid);
+    if (!fresh) return this.onDeleted();
+    const { row, settings } = fresh;
     this.observe(row);
     if (this.live) {
       // A run is in progress: its end arms the next alarm. A revert (the row no longer shows this
@@ -161,8 +194,9 @@ export class JobEngine {
   async executeNow(uid: string, by: string | null): Promise<ExecuteResult> {
     this.bind(uid);
     await this.recoverLostRun();
-    const { row } = await readJobAndSettings(this.env.DB, uid);
-    if (!row) return "not_found";
+    const fresh = await this.read(uid);
+    if (!fresh) return "not_found";
+    const row = fresh.row;
     this.observe(row);
     if (this.live || row.job_status === "RUNNING" || this.state.pendingExecute) return "running";
     if (row.enabled !== 1) return "disabled";
@@ -245,6 +279,7 @@ export class JobEngine {
   }
 
   private async onDeleted(): Promise<void> {
+    this.cache = undefined;
     if (this.live) this.live.abort.abort();
     await this.ctx.storage.deleteAlarm();
     if (!this.state.deleted || this.state.mark) {
@@ -320,15 +355,24 @@ export class JobEngine {
       this.state.lastScheduled = Math.max(this.state.lastScheduled ?? 0, due.skipped.last);
       this.save();
     }
-    let alarmAt: number | null = null;
-    if (due) {
-      alarmAt = due.runAt;
-      if (this.state.blockedUntil !== undefined) alarmAt = Math.max(alarmAt, this.state.blockedUntil);
-      await this.ctx.storage.setAlarm(alarmAt);
-    } else {
-      await this.ctx.storage.deleteAlarm();
-    }
+    const alarmAt = this.alarmFor(due);
+    if (alarmAt !== null) await this.ctx.storage.setAlarm(PREWARM_MS > 0 && alarmAt - now > PREWARM_MIN_LEAD_MS ? alarmAt - PREWARM_MS : alarmAt);
+    else await this.ctx.storage.deleteAlarm();
     await this.writeMark(row, alarmAt, now, extraStatements);
+  }
+
+  private alarmFor(due: DueOccurrence | null): number | null {
+    if (!due) return null;
+    return this.state.blockedUntil !== undefined ? Math.max(due.runAt, this.state.blockedUntil) : due.runAt;
+  }
+
+  /** The bookkeeping row `arm` would write for this (predicted) row, if it differs from the last. */
+  private plan(row: JobRow, settings: Settings, now: number): { mark: ScheduleMark; markStatement: D1PreparedStatement | null } {
+    const due = this.nextOccurrence(row, settings, now);
+    const mark: ScheduleMark = { version: row.version, lastUpdated: row.last_updated, alarmAt: due?.skipped ? null : this.alarmFor(due) };
+    const prev = this.state.mark;
+    const same = prev && prev.version === mark.version && prev.lastUpdated === mark.lastUpdated && prev.alarmAt === mark.alarmAt;
+    return { mark, markStatement: same ? null : scheduleMarkStatement(this.env.DB, row.uid, mark, now) };
   }
 
   private async writeMark(row: JobRow, alarmAt: number | null, now: number, extra: D1PreparedStatement[]): Promise<void> {
@@ -348,13 +392,19 @@ export class JobEngine {
     const uid = this.state.uid!;
     await this.recoverLostRun();
     if (this.live) return; // the run's end arms the next alarm
-    const { row, settings } = await readJobAndSettings(this.env.DB, uid);
-    if (!row) return this.onDeleted();
+    const wasCached = this.cache !== undefined;
+    const current = this.cache ?? (await this.read(uid));
+    if (!current) return this.onDeleted();
+    const { row, settings } = current;
     this.observe(row);
     const now = clock.now();
     const due = this.nextOccurrence(row, settings, now);
     if (!due || due.runAt > now || (this.state.blockedUntil !== undefined && this.state.blockedUntil > now && !this.state.pendingExecute)) {
-      return this.arm(row, settings); // early, spurious or nothing due: (re-)arm only
+      // Early (a prewarm), spurious, or nothing due: refresh the copy, then (re-)arm exactly.
+      const fresh = wasCached ? await this.read(uid) : current;
+      if (!fresh) return this.onDeleted();
+      this.observe(fresh.row);
+      return this.arm(fresh.row, fresh.settings);
     }
     if (due.skipped) await this.arm(row, settings); // record the skip first; `due` stays valid
     await this.start(row, settings, due);
@@ -367,7 +417,11 @@ export class JobEngine {
     const independent = hasIndependentRuns(row.job_type);
     const executedBy = row.executed_by ?? null;
     const triggeredBy = manual ? (this.state.pendingExecute!.by ?? null) : null;
-    const result = await tryStartRun(this.env.DB, {
+    const consume = () => {
+      if (manual) delete this.state.pendingExecute;
+      else this.state.lastScheduled = Math.max(this.state.lastScheduled ?? 0, due.scheduledAt);
+    };
+    const startInput = {
       uid: row.uid,
       jobType: row.job_type,
       now: startedAt,
@@ -376,37 +430,75 @@ export class JobEngine {
       scheduledAt: due.scheduledAt,
       executedBy,
       triggeredBy,
-    });
+      guard: { version: row.version, lastUpdated: row.last_updated },
+    };
+
+    if (independent) {
+      // Claim the occurrence in the object's storage; the D1 record is written while the run starts.
+      const claimed = this.sql.exec(
+        `INSERT OR IGNORE INTO sched_claims (occurrence, claimed_at) VALUES (?, ?)`,
+        due.scheduledAt,
+        startedAt,
+      ).rowsWritten;
+      if (!claimed) {
+        consume();
+        this.save();
+        return this.arm(row, settings);
+      }
+      this.sql.exec(`DELETE FROM sched_claims WHERE occurrence NOT IN (SELECT occurrence FROM sched_claims ORDER BY occurrence DESC LIMIT 64)`);
+      const marker = this.begin(row, due, trigger, startedAt, executedBy, -1);
+      consume();
+      this.save();
+      const recorded = tryStartRun(this.env.DB, startInput);
+      return this.execute(row, settings, marker, triggeredBy, recorded);
+    }
+
+    const result = await tryStartRun(this.env.DB, startInput);
     if (result.outcome === "duplicate") {
       // Another delivery of this alarm already ran this occurrence.
-      if (manual) delete this.state.pendingExecute;
-      else this.state.lastScheduled = Math.max(this.state.lastScheduled ?? 0, due.scheduledAt);
+      consume();
       this.save();
       return this.arm(row, settings);
     }
     if (result.outcome === "blocked") {
-      // The job is RUNNING elsewhere (a lost run not yet reset) or its type is busy: retry soon.
-      this.state.blockedUntil = startedAt + BUSY_RETRY_MS;
-      this.save();
-      return this.arm(row, settings);
+      // The row changed since it was read, the job is RUNNING (a lost run not yet reset), or its
+      // type is busy: re-read; if it is only the type, retry soon (the type's next finish wakes us).
+      const fresh = await this.read(row.uid);
+      if (!fresh) return this.onDeleted();
+      this.observe(fresh.row);
+      if (fresh.row.version === row.version && fresh.row.last_updated === row.last_updated) {
+        this.state.blockedUntil = startedAt + BUSY_RETRY_MS;
+        this.save();
+      }
+      return this.arm(fresh.row, fresh.settings);
     }
+    const marker = this.begin(row, due, trigger, startedAt, executedBy, result.runRowId);
+    consume();
+    this.save();
+    await this.execute(row, settings, marker, triggeredBy, Promise.resolve(result));
+  }
+
+  private begin(row: JobRow, due: DueOccurrence, trigger: Trigger, startedAt: number, executedBy: string | null, runRowId: number): RunningMarker {
     const marker: RunningMarker = {
       runId: `${row.uid}-${due.scheduledAt}`,
-      runRowId: result.runRowId,
+      runRowId,
       scheduledAt: due.scheduledAt,
       trigger,
       startedAt,
       executedBy,
     };
     this.state.running = marker;
-    if (manual) delete this.state.pendingExecute;
-    else this.state.lastScheduled = Math.max(this.state.lastScheduled ?? 0, due.scheduledAt);
     delete this.state.blockedUntil;
-    this.save();
-    await this.execute(row, settings, marker, triggeredBy);
+    return marker;
   }
 
-  private async execute(row: JobRow, settings: Settings, marker: RunningMarker, triggeredBy: string | null): Promise<void> {
+  private async execute(
+    row: JobRow,
+    settings: Settings,
+    marker: RunningMarker,
+    triggeredBy: string | null,
+    recorded: Promise<StartResult>,
+  ): Promise<void> {
     const db = this.env.DB;
     const abort = new AbortController();
     const userUid = triggeredBy ?? marker.executedBy ?? undefined;
@@ -421,6 +513,22 @@ export class JobEngine {
     this.live = live;
     tracker.onChange = () => this.saveProgress(tracker.process);
     this.saveProgress(tracker.process);
+    // D1 refused the start (independent types record it while the run starts): stop at once.
+    let refused = false;
+    const recording = recorded.then(
+      (r) => {
+        if (r.outcome !== "started") {
+          refused = true;
+          abort.abort();
+        } else marker.runRowId = r.runRowId;
+        return r;
+      },
+      (e) => {
+        refused = true;
+        abort.abort();
+        throw e;
+      },
+    );
 
     const parameters = readParameters(row);
     safeSink(this.sink).runStarted({ jobId: row.uid, jobType: row.job_type, parameters, userUid, now: marker.startedAt });
@@ -481,31 +589,68 @@ export class JobEngine {
     const now = clock.now();
     tracker.finish(status, status === "COMPLETED" ? undefined : message);
     safeSink(this.sink).runFinished({ outcome: status, message, summary, now });
-    let after: JobRow | null = null;
     try {
-      after = await finishRun(db, {
-        uid: row.uid,
-        startedAt: marker.startedAt,
-        runRowId: marker.runRowId,
-        now,
-        status,
-        errorCodes,
-        error: status === "STOPPED" ? (live.cancelledBy ? `Cancelled by ${live.cancelledBy}` : "Cancelled") : error,
-        keepRuns: settings.jobsRunHistoryPerJob,
-      });
-    } finally {
+      await recording;
+    } catch (e) {
+      console.error(`job ${row.uid}: recording the start failed`, e);
+    }
+    if (refused) {
+      // Never recorded in D1: nothing to finish there. Re-read and re-arm.
       delete this.state.running;
+      this.save();
+      this.saveProgress(tracker.process);
+      this.live = undefined;
+      resolveDone();
+      const fresh = await this.read(row.uid);
+      if (!fresh) return this.onDeleted();
+      this.observe(fresh.row);
+      return this.arm(fresh.row, fresh.settings);
+    }
+
+    // Predict the row after the finish, so the next alarm's bookkeeping joins the same round trip.
+    const runOnce = isRunOnce({ cronExpression: row.cron_expression, delay: row.delay }) && !row.queue_name;
+    const predicted: JobRow = {
+      ...row,
+      job_status: row.enabled === 1 && !runOnce ? "SCHEDULED" : "DISABLED",
+      enabled: runOnce ? 0 : row.enabled,
+      last_executed: marker.startedAt,
+      last_finished: now,
+      last_alive: null,
+      last_executed_status: status,
+      error_codes: errorCodes,
+    };
+    delete this.state.running;
+    const planned = this.plan(predicted, settings, now);
+    let result: { row: JobRow | null; settings: Settings } | undefined;
+    try {
+      result = await finishRun(
+        db,
+        {
+          uid: row.uid,
+          startedAt: marker.startedAt,
+          runRowId: marker.runRowId,
+          now,
+          status,
+          errorCodes,
+          error: status === "STOPPED" ? (live.cancelledBy ? `Cancelled by ${live.cancelledBy}` : "Cancelled") : error,
+          keepRuns: settings.jobsRunHistoryPerJob,
+        },
+        planned.markStatement ? [planned.markStatement] : [],
+      );
+      if (planned.markStatement) this.state.mark = planned.mark;
+    } finally {
       this.save();
       this.saveProgress(tracker.process);
       this.live = undefined;
       resolveDone();
     }
     if (!independentType(row.job_type)) await this.wakeWaiters(row);
-    // Arm from the fresh row (deleted, disabled, changed during the run, or the finished state).
-    const fresh = after ?? (await readJobAndSettings(db, row.uid)).row;
+    // Arm from the fresh row (deleted, disabled or changed during the run, or as predicted).
+    const fresh = result.row ? { row: result.row, settings: result.settings } : await this.read(row.uid);
     if (!fresh) return this.onDeleted();
-    this.observe(fresh);
-    await this.arm(fresh, settings);
+    this.cache = fresh;
+    this.observe(fresh.row);
+    await this.arm(fresh.row, fresh.settings);
   }
 
   /** DHIS2's types run one at a time: a finished run lets a waiting job of the type start now. */

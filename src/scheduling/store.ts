@@ -95,6 +95,8 @@ export interface StartInput {
   scheduledAt: number;
   executedBy: string | null;
   triggeredBy: string | null;
+  /** Start only if the row is still the version the caller decided on (its cached copy). */
+  guard?: { version: number; lastUpdated: number };
 }
 
 export type StartResult = { outcome: "started"; runRowId: number } | { outcome: "duplicate" } | { outcome: "blocked" };
@@ -113,10 +115,11 @@ export async function tryStartRun(db: D1Database, p: StartInput): Promise<StartR
         .prepare(
           `UPDATE job_configurations SET job_status = 'RUNNING', last_executed = ?1, last_alive = ?1, error_codes = NULL
            WHERE uid = ?2 AND enabled = 1 AND job_status <> 'RUNNING'
+             AND (?4 IS NULL OR (version = ?4 AND last_updated = ?5))
              AND (?3 = 1 OR NOT EXISTS (SELECT 1 FROM job_configurations o
                     WHERE o.job_type = job_configurations.job_type AND o.job_status = 'RUNNING' AND o.uid <> ?2))`,
         )
-        .bind(p.now, p.uid, p.independent ? 1 : 0),
+        .bind(p.now, p.uid, p.independent ? 1 : 0, p.guard?.version ?? null, p.guard?.lastUpdated ?? null),
       db
         .prepare(
           `INSERT INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, status, executed_by, triggered_by)
@@ -157,9 +160,12 @@ export interface FinishInput {
   keepRuns: number;
 }
 
-/** DHIS2's `tryFinish` (only from this run's RUNNING state) + the history row + retention. */
-export async function finishRun(db: D1Database, p: FinishInput): Promise<JobRow | null> {
-  const [update] = await db.batch([
+/**
+ * DHIS2's `tryFinish` (only from this run's RUNNING state) + the history row + retention, and the
+ * settings (read in the same round trip), plus any `extra` statements (the alarm bookkeeping).
+ */
+export async function finishRun(db: D1Database, p: FinishInput, extra: D1PreparedStatement[] = []): Promise<{ row: JobRow | null; settings: Settings }> {
+  const [update, , , settings] = await db.batch([
     db
       .prepare(
         `UPDATE job_configurations SET ${AFTER_RUN_SET},
@@ -172,8 +178,13 @@ export async function finishRun(db: D1Database, p: FinishInput): Promise<JobRow 
       .prepare(`UPDATE job_runs SET status = ?, finished_at = ?, error_codes = ?, error = ? WHERE id = ? AND status = 'RUNNING'`)
       .bind(p.status, p.now, p.errorCodes, p.error, p.runRowId),
     retentionStatement(db, p.uid, p.keepRuns),
+    db.prepare(`SELECT key, value FROM system_settings`),
+    ...extra,
   ]);
-  return ((update.results as JobRow[])[0] ?? null) as JobRow | null;
+  return {
+    row: ((update.results as JobRow[])[0] ?? null) as JobRow | null,
+    settings: parseSettings(settings.results as { key: string; value: string }[]),
+  };
 }
 
 export function retentionStatement(db: D1Database, uid: string, keep: number): D1PreparedStatement {

@@ -2,6 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { manualClock, setClock } from "../../src/http/clock";
 import type { JobObject } from "../../src/scheduling/job-object";
+import { setPrewarmMs } from "../../src/scheduling/engine";
 import { registerJobHandler, type JobRunContext } from "../../src/scheduling/handlers";
 import { scheduledMaintenance } from "../../src/scheduling/reconcile";
 import { tryStartRun } from "../../src/scheduling/store";
@@ -53,6 +54,24 @@ describe("CRON jobs in their object", () => {
     expect(await alarmOf(uid)).toBe(T0 + 120_000);
     const mark = await env.DB.prepare(`SELECT * FROM job_schedule WHERE job_uid = ?`).bind(uid).first();
     expect(mark).toMatchObject({ alarm_at: T0 + 120_000 });
+  });
+
+  it("a distant alarm first wakes the object a second early (prewarm), then fires exactly", async () => {
+    setPrewarmMs(1000);
+    try {
+      const uid = await insertJob({ cron: "0 0 * * * *" });
+      await syncJobObject(env, uid);
+      expect(await alarmOf(uid)).toBe(T0 + 3600_000 - 1000);
+      clk.set(T0 + 3600_000 - 1000);
+      await fire(uid);
+      expect(await runs(uid)).toEqual([]);
+      expect(await alarmOf(uid)).toBe(T0 + 3600_000);
+      clk.set(T0 + 3600_000);
+      await fire(uid);
+      expect((await runs(uid)).map((r) => [r.scheduled_at, r.started_at, r.status])).toEqual([[T0 + 3600_000, T0 + 3600_000, "COMPLETED"]]);
+    } finally {
+      setPrewarmMs(0);
+    }
   });
 
   it("a second-precision cron runs every 5 seconds", async () => {
@@ -236,6 +255,26 @@ describe("runs: overlap, job-type exclusivity, cancel, failures", () => {
     expect(await alarmOf(b)).toBe(T0 + 60_000);
     await fire(b);
     expect((await runs(b)).map((r) => [r.status, r.scheduled_at])).toEqual([["COMPLETED", T0 + 60_000]]);
+  });
+
+  it("an independent run starts from the object's copy; if D1 refuses it (changed a moment ago), it is stopped and not recorded", async () => {
+    const g = gate();
+    let sawCancel = false;
+    registerJobHandler("TEST", async (ctx) => {
+      await Promise.race([g.promise, new Promise((r) => ctx.signal.addEventListener("abort", r))]);
+      sawCancel = ctx.isCancelled();
+    });
+    const uid = await insertJob({ cron: "0 * * * * *" });
+    await syncJobObject(env, uid);
+    // Disabled in D1 without a sync reaching the object yet.
+    await env.DB.prepare(`UPDATE job_configurations SET enabled = 0, job_status = 'DISABLED', last_updated = last_updated + 1 WHERE uid = ?`).bind(uid).run();
+    clk.set(T0 + 60_000);
+    await fire(uid);
+    g.open();
+    expect(sawCancel).toBe(true);
+    expect(await runs(uid)).toEqual([]);
+    expect((await row(uid))!).toMatchObject({ job_status: "DISABLED", last_executed: null });
+    expect(await alarmOf(uid)).toBeNull();
   });
 
   it("TEST runs are independent across jobs", async () => {

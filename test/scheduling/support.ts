@@ -1,9 +1,13 @@
 /** Helpers for the scheduler tests: job rows straight in D1, the job's object, alarms. */
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { generateUid } from "../../src/http/uid";
+import { setPrewarmMs } from "../../src/scheduling/engine";
 import type { JobObject } from "../../src/scheduling/job-object";
 import type { JobRow, RunRow } from "../../src/scheduling/store";
 import { jobObject } from "../../src/scheduling/sync";
+
+// The tests pin exact alarm instants; the prewarm has its own test.
+setPrewarmMs(0);
 
 /** A fixed instant far in the future: alarms armed at manual-clock times never fire on their own. */
 export const T0 = Date.UTC(2035, 0, 1, 0, 0, 0);
