@@ -223,7 +223,7 @@ export function compileFilter(filter: string, timeZone: string): SqlFragment {
     case "!in": {
       const values = listValues(v).map((x) => parseValue(def, x, timeZone));
       if (values.length === 0) return op === "in" ? frag("1 = 0") : frag("1 = 1");
-      if (values.length > 500) throw conflict("Too many values in `in` filter (maximum 500).");
+      if (values.length > MAX_BOUND_VALUES) throw conflict(`Too many values in \`${op}\` filter (maximum ${MAX_BOUND_VALUES}).`);
       return frag(`${col} ${op === "in" ? "IN" : "NOT IN"} (${values.map(() => "?").join(", ")})`, ...values);
     }
     case "null":
@@ -238,7 +238,9 @@ export function compileFilter(filter: string, timeZone: string): SqlFragment {
   throw conflict(`\`${op}\` is not a valid operator.`);
 }
 
-const MAX_FILTERS = 50;
+const MAX_FILTERS = 30;
+/** D1 allows 100 bound parameters per statement; LIMIT and OFFSET take two. */
+export const MAX_BOUND_VALUES = 96;
 
 /** All filters plus `query=`, joined by the root junction; empty SQL when there is nothing. */
 export function compileWhere(filters: string[], rootJunction: "AND" | "OR", query: string | undefined, timeZone: string): SqlFragment {
@@ -255,6 +257,7 @@ export function compileWhere(filters: string[], rootJunction: "AND" | "OR", quer
     clauses.push(`(uid = ? OR code = ? OR name LIKE ? ESCAPE '\\')`);
     binds.push(q, q, `%${likeEscape(q)}%`);
   }
+  if (binds.length > MAX_BOUND_VALUES) throw conflict(`The filters need too many values (${binds.length}; maximum ${MAX_BOUND_VALUES}).`);
   return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", binds };
 }
 

@@ -275,3 +275,18 @@ describe("gist", () => {
     expect((await api("/api/jobConfigurations/abcdefghijk/gist")).status).toBe(404);
   });
 });
+
+describe("limits", () => {
+  it("keeps within D1's 100 bound parameters (409, never a 500)", async () => {
+    const many = Array.from({ length: 97 }, (_, i) => `x${i}`).join(",");
+    const r = await list(`?filter=${encodeURIComponent(`id:in:[${many}]`)}`);
+    expect(r.status).toBe(409);
+    const tokens = Array.from({ length: 40 }, (_, i) => `t${i}`).join(" ");
+    const t = await list(`?filter=${encodeURIComponent(`name:token:${tokens}`)}&filter=${encodeURIComponent(`name:token:${tokens}`)}&filter=${encodeURIComponent(`name:token:${tokens}`)}`);
+    expect(t.status).toBe(409);
+    const ok = Array.from({ length: 90 }, (_, i) => `x${i}`).join(",");
+    expect((await list(`?filter=${encodeURIComponent(`id:in:[${ok}]`)}`)).status).toBe(200);
+    const filters = Array.from({ length: 31 }, () => "filter=name:!null").join("&");
+    expect((await list(`?${filters}`)).status).toBe(409);
+  });
+});
