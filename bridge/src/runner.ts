@@ -266,6 +266,8 @@ function json(body: unknown, status: number): Response {
 }
 
 const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Largest accepted request (a start carries job parameters only). */
+export const MAX_REQUEST_BYTES = 1024 * 1024;
 
 export async function handleBridgeRequest(req: Request, deps: Pick<BridgeDeps, "secret" | "now">, host: RunHost): Promise<Response> {
   const url = new URL(req.url);
@@ -273,7 +275,10 @@ export async function handleBridgeRequest(req: Request, deps: Pick<BridgeDeps, "
   const cancelMatch = /^\/runs\/([^/]+)\/cancel$/.exec(url.pathname);
   if (url.pathname !== "/runs" && !cancelMatch) return json({ message: "Not found" }, 404);
   if (req.method !== "POST") return json({ message: "Method not allowed" }, 405);
+  const declared = Number(req.headers.get("Content-Length"));
+  if (Number.isFinite(declared) && declared > MAX_REQUEST_BYTES) return json({ message: "Request body too large" }, 413);
   const body = await req.text();
+  if (body.length > MAX_REQUEST_BYTES) return json({ message: "Request body too large" }, 413);
   const now = deps.now();
   try {
     const sig = await verifySignature(deps.secret, req, body, now);
