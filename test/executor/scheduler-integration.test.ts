@@ -102,6 +102,37 @@ describe("runs through the scheduler engine", () => {
     expect(tasks[3]).toMatchObject({ dataType: "PARAMETERS", data: { lastYears: 2 } });
   });
 
+  it("a cancel reaches DHIS2 through the bridge and the run ends STOPPED", async () => {
+    const dhis2 = new StubDhis2();
+    dhis2.script = analyticsScript();
+    const scheduler: FetchLike = {
+      fetch: async (input, init) => app.fetch(new Request(input, init), { ...env, EXECUTOR_SECRET: SECRET }, createExecutionContext()),
+    };
+    const host = new MemoryRunHost({
+      secret: SECRET,
+      dhis2: { baseUrl: dhis2.baseUrl, username: "admin", password: "district" },
+      dhis2Fetch: dhis2,
+      callbackFetch: scheduler,
+      now: () => clk.now(),
+      pollIntervalMs: 3000,
+    });
+    setExecutorTransport({ fetch: async (input, init) => handleBridgeRequest(new Request(input, init), { secret: SECRET, now: () => clk.now() }, host) });
+    registerJobHandler("ANALYTICS_TABLE", (ctx: JobRunContext) => executorHandler("ANALYTICS_TABLE")({ ...ctx, env: { ...ctx.env, EXECUTOR_SECRET: SECRET } }));
+    const uid = await insertJob({ jobType: "ANALYTICS_TABLE", cron: "0 0 3 ? * *" });
+    const { run } = await executeNow(uid);
+    await until(async () => dhis2.callsTo("POST", "/api/resourceTables/analytics").length === 1);
+    clk.advance(3000);
+    await host.runDueAlarms(clk.now());
+    const res = await api(`/api/jobConfigurations/${uid}/cancel`, { method: "POST" });
+    expect(res.status).toBe(204);
+    await run;
+    expect(dhis2.callsTo("POST", `/api/jobConfigurations/${dhis2.taskId}/cancel`)).toHaveLength(1);
+    expect((await row(uid))!).toMatchObject({ last_executed_status: "STOPPED" });
+    const tasks = await json<any[]>(await api(`/api/system/tasks/ANALYTICS_TABLE/${uid}`));
+    expect(tasks[0]).toMatchObject({ completed: true, message: "Job cancelled" });
+    expect(tasks[1]).toMatchObject({ level: "INFO", message: "Analytics table update parameters: lastYears=2" });
+  });
+
   it("DISABLE_INACTIVE_USERS runs in the worker: users disabled, summary stored", async () => {
     registerJobHandler("DISABLE_INACTIVE_USERS", disableInactiveUsersHandler);
     await env.DB.prepare(
