@@ -172,7 +172,9 @@ export class JobEngine {
     if (this.live) {
       // A run is in progress: its end arms the next alarm. A revert (the row no longer shows this
       // run as RUNNING) stops the zombie run.
-      if (row.job_status !== "RUNNING" || row.last_executed !== this.live.marker.startedAt) this.live.abort.abort();
+      // (Only once the start is recorded: an independent run is recorded while it starts.)
+      const m = this.live.marker;
+      if (m.runRowId > 0 && (row.job_status !== "RUNNING" || row.last_executed !== m.startedAt)) this.live.abort.abort();
       return;
     }
     await this.arm(row, settings);

@@ -2,7 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { manualClock, setClock } from "../../src/http/clock";
 import type { JobObject } from "../../src/scheduling/job-object";
-import { setPrewarmMs } from "../../src/scheduling/engine";
+import { JobEngine, setPrewarmMs } from "../../src/scheduling/engine";
 import { registerJobHandler, type JobRunContext } from "../../src/scheduling/handlers";
 import { scheduledMaintenance } from "../../src/scheduling/reconcile";
 import { tryStartRun } from "../../src/scheduling/store";
@@ -151,6 +151,34 @@ describe("CRON jobs in their object", () => {
     } finally {
       await env.DB.prepare(`DELETE FROM system_settings WHERE key = 'jobsMaxCronDelayHours'`).run();
     }
+  });
+});
+
+describe("DST in the object (server zone)", () => {
+  const noSink = { runStarted() {}, notify() {}, runFinished() {} };
+  async function firstAlarm(uid: string, timeZone: string, now: number): Promise<number | null> {
+    clk.set(now);
+    return runInDurableObject(stub(uid), async (_i, state) => {
+      const engine = new JobEngine(state, { ...env, SERVER_TIMEZONE: timeZone }, noSink);
+      await engine.sync(uid);
+      return state.storage.getAlarm();
+    });
+  }
+
+  it("Europe/Berlin: 02:30 on the spring-forward day runs at 03:00 CEST", async () => {
+    const created = Date.UTC(2035, 2, 24, 12); // 2035-03-25 is the change
+    const uid = await insertJob({ cron: "0 30 2 * * *", created });
+    expect(new Date((await firstAlarm(uid, "Europe/Berlin", created))!).toISOString()).toBe("2035-03-25T01:00:00.000Z");
+  });
+
+  it("America/New_York: spring forward runs at 03:00 EDT; the repeated 01:30 in November runs once", async () => {
+    const created = Date.UTC(2035, 2, 10, 12); // 2035-03-11 is the change
+    const uid = await insertJob({ cron: "0 30 2 * * *", created });
+    expect(new Date((await firstAlarm(uid, "America/New_York", created))!).toISOString()).toBe("2035-03-11T07:00:00.000Z");
+    // 2035-11-04 01:30 EDT (05:30Z) ran; 01:30 EST (06:30Z) is not another occurrence.
+    const ran = Date.UTC(2035, 10, 4, 5, 30);
+    const uid2 = await insertJob({ cron: "0 30 1 * * *", created: Date.UTC(2035, 10, 1), lastExecuted: ran, lastFinished: ran + 100 });
+    expect(new Date((await firstAlarm(uid2, "America/New_York", ran + 100))!).toISOString()).toBe("2035-11-05T06:30:00.000Z");
   });
 });
 
