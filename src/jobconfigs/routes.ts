@@ -122,8 +122,11 @@ async function withConflicts(db: D1Database, v: ValidationResult, clientId: bool
 }
 
 /** A UNIQUE violation from a concurrent write, as the ErrorReport DHIS2 would have given. */
-function uniqueViolationReport(e: unknown, v: ValidationResult): ErrorReport | null {
-  if (isUniqueViolation(e, "name")) return duplicateNameReport(v.write.name, v.write.uid, "(concurrent)");
+async function uniqueViolationReport(db: D1Database, e: unknown, v: ValidationResult): Promise<ErrorReport | null> {
+  if (isUniqueViolation(e, "name")) {
+    const owner = await db.prepare(`SELECT uid FROM job_configurations WHERE name = ?`).bind(v.write.name).first<{ uid: string }>();
+    return duplicateNameReport(v.write.name, v.write.uid, owner?.uid ?? "another job");
+  }
   if (isUniqueViolation(e, "uid")) return uidTakenReport(v.write.uid);
   return null;
 }
@@ -324,7 +327,7 @@ router.openapi(
     try {
       await insertJob(c.env.DB, v.write, v.enabled, idleJobStatus(v.enabled, v.write.schedulingType), clock.now(), user.uid);
     } catch (e) {
-      const report = uniqueViolationReport(e, v);
+      const report = await uniqueViolationReport(c.env.DB, e, v);
       if (report) throw importReportConflict(K, uid, [report]);
       throw e;
     }
@@ -371,7 +374,7 @@ async function replaceJob(c: Context<AppEnv>, uid: string): Promise<Response> {
     const res = await updateJobStatement(c.env.DB, v.write, status, clock.now(), user.uid).run();
     changes = res.meta.changes ?? 0;
   } catch (e) {
-    const report = uniqueViolationReport(e, v);
+    const report = await uniqueViolationReport(c.env.DB, e, v);
     if (report) throw importReportConflict(K, uid, [report]);
     throw e;
   }
@@ -483,7 +486,7 @@ router.openapi(
         try {
           await c.env.DB.batch(statements);
         } catch (e) {
-          const report = v ? uniqueViolationReport(e, v) : null;
+          const report = v ? await uniqueViolationReport(c.env.DB, e, v) : null;
           if (report) throw importReportConflict(K, uid, [report]);
           throw e;
         }

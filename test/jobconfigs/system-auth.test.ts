@@ -103,8 +103,10 @@ describe("concurrency", () => {
     const statuses = results.map((r) => r.res.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 409)).toHaveLength(99);
+    const winner = results.find((x) => x.res.status === 201)!.body.response.uid;
     for (const r of results.filter((x) => x.res.status === 409)) {
       expect(r.body.response.errorReports.map((e: any) => e.errorCode)).toEqual(["E5003"]);
+      expect(r.body.response.errorReports[0].message).toMatch(new RegExp(`already exists on object ${winner}$`));
     }
     const count = await env.DB.prepare(`SELECT COUNT(*) AS n FROM job_configurations WHERE name = ?`).bind(name).first<{ n: number }>();
     expect(count!.n).toBe(1);
