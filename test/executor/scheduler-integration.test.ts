@@ -14,7 +14,7 @@ import { manualClock, setClock } from "../../src/http/clock";
 import { registerJobHandler, type JobRunContext } from "../../src/scheduling/handlers";
 import { syncJobObject } from "../../src/scheduling/sync";
 import { api, json } from "../helpers";
-import { T0, cleanupJobs, fire, insertJob, row, runs, until } from "../scheduling/support";
+import { T0, alarmOf, cleanupJobs, fire, insertJob, row, runs, track, until } from "../scheduling/support";
 import { analyticsScript, StubDhis2 } from "./stub-dhis2";
 
 const clk = manualClock(T0);
@@ -46,6 +46,22 @@ async function executeNow(uid: string): Promise<{ run: Promise<boolean> }> {
 }
 
 describe("runs through the scheduler engine", () => {
+  it("without an executor, synchronization jobs are still created and scheduled (no 409 E7010 at create)", async () => {
+    for (const [jobType, jobParameters] of [
+      ["DATA_SYNC", { pageSize: 10000 }],
+      ["META_DATA_SYNC", { dataValuesPageSize: 10000 }],
+      ["ANALYTICS_TABLE", { lastYears: 2 }],
+    ] as const) {
+      const res = await api("/api/jobConfigurations", { body: { name: `No executor ${jobType}`, jobType, cronExpression: "0 0 3 ? * *", jobParameters } });
+      expect(res.status, jobType).toBe(201);
+      const uid = (await json(res)).response.uid as string;
+      track(uid);
+      expect((await row(uid))!).toMatchObject({ job_type: jobType, job_status: "SCHEDULED", enabled: 1 });
+      expect(await alarmOf(uid)).toBe(Date.UTC(2035, 0, 1, 3)); // armed for its next occurrence
+      await cleanupJobs();
+    }
+  });
+
   it("an executor type on a server without executor fails at once: ERROR notification, E7010", async () => {
     const uid = await insertJob({ jobType: "ANALYTICS_TABLE", cron: "0 0 3 ? * *", parameters: { lastYears: 2 } });
     await (await executeNow(uid)).run;
