@@ -25,7 +25,7 @@ import {
   type StartRequest,
   type StartResponse,
 } from "./protocol";
-import { appendEvent, createExecutorRun, eventsAfter, purgeExpired, setRunState } from "./store";
+import { createExecutorRun, eventsAfter, purgeExpired, setRunState } from "./store";
 
 /** What a run handler gets (the scheduler adapts its own run context to this shape). */
 export interface ExecutorRunContext {
@@ -53,7 +53,7 @@ export interface ExecutorRunContext {
   signal?: AbortSignal;
   /** The clock (epoch ms). */
   now(): number;
-  /** Waits `ms` (tests inject a clock-advancing one). */
+  /** Waits `ms` of real time (the scheduler's resolves early on cancel; tests inject short waits). */
   sleep?(ms: number): Promise<void>;
 }
 
@@ -367,6 +367,3 @@ function finishFromComplete(c: CompleteCallback, summary?: unknown): RunResult {
   if (finalSummary !== undefined) result.summary = finalSummary;
   return result;
 }
-
-/** Used by the callback route after storing an event (exported for the job object's RPC too). */
-export { appendEvent };
