@@ -9,6 +9,7 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { app } from "../../src/app";
 import { clearAllAlarms, fillPath, fixtures } from "./fixtures";
 import {
   admin,
@@ -75,6 +76,11 @@ function querySafe(text: string): string {
 const QUERY_NAMES = ["fields", "filter", "order", "limit", "page", "pageSize", "paging", "callback", "gist", "maxAge", "maxCount", "query", "rootJunction", "seconds", "minutes", "includeWaiting", "name"];
 const QUERY_VALUES = fc.oneof(
   adversarialText,
+  fc.integer({ min: 30, max: 300 }).map((n) => "a".repeat(n)), // around the 50-byte LIKE limit and the 255-character caps
+  fc.tuple(fc.constantFrom("id", "name", "jobType", "code"), fc.integer({ min: 1, max: 200 })).map(([p, n]) => `${p}:in:[${Array.from({ length: n }, (_, i) => `v${i}`).join(",")}]`),
+  fc.tuple(fc.constantFrom("name", "code", "displayName"), fc.constantFrom("like", "ilike", "token", "$ilike", "ilike$", "!ilike"), fc.integer({ min: 30, max: 120 })).map(
+    ([p, op, n]) => `${p}:${op}:${"%_".repeat(n / 2)}`,
+  ),
   fc.constantFrom(
     "*",
     ":all",
@@ -106,9 +112,28 @@ const QUERY_VALUES = fc.oneof(
   ),
 );
 
-const queryString = fc
-  .array(fc.tuple(fc.oneof(fc.constantFrom(...QUERY_NAMES), fc.string({ maxLength: 8 })), QUERY_VALUES), { maxLength: 6 })
-  .map((pairs) => (pairs.length ? "?" + pairs.map(([k, v]) => `${querySafe(k)}=${querySafe(v)}`).join("&") : ""));
+/** The query parameters a route declares in the app's OpenAPI document (its zod schemas). */
+const openApi = app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "reliability", version: "1" } }) as {
+  paths?: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>;
+};
+function declaredQueryParams(route: RouteDef): string[] {
+  const p = route.path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}");
+  const op = openApi.paths?.[p]?.[route.method.toLowerCase()];
+  return (op?.parameters ?? []).filter((x) => x.in === "query").map((x) => x.name);
+}
+
+/** A query string for a route: its own declared parameters first, then the usual DHIS2 ones. */
+function queryStringFor(route: RouteDef, ownOnly = false): fc.Arbitrary<string> {
+  const own = declaredQueryParams(route);
+  const name = ownOnly && own.length ? fc.constantFrom(...own) : fc.oneof(
+    ...(own.length ? [{ weight: 5, arbitrary: fc.constantFrom(...own) }] : []),
+    { weight: 3, arbitrary: fc.constantFrom(...QUERY_NAMES) },
+    { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
+  );
+  return fc
+    .array(fc.tuple(name, QUERY_VALUES), { maxLength: 6 })
+    .map((pairs) => (pairs.length ? "?" + pairs.map(([k, v]) => `${querySafe(k)}=${querySafe(v)}`).join("&") : ""));
+}
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
@@ -280,6 +305,34 @@ function describeCase(c: Case, target?: string): string {
   return `${c.method} ${target ? short(target, 300) : c.route.path} params=[${params}] query=${short(c.query, 200)} caller=${c.caller.kind}${c.caller.auth ? `(${short(c.caller.auth, 40)})` : ""} headers=${short(JSON.stringify(c.headers), 200)} body=${c.body.label}`;
 }
 
+/**
+ * Known failures (docs/RELIABILITY.md "Known failures"), each tracked by an `it.fails` case in
+ * limits.test.ts. A 5xx on a request matching one of them is not reported again here, so the rest
+ * of the property keeps its meaning; delete the entry once the bug is fixed.
+ */
+const KNOWN_5XX: { id: string; matches(path: string, params: URLSearchParams): boolean }[] = [
+  {
+    id: "KF-1 (filter `in` list over D1's 100 bound parameters)",
+    matches: (path, q) => path.startsWith("/api/jobConfigurations") && q.getAll("filter").some((f) => (f.match(/,/g)?.length ?? 0) >= 90),
+  },
+  {
+    id: "KF-2/KF-3 (LIKE pattern over D1's 50 bytes)",
+    matches: (path, q) =>
+      (path.startsWith("/api/jobConfigurations") || path.startsWith("/api/users")) &&
+      [...q.getAll("query"), ...q.getAll("filter").map((f) => f.split(":").slice(2).join(":"))].some((v) => new TextEncoder().encode(v).length >= 24),
+  },
+];
+
+function knownFailure(target: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(target, "http://x");
+  } catch {
+    return undefined;
+  }
+  return KNOWN_5XX.find((k) => k.matches(url.pathname.replace(/^\/api\/\d+\//, "/api/"), url.searchParams))?.id;
+}
+
 async function runCase(c: Case): Promise<void> {
   const fx = await fixtures();
   const path = fillPath(c.route, fx, (i) => {
@@ -304,7 +357,7 @@ async function runCase(c: Case): Promise<void> {
   }
   const status = res.status;
   const problem = await violation(res, c.method);
-  if (problem) throw new Error(`${problem}\n  case: ${describeCase(c, target)}`);
+  if (problem && !(status >= 500 && knownFailure(target))) throw new Error(`${problem}\n  case: ${describeCase(c, target)}`);
   if (status >= 400) {
     const after = await snapshot();
     if (after !== before) throw new Error(`rejected request (${status}) changed stored data:\n${diffSnapshots(before, after)}\n  case: ${describeCase(c, target)}`);
@@ -312,13 +365,16 @@ async function runCase(c: Case): Promise<void> {
   await resetLockouts();
 }
 
-function caseArb(routes: RouteDef[], parts: { params?: boolean; query?: boolean; headers?: boolean; body?: boolean; method?: boolean }): fc.Arbitrary<Case> {
-  return fc
+function caseArb(routes: RouteDef[], parts: { params?: boolean; query?: boolean; headers?: boolean; body?: boolean; method?: boolean; ownParamsOnly?: boolean }): fc.Arbitrary<Case> {
+  // Query strings matter most on the listing endpoints (GET without path parameters): favour them.
+  const lists = routes.filter((r) => r.method === "GET" && !r.path.includes(":"));
+  const routeArb = parts.query && lists.length ? fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...lists) }, { weight: 1, arbitrary: fc.constantFrom(...routes) }) : fc.constantFrom(...routes);
+  return routeArb.chain((route) => fc
     .record({
-      route: fc.constantFrom(...routes),
+      route: fc.constant(route),
       otherMethod: parts.method ? fc.option(fc.constantFrom(...METHODS), { freq: 4 }) : fc.constant(null),
       params: parts.params ? fc.array(fc.option(adversarialText, { freq: 3 }), { minLength: 3, maxLength: 3 }) : fc.constant<(string | null)[]>([null, null, null]),
-      query: parts.query ? queryString : fc.constant(""),
+      query: parts.query ? queryStringFor(route, parts.ownParamsOnly) : fc.constant(""),
       accept: parts.headers ? fc.option(headerValue) : fc.constant(null),
       contentType: parts.headers ? fc.option(headerValue) : fc.constant(null),
       fwd: parts.headers ? forwarded : fc.constant({}),
@@ -332,7 +388,7 @@ function caseArb(routes: RouteDef[], parts: { params?: boolean; query?: boolean;
       const c: Case = { route, method: otherMethod ?? route.method, params, query, headers, caller, body };
       Object.defineProperty(c, fc.toStringMethod, { value: () => describeCase(c) });
       return c;
-    });
+    }));
 }
 
 /** Runs a property; reports how many cases ran (a busy machine runs a shorter prefix of the seed). */
@@ -367,6 +423,12 @@ describe(`hostile input on every endpoint (${routes.length} routes, seed ${SEED}
 
   it("adversarial query strings (fields, filter, order, limit, page, pageSize, callback, gist, maxAge)", async () => {
     await runProperty(caseArb(routes, { query: true }), SEED + 1, RUNS.queries);
+  });
+
+  it("query-language parameters (filter, order, fields, query, paging) on the endpoints that declare them", async () => {
+    const queryLanguage = routes.filter((r) => declaredQueryParams(r).some((p) => p === "filter" || p === "query" || p === "order"));
+    expect(queryLanguage.length).toBeGreaterThan(0);
+    await runProperty(caseArb(queryLanguage, { query: true, ownParamsOnly: true }), SEED + 5, RUNS.queries);
   });
 
   it("adversarial headers (Accept, Content-Type, Authorization garbage, X-Forwarded-*)", async () => {
