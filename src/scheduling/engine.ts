@@ -3,8 +3,9 @@
  *
  * - The object's alarm is set to the job's next due instant, computed by the pure schedule functions
  *   from the D1 row (the source of truth), re-read on every sync and every alarm.
- * - The object keeps a copy of its row and the settings (refreshed by every sync and every run's end,
- *   in the same D1 round trips), so an alarm decides without reading D1 first.
+ * - The object keeps a copy of its row and the settings in its storage (refreshed by every sync and
+ *   every run's end, in the same D1 round trips), so an alarm decides without reading D1 first, even
+ *   after the object was evicted. Every D1 write stays conditional on the row version of the copy.
  * - A due occurrence of a DHIS2 type starts through one D1 transaction (`tryStartRun`): the job must
  *   be enabled, not RUNNING, unchanged since the copy was taken, no other job of its type may be
  *   RUNNING, and the occurrence's history row is claimed by its UNIQUE (job, occurrence) key, so a
@@ -54,9 +55,10 @@ export const ERROR_RETRY_MS = 5_000;
 /**
  * An alarm further away than PREWARM_MIN_LEAD_MS first fires PREWARM_MS early: the object wakes,
  * refreshes its copy of the row and settings (an idle object may have been evicted), and sets the
- * exact alarm, so the start itself needs no D1 read. 0 disables it (the tests pin exact alarms).
+ * exact alarm. Off by default (0): the copy of the row is kept in storage, so a cold object starts
+ * without D1 anyway; a prewarm would only double the alarms.
  */
-export let PREWARM_MS = 1000;
+export let PREWARM_MS = 0;
 export const PREWARM_MIN_LEAD_MS = 5000;
 export function setPrewarmMs(ms: number): void {
   PREWARM_MS = ms;
@@ -127,6 +129,8 @@ export class JobEngine {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS sched_claims (occurrence INTEGER PRIMARY KEY, claimed_at INTEGER NOT NULL)`);
     const row = this.sql.exec<{ v: string }>(`SELECT v FROM sched_state WHERE k = 'state'`).toArray()[0];
     this.state = row ? (JSON.parse(row.v) as EngineState) : {};
+    const copy = this.sql.exec<{ v: string }>(`SELECT v FROM sched_state WHERE k = 'copy'`).toArray()[0];
+    if (copy) this.cache = JSON.parse(copy.v) as Cached;
   }
 
   private get timeZone(): string {
@@ -141,9 +145,16 @@ export class JobEngine {
     this.sql.exec(`INSERT OR REPLACE INTO sched_state (k, v) VALUES ('progress', ?)`, JSON.stringify(process));
   }
 
+  /** The object's copy of its row and the settings, kept in its storage (it survives eviction). */
+  private setCopy(copy: Cached | undefined): void {
+    this.cache = copy;
+    if (copy) this.sql.exec(`INSERT OR REPLACE INTO sched_state (k, v) VALUES ('copy', ?)`, JSON.stringify(copy));
+    else this.sql.exec(`DELETE FROM sched_state WHERE k = 'copy'`);
+  }
+
   private async read(uid: string): Promise<Cached | null> {
     const { row, settings } = await readJobAndSettings(this.env.DB, uid);
-    this.cache = row ? { row, settings } : undefined;
+    this.setCopy(row ? { row, settings } : undefined);
     return this.cache ?? null;
   }
 
@@ -255,6 +266,7 @@ export class JobEngine {
     if (this.state.uid !== uid) {
       this.state = { uid };
       this.save();
+      this.setCopy(undefined);
     }
   }
 
@@ -281,7 +293,7 @@ export class JobEngine {
   }
 
   private async onDeleted(): Promise<void> {
-    this.cache = undefined;
+    this.setCopy(undefined);
     if (this.live) this.live.abort.abort();
     await this.ctx.storage.deleteAlarm();
     if (!this.state.deleted || this.state.mark) {
@@ -650,7 +662,7 @@ export class JobEngine {
     // Arm from the fresh row (deleted, disabled or changed during the run, or as predicted).
     const fresh = result.row ? { row: result.row, settings: result.settings } : await this.read(row.uid);
     if (!fresh) return this.onDeleted();
-    this.cache = fresh;
+    this.setCopy(fresh);
     this.observe(fresh.row);
     await this.arm(fresh.row, fresh.settings);
   }
