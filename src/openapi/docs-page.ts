@@ -86,7 +86,8 @@ const SCRIPT = `
       var props = schema.properties || {};
       var required = schema.required || [];
       Object.keys(props).forEach(function (k) {
-        if (depth === 0 || required.indexOf(k) >= 0) out[k] = example(props[k], depth + 1);
+        var p = resolve(props[k], depth + 1) || {};
+        if (required.indexOf(k) >= 0 || p.example !== undefined) out[k] = example(props[k], depth + 1);
       });
       return out;
     }
