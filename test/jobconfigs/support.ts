@@ -55,5 +55,5 @@ export const KLASS = "org.hisp.dhis.scheduling.JobConfiguration";
 export async function cleanupJobs(): Promise<void> {
   const { results } = await env.DB.prepare(`SELECT uid FROM job_configurations WHERE system = 0`).all<{ uid: string }>();
   await env.DB.prepare(`DELETE FROM job_configurations WHERE system = 0`).run();
-  for (const r of results) await syncJobObject(env, r.uid);
+  for (let i = 0; i < results.length; i += 20) await Promise.all(results.slice(i, i + 20).map((r) => syncJobObject(env, r.uid)));
 }
