@@ -9,36 +9,43 @@ export function isValidUid(value: unknown): value is string {
 /**
  * Uniform choice by rejection sampling: a random byte is used only when it is below the largest
  * multiple of the alphabet size that fits in a byte, so no character is favoured (no modulo bias).
+ * Randomness is drawn in blocks of at most 64 KiB (WebCrypto's per-call limit).
  */
-function pick(alphabet: string, count: number, out: string[]): void {
-  const limit = 256 - (256 % alphabet.length);
-  const buf = new Uint8Array(Math.max(16, count * 2));
-  let filled = 0;
-  while (filled < count) {
-    crypto.getRandomValues(buf);
-    for (let i = 0; i < buf.length && filled < count; i++) {
-      if (buf[i] < limit) {
-        out.push(alphabet[buf[i] % alphabet.length]);
-        filled++;
-      }
+class RandomChars {
+  private readonly buf = new Uint8Array(16384);
+  private pos = this.buf.length;
+
+  private byte(): number {
+    if (this.pos === this.buf.length) {
+      crypto.getRandomValues(this.buf);
+      this.pos = 0;
+    }
+    return this.buf[this.pos++];
+  }
+
+  pick(alphabet: string): string {
+    const limit = 256 - (256 % alphabet.length);
+    for (;;) {
+      const b = this.byte();
+      if (b < limit) return alphabet[b % alphabet.length];
     }
   }
 }
 
-export function generateUid(): string {
-  const out: string[] = [];
-  pick(LETTERS, 1, out);
-  pick(ALPHANUMERIC, 10, out);
-  return out.join("");
+function uidFrom(rnd: RandomChars): string {
+  let uid = rnd.pick(LETTERS);
+  for (let i = 0; i < 10; i++) uid += rnd.pick(ALPHANUMERIC);
+  return uid;
 }
 
-/** Many UIDs at once, drawing randomness in large batches. */
+export function generateUid(): string {
+  return uidFrom(new RandomChars());
+}
+
+/** Many UIDs at once, sharing one randomness buffer. */
 export function generateUids(count: number): string[] {
-  const first: string[] = [];
-  const rest: string[] = [];
-  pick(LETTERS, count, first);
-  pick(ALPHANUMERIC, count * 10, rest);
+  const rnd = new RandomChars();
   const codes = new Array<string>(count);
-  for (let i = 0; i < count; i++) codes[i] = first[i] + rest.slice(i * 10, i * 10 + 10).join("");
+  for (let i = 0; i < count; i++) codes[i] = uidFrom(rnd);
   return codes;
 }

@@ -19,21 +19,6 @@ export function codeCount(limit: number | undefined): number {
   return n <= 0 ? 0 : Math.min(n, MAX_CODES);
 }
 
-/**
- * `generateUids` in chunks: it fills one buffer of 2 bytes per character, and WebCrypto's
- * getRandomValues refuses more than 65536 bytes per call (3000 UIDs use 60000 bytes at most).
- */
-const UID_CHUNK = 3000;
-
-export function uidBatch(count: number): string[] {
-  if (count <= UID_CHUNK) return generateUids(count);
-  const out: string[] = [];
-  for (let left = count; left > 0; left -= UID_CHUNK) {
-    for (const uid of generateUids(Math.min(UID_CHUNK, left))) out.push(uid);
-  }
-  return out;
-}
-
 export function randomUuids(count: number): string[] {
   const out = new Array<string>(count);
   for (let i = 0; i < count; i++) out[i] = crypto.randomUUID();
@@ -84,7 +69,7 @@ export function registerIdRoutes(router: OpenAPIHono<AppEnv>): void {
   for (const path of ["/system/id", "/system/uid"]) {
     router.openapi(idRoute(path, "Generate DHIS2 UIDs (11 characters, starting with a letter)"), (c) => {
       const { limit } = c.req.valid("query");
-      return codesResponse(c.req.raw, uidBatch(codeCount(limit)), "uid");
+      return codesResponse(c.req.raw, generateUids(codeCount(limit)), "uid");
     });
   }
   router.openapi(idRoute("/system/uuid", "Generate random version 4 UUIDs"), (c) => {
