@@ -25,10 +25,16 @@ export const ERROR_TEMPLATES = {
 
 export type JobErrorCode = keyof typeof ERROR_TEMPLATES;
 
+/**
+ * Fills `{n}` placeholders as Java's MessageFormat does: numbers with the English grouping
+ * separator (`30,000`), everything else as text.
+ */
 export function formatTemplate(template: string, args: unknown[]): string {
   return template.replace(/\{(\d+)\}/g, (whole, i: string) => {
     const n = Number(i);
-    return n < args.length ? argText(args[n]) : whole;
+    if (n >= args.length) return whole;
+    const v = args[n];
+    return typeof v === "number" && Number.isFinite(v) ? v.toLocaleString("en-US", { maximumFractionDigits: 3 }) : argText(v);
   });
 }
 

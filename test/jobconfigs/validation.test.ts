@@ -34,7 +34,7 @@ describe("create validation: one 409 ObjectReport with every error", () => {
       errorProperty: "cronExpression",
     });
     expect(reports(body)[2]).toMatchObject({
-      message: "Allowed range for numeric property `pageSize` is [50 to 30000], but number given was 10",
+      message: "Allowed range for numeric property `pageSize` is [50 to 30,000], but number given was 10",
       mainKlass: "org.hisp.dhis.scheduling.parameters.DataSynchronizationJobParameters",
     });
   });
@@ -93,6 +93,9 @@ describe("create validation: one 409 ObjectReport with every error", () => {
     }
     const big = await create({ name: uniqueName(), jobType: "CONTINUOUS_ANALYTICS_TABLE", delay: 2 ** 31 });
     expect(codes(big.body)).toEqual(["E4008"]);
+    // Java's MessageFormat groups thousands in the message; `args` keep the plain numbers.
+    expect(reports(big.body)[0].message).toBe("Allowed range for numeric property `delay` is [1 to 2,147,483,647], but number given was 2,147,483,648");
+    expect(reports(big.body)[0].args).toEqual(["delay", "1", "2147483647", "2147483648"]);
     const id = await createOk({ name: uniqueName(), jobType: "CONTINUOUS_ANALYTICS_TABLE", delay: "120" });
     expect((await row(id)).delay).toBe(120);
   });

@@ -105,7 +105,7 @@ describe("job parameters", () => {
     const r = parse("DATA_SYNC", { pageSize: "10" });
     expect(r.errors).toEqual([
       {
-        message: "Allowed range for numeric property `pageSize` is [50 to 30000], but number given was 10",
+        message: "Allowed range for numeric property `pageSize` is [50 to 30,000], but number given was 10",
         mainKlass: "org.hisp.dhis.scheduling.parameters.DataSynchronizationJobParameters",
         errorProperty: "pageSize",
         errorProperties: ["pageSize", 50, 30000, 10],
