@@ -7,7 +7,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context, Next } from "hono";
 import { matchedRoutes } from "hono/route";
 import { currentUser, requireAuthority } from "../http/auth";
-import { readJsonObject } from "../http/body";
+import { readJsonBody, readJsonObject } from "../http/body";
 import { clock } from "../http/clock";
 import { parseFields } from "../http/fields";
 import { invalidParamMessage, queryBool, UID_DETAIL } from "../http/params";
@@ -425,6 +425,26 @@ for (const base of ["/jobConfigurations", "/jobConfiguration"] as const) {
 
 const WRITABLE = ["name", "code", "cronExpression", "delay", "schedulingType", "jobParameters", "executedBy"] as const;
 
+/**
+ * A PATCH body: a JSON object (merge), or a JSON Patch array (`application/json-patch+json`, as
+ * app-runtime's `json-patch` mutation sends) of `add`/`replace`/`remove` on top-level members.
+ */
+function patchBody(raw: unknown): Record<string, unknown> {
+  if (raw !== null && typeof raw === "object" && !Array.isArray(raw)) return raw as Record<string, unknown>;
+  if (!Array.isArray(raw)) throw new ApiError(400, "Request body must be a JSON object or a JSON Patch array.", { errorCode: "E1003" });
+  const out: Record<string, unknown> = {};
+  for (const op of raw) {
+    const o = op as { op?: unknown; path?: unknown; value?: unknown } | null;
+    const path = typeof o?.path === "string" ? o.path : "";
+    const m = /^\/([A-Za-z]+)$/.exec(path);
+    if (!o || !m || (o.op !== "add" && o.op !== "replace" && o.op !== "remove")) {
+      throw new ApiError(409, `Patch path \`${path}\` is not supported.`, { errorCode: "E4032" });
+    }
+    out[m[1]] = o.op === "remove" ? null : o.value;
+  }
+  return out;
+}
+
 function bodyOf(row: JobRow): Record<string, unknown> {
   const out: Record<string, unknown> = {
     name: row.name,
@@ -458,7 +478,7 @@ router.openapi(
     withUid(c, next, async (uid) => {
       const existing = await loadForWrite(c, uid, "update");
       const user = currentUser(c);
-      const body = await readJsonObject(c);
+      const body = patchBody(await readJsonBody(c));
       const errors: ErrorReport[] = [];
       let enabled: boolean | undefined;
       const rawEnabled = body.enabled;

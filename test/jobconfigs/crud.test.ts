@@ -320,3 +320,26 @@ describe("nextExecutionTime", () => {
     expect(apiTimes(disabled, now, "Etc/UTC")).toEqual({ nextExecutionTime: null, maxDelayedExecutionTime: null });
   });
 });
+
+describe("PATCH with JSON Patch", () => {
+  it("applies add/replace/remove on top-level members (app-runtime json-patch)", async () => {
+    const id = await createOk({ name: uniqueName(), jobType: "DATA_SYNC", cronExpression: "0 0 17 ? * *", code: "SYNC17" });
+    const res = await api(`/api/jobConfigurations/${id}`, {
+      method: "PATCH",
+      body: JSON.stringify([
+        { op: "replace", path: "/enabled", value: false },
+        { op: "replace", path: "/cronExpression", value: "0 0 18 ? * *" },
+        { op: "remove", path: "/code" },
+      ]),
+      headers: { "Content-Type": "application/json-patch+json" },
+    });
+    expect(res.status).toBe(204);
+    expect(await row(id)).toMatchObject({ enabled: 0, job_status: "DISABLED", cron_expression: "0 0 18 ? * *", code: null });
+    const bad = await api(`/api/jobConfigurations/${id}`, { method: "PATCH", body: JSON.stringify([{ op: "move", path: "/name", from: "/code" }]) });
+    expect(bad.status).toBe(409);
+    expect((await json(bad)).message).toBe("Patch path `/name` is not supported.");
+    const nested = await api(`/api/jobConfigurations/${id}`, { method: "PATCH", body: JSON.stringify([{ op: "replace", path: "/jobParameters/pageSize", value: 1 }]) });
+    expect(nested.status).toBe(409);
+    expect((await api(`/api/jobConfigurations/${id}`, { method: "PATCH", body: "42" })).status).toBe(400);
+  });
+});
