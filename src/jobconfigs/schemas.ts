@@ -154,7 +154,10 @@ export const JobConfigurationInputSchema = z
 export const PatchInputSchema = z
   .object({ enabled: z.boolean().optional() })
   .passthrough()
-  .openapi("JobConfigurationPatch", { description: "Partial update; `enabled` switches the job on or off." });
+  .openapi("JobConfigurationPatch", {
+    description:
+      "Partial update (members merged over the stored job); `enabled` switches the job on or off. A JSON Patch array (`application/json-patch+json`) of add/replace/remove on top-level members is accepted too.",
+  });
 
 export const ErrorReportSchema = z
   .object({
