@@ -325,9 +325,10 @@ export function defineParameters(opts: ParametersOptions): JobParametersDef {
         continue;
       }
       if ((s.type === "int" || s.type === "Integer" || s.type === "long" || s.type === "Long") && typeof v === "number") {
-        const min = s.min ?? -Infinity;
-        const max = s.max ?? Infinity;
-        if (v < min || v > max) errors.push(ctx.range(s.name, s.min ?? (s.type.toLowerCase() === "int" || s.type === "Integer" ? JAVA_INT.min : JAVA_LONG.min), s.max ?? (s.type === "int" || s.type === "Integer" ? JAVA_INT.max : JAVA_LONG.max), v));
+        const javaRange = s.type === "int" || s.type === "Integer" ? JAVA_INT : JAVA_LONG;
+        const min = s.min ?? javaRange.min;
+        const max = s.max ?? javaRange.max;
+        if (v < min || v > max) errors.push(ctx.range(s.name, min, max, v));
       }
       if (s.uid) {
         const list = Array.isArray(v) ? v : v === undefined ? [] : [v];
