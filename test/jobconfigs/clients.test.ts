@@ -128,6 +128,22 @@ describe("DHIS2 Scheduler app round trip", () => {
   });
 });
 
+describe("tool-user-disabler", () => {
+  it("creates its job and finds it with its filter", async () => {
+    const { res } = await create({
+      name: "Disable inactive users (tool)",
+      jobType: "DISABLE_INACTIVE_USERS",
+      schedulingType: "CRON",
+      cronExpression: "0 0 1 ? * *",
+      jobParameters: { inactiveMonths: 6, reminderDaysBefore: 7 },
+      enabled: true,
+    });
+    expect(res.status).toBe(201);
+    const list = await json(await api("/api/41/jobConfigurations?fields=id,name,enabled&filter=jobType:eq:DISABLE_INACTIVE_USERS&paging=false"));
+    expect(list.jobConfigurations).toEqual([{ id: expect.any(String), name: "Disable inactive users (tool)", enabled: true }]);
+  });
+});
+
 describe("the spec's examples", () => {
   it("lists job types with name, jobType, key and schedulingType", async () => {
     const body = await json(await api("/api/jobConfigurations/jobTypes"));
