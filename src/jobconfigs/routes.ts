@@ -34,7 +34,7 @@ import {
   UidPathSchema,
   WebMessageSchema,
 } from "./schemas";
-import { selectJobJson, type SerializeContext } from "./serialize";
+import { columnsFor, selectJobJson, type SerializeContext } from "./serialize";
 import {
   deleteJob,
   findConflicts,
@@ -203,7 +203,7 @@ async function listJobs(c: Context<AppEnv>, q: ListQuery, opts: { defaultFields:
   const sel = fieldSelection(toList(q.fields), opts.defaultFields);
   const ctx = serializeContext(c);
   const db = c.env.DB;
-  const selectSql = `SELECT ${JOB_COLUMNS} FROM job_configurations ${where.sql} ${order.sql} LIMIT ? OFFSET ?`;
+  const selectSql = `SELECT ${columnsFor(sel, JOB_COLUMNS)} FROM job_configurations ${where.sql} ${order.sql} LIMIT ? OFFSET ?`;
   const toJson = (row: JobRow) => selectJobJson(row, sel, ctx);
 
   if (q.paging === false) return streamAll(db, selectSql, [...where.binds, ...order.binds], toJson, opts.headless);

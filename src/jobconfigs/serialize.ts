@@ -279,6 +279,56 @@ export function jobJson(row: JobRow, names: Set<string> | null, ctx: SerializeCo
   return out;
 }
 
+/** The columns each member reads (schedule times need the whole row). */
+const MEMBER_COLUMNS: Record<string, string[] | "all"> = {
+  id: ["uid"],
+  href: ["uid"],
+  created: ["created"],
+  lastUpdated: ["last_updated"],
+  createdBy: ["created_by"],
+  lastUpdatedBy: ["last_updated_by"],
+  name: ["name"],
+  displayName: ["name"],
+  code: ["code"],
+  jobType: ["job_type"],
+  schedulingType: ["scheduling_type", "cron_expression", "delay"],
+  cronExpression: ["cron_expression"],
+  delay: ["delay"],
+  jobParameters: ["job_parameters"],
+  enabled: ["enabled"],
+  jobStatus: ["job_status", "enabled"],
+  lastExecutedStatus: ["last_executed_status"],
+  lastExecuted: ["last_executed"],
+  lastFinished: ["last_finished"],
+  lastAlive: ["last_alive"],
+  lastRuntimeExecution: ["job_status", "last_executed", "last_finished"],
+  nextExecutionTime: "all",
+  maxDelayedExecutionTime: "all",
+  executedBy: ["executed_by"],
+  userUid: ["executed_by"],
+  queueName: ["queue_name"],
+  queuePosition: ["queue_position"],
+  errorCodes: ["error_codes"],
+  configurable: ["job_type", "system"],
+};
+
+/**
+ * The SELECT list a selection needs (`all` = every API column). Rows read with a narrower list
+ * only serve the selected members.
+ */
+export function columnsFor(sel: FieldSelection, allColumns: string): string {
+  if (isEmptySelection(sel)) return allColumns;
+  const names = selectedNames(sel, FIELD_PRESETS);
+  if (names === null) return allColumns;
+  const cols = new Set<string>(["uid"]);
+  for (const n of names) {
+    const c = MEMBER_COLUMNS[n];
+    if (c === "all") return allColumns;
+    if (c) for (const x of c) cols.add(x);
+  }
+  return [...cols].join(", ");
+}
+
 /** A row through a `fields` selection: computes only what is selected, then applies nesting/exclusions. */
 export function selectJobJson(row: JobRow, sel: FieldSelection, ctx: SerializeContext): Record<string, unknown> {
   if (isEmptySelection(sel)) return jobJson(row, null, ctx);

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jobJson } from "../../src/jobconfigs/serialize";
-import type { JobRow } from "../../src/jobconfigs/store";
+import { parseFields } from "../../src/http/fields";
+import { columnsFor, jobJson } from "../../src/jobconfigs/serialize";
+import { JOB_COLUMNS, type JobRow } from "../../src/jobconfigs/store";
 import { api, json } from "../helpers";
 
 const COUNT = 1203; // more than two streaming chunks of 500
@@ -76,5 +77,19 @@ describe("dates in the server time zone", () => {
       lastExecuted: "2026-05-31T20:00:00.000",
       nextExecutionTime: "2026-06-02T03:00:00.000",
     });
+  });
+});
+
+describe("column pruning", () => {
+  it("reads only the columns a selection needs, and everything for schedule times", () => {
+
+
+
+    expect(columnsFor(parseFields("id,displayName"), JOB_COLUMNS)).toBe("uid, name");
+    expect(columnsFor(parseFields("id,jobStatus,createdBy[id]"), JOB_COLUMNS)).toBe("uid, job_status, enabled, created_by");
+    expect(columnsFor(parseFields("id,nextExecutionTime"), JOB_COLUMNS)).toBe(JOB_COLUMNS);
+    expect(columnsFor(parseFields("*"), JOB_COLUMNS)).toBe(JOB_COLUMNS);
+    expect(columnsFor(parseFields(":identifiable"), JOB_COLUMNS)).toBe("uid, name, code, created, last_updated, last_updated_by");
+    expect(columnsFor(parseFields("access,sharing"), JOB_COLUMNS)).toBe("uid");
   });
 });
