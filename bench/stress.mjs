@@ -221,8 +221,16 @@ try {
     const inFlight = (sentExec.get(uid) ?? 0) - (answeredExec.get(uid) ?? 0);
     unanswered += inFlight;
     const got = manualByJob.get(uid) ?? 0;
-    if (got < want) problems.push(`job ${uid}: ${want} accepted executes but only ${got} manual runs (lost runs)`);
-    if (got > want + inFlight) problems.push(`job ${uid}: ${got} manual runs for ${want} accepted executes (+${inFlight} unanswered): runs nobody asked for`);
+    if (got < want || got > want + inFlight) {
+      problems.push(
+        got < want
+          ? `job ${uid}: ${want} accepted executes but only ${got} manual runs (lost runs)`
+          : `job ${uid}: ${got} manual runs for ${want} accepted executes (+${inFlight} unanswered): runs nobody asked for`,
+      );
+      // Evidence for whoever investigates: the job's manual runs.
+      const rows = d1(worker.dir, `SELECT id, scheduled_at, started_at, finished_at, status, triggered_by FROM job_runs WHERE job_uid = '${uid}' AND trigger = 'MANUAL' ORDER BY id`);
+      console.error(`manual runs of ${uid}:\n${rows.map((r) => JSON.stringify(r)).join("\n")}`);
+    }
   }
   if (running > 0) problems.push(`${running} jobs still RUNNING after the drain`);
 

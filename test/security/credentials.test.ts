@@ -138,6 +138,39 @@ describe("lockout after repeated failures", () => {
   });
 });
 
+describe("session cookies and cross-site requests", () => {
+  it("a cookie-authenticated write is refused cross-site and accepted from the page", async () => {
+    await ensureRoleUsers();
+    const login = await send({
+      method: "POST",
+      target: "/api/auth/login",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: "rel_sched", password: "Rel-sched-Pa55word!" }),
+    });
+    expect(login.status).toBe(200);
+    const cookie = /JSESSIONID=[^;]+/.exec(login.headers.get("Set-Cookie") ?? "")?.[0];
+    expect(cookie).toBeTruthy();
+    const body = JSON.stringify({ name: `Csrf job ${Date.now()}`, jobType: "TEST", cronExpression: "7 7 3 * * ?" });
+    const attempt = (headers: Record<string, string>) =>
+      send({ method: "POST", target: "/api/jobConfigurations", headers: { Cookie: cookie!, ...headers }, body }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    // A form post or a script on another site: refused before anything is written.
+    expect((await attempt({ "Content-Type": "text/plain" })).status).toBe(403);
+    expect((await attempt({ "Content-Type": "application/x-www-form-urlencoded" })).status).toBe(403);
+    expect((await attempt({ "Content-Type": "application/json", Origin: "http://evil.example" })).status).toBe(403);
+    expect((await attempt({ "Content-Type": "text/plain", "Sec-Fetch-Site": "cross-site" })).status).toBe(403);
+    const { results } = await env.DB.prepare(`SELECT uid FROM job_configurations WHERE name LIKE 'Csrf job %'`).all();
+    expect(results).toEqual([]);
+    // The app's own page (XHR header) may write; reads never need it.
+    expect((await attempt({ "Content-Type": "application/json", "X-Requested-With": "XMLHttpRequest" })).status).toBe(201);
+    expect((await send({ method: "GET", target: "/api/me", headers: { Cookie: cookie! } })).status).toBe(200);
+    // A garbage or ended session is simply no session.
+    expect((await send({ method: "GET", target: "/api/me", headers: { Cookie: "JSESSIONID=forged" } })).status).toBe(401);
+    const out = await send({ method: "POST", target: "/api/auth/logout", headers: { Cookie: cookie!, "X-Requested-With": "XMLHttpRequest" } });
+    expect(out.status).toBe(204);
+    expect((await send({ method: "GET", target: "/api/me", headers: { Cookie: cookie! } })).status).toBe(401);
+  });
+});
+
 describe("constant-time comparison", () => {
   it("timingSafeEqual is true exactly for equal byte arrays", () => {
     fc.assert(
