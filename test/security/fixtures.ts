@@ -6,7 +6,7 @@
 import { env, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { generateUid } from "../../src/http/uid";
 import { createToken } from "../../src/users/tokens";
-import { BOOTSTRAP_ADMIN_UID } from "../../src/users/bootstrap";
+import { BOOTSTRAP_ADMIN_UID, ensureBootstrapAdmin } from "../../src/users/bootstrap";
 import { admin, call, hasRoute, type RouteDef } from "./support";
 
 /** A configurable job type without required parameters. */
@@ -62,6 +62,7 @@ let counter = 0;
 /** The fixtures, re-creating the job when an earlier request deleted it. */
 export async function fixtures(): Promise<Fixtures> {
   if (!cached) {
+    await ensureBootstrapAdmin(env, Date.now());
     const token = await createToken(env.DB, BOOTSTRAP_ADMIN_UID, null, "reliability", Date.now());
     cached = {
       jobUid: await createJob(`Reliability fixture ${counter++}`),

@@ -290,6 +290,9 @@ const body: fc.Arbitrary<Body> = fc.oneof(
 
 interface Case {
   route: RouteDef;
+  /** `/api/41/…` style version and `.json`/`.csv`/… suffix, as DHIS2 clients send them. */
+  version: string;
+  suffix: string;
   method: string;
   params: (string | null)[];
   query: string;
@@ -302,7 +305,7 @@ const short = (v: string, n = 120) => (v.length > n ? `${v.slice(0, n)}…(${v.l
 
 function describeCase(c: Case, target?: string): string {
   const params = c.params.map((p) => (p === null ? "<real>" : JSON.stringify(short(p, 60)))).join(", ");
-  return `${c.method} ${target ? short(target, 300) : c.route.path} params=[${params}] query=${short(c.query, 200)} caller=${c.caller.kind}${c.caller.auth ? `(${short(c.caller.auth, 40)})` : ""} headers=${short(JSON.stringify(c.headers), 200)} body=${c.body.label}`;
+  return `${c.method} ${target ? short(target, 300) : c.route.path}${target ? "" : ` version=${c.version} suffix=${c.suffix}`} params=[${params}] query=${short(c.query, 200)} caller=${c.caller.kind}${c.caller.auth ? `(${short(c.caller.auth, 40)})` : ""} headers=${short(JSON.stringify(c.headers), 200)} body=${c.body.label}`;
 }
 
 /**
@@ -339,7 +342,8 @@ async function runCase(c: Case): Promise<void> {
     const v = c.params[i];
     return v === null || v === undefined ? undefined : pathSafe(v);
   });
-  const target = path + c.query;
+  const versioned = c.version && path.startsWith("/api/") ? `/api${c.version}${path.slice(4)}` : path;
+  const target = versioned + c.suffix + c.query;
   const headers: Record<string, string> = { ...c.headers };
   if (c.caller.kind === "admin") headers.Authorization = admin();
   if (c.caller.kind === "garbage" && c.caller.auth !== undefined) headers.Authorization = c.caller.auth;
@@ -373,6 +377,8 @@ function caseArb(routes: RouteDef[], parts: { params?: boolean; query?: boolean;
     .record({
       route: fc.constant(route),
       otherMethod: parts.method ? fc.option(fc.constantFrom(...METHODS), { freq: 4 }) : fc.constant(null),
+      version: parts.params ? fc.constantFrom("", "", "", "/41", "/28", "/99", "/27", "/042") : fc.constant(""),
+      suffix: parts.params ? fc.constantFrom("", "", "", ".json", ".csv", ".xml", ".jsonp", ".html", ".json.json") : fc.constant(""),
       params: parts.params ? fc.array(fc.option(adversarialText, { freq: 3 }), { minLength: 3, maxLength: 3 }) : fc.constant<(string | null)[]>([null, null, null]),
       query: parts.query ? queryStringFor(route, parts.ownParamsOnly) : fc.constant(""),
       accept: parts.headers ? fc.option(headerValue) : fc.constant(null),
@@ -381,11 +387,11 @@ function caseArb(routes: RouteDef[], parts: { params?: boolean; query?: boolean;
       caller,
       body: parts.body ? body : fc.constant(NO_BODY),
     })
-    .map(({ route, otherMethod, params, query, accept, contentType, fwd, caller, body }) => {
+    .map(({ route, otherMethod, version, suffix, params, query, accept, contentType, fwd, caller, body }) => {
       const headers: Record<string, string> = { ...(fwd as Record<string, string>) };
       if (accept !== null) headers.Accept = accept;
       if (contentType !== null) headers["Content-Type"] = contentType;
-      const c: Case = { route, method: otherMethod ?? route.method, params, query, headers, caller, body };
+      const c: Case = { route, version, suffix, method: otherMethod ?? route.method, params, query, headers, caller, body };
       Object.defineProperty(c, fc.toStringMethod, { value: () => describeCase(c) });
       return c;
     }));
