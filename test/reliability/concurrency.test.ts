@@ -8,6 +8,7 @@ import { env, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { manualClock, setClock } from "../../src/http/clock";
 import { generateUid } from "../../src/http/uid";
+import { PREWARM_MS, setPrewarmMs } from "../../src/scheduling/engine";
 import { registerJobHandler, type JobRunContext } from "../../src/scheduling/handlers";
 import type { JobObject } from "../../src/scheduling/job-object";
 import { api, json } from "../helpers";
@@ -31,7 +32,11 @@ const statuses = (list: Response[]) => {
 };
 
 const clock = manualClock(T0);
-beforeAll(() => setClock(clock));
+const prewarm = PREWARM_MS;
+beforeAll(() => {
+  setPrewarmMs(0); // exact alarm instants
+  setClock(clock);
+});
 afterEach(() => registerJobHandler("TEST", null));
 afterAll(async () => {
   for (const id of await listDurableObjectIds(env.JOBS)) {
@@ -41,6 +46,7 @@ afterAll(async () => {
     });
   }
   setClock(null);
+  setPrewarmMs(prewarm);
 });
 
 describe("parallel execute", () => {

@@ -12,6 +12,7 @@ import { abortAllDurableObjects, env, listDurableObjectIds, runInDurableObject }
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { manualClock, setClock } from "../../src/http/clock";
 import { generateUid } from "../../src/http/uid";
+import { PREWARM_MS, setPrewarmMs } from "../../src/scheduling/engine";
 import { registerJobHandler, type JobRunContext } from "../../src/scheduling/handlers";
 import type { JobObject } from "../../src/scheduling/job-object";
 import { reconcileJobObjects } from "../../src/scheduling/reconcile";
@@ -77,7 +78,11 @@ async function expectFaultAnswer(res: Response, plan: FaultPlan, success: number
   }
 }
 
+const prewarm = PREWARM_MS;
+
 beforeAll(async () => {
+  // Exact alarm instants: no early "prewarm" wake-up of the objects.
+  setPrewarmMs(0);
   setClock(clock);
   // Seeded system jobs: arm them once, so later reconcile counts only what the faults broke.
   await reconcileJobObjects(env, T0);
@@ -100,6 +105,7 @@ afterAll(async () => {
     });
   }
   setClock(null);
+  setPrewarmMs(prewarm);
 });
 
 describe("D1 failing during writes", () => {
@@ -383,5 +389,69 @@ describe("KV unavailable", () => {
         (instance as any).notifications.kv = original;
       });
     }
+  });
+});
+
+describe("D1 failing inside the job's object", () => {
+  /** Swaps the D1 binding the job's object (and its engine) uses; returns a restore function. */
+  async function breakObjectDb(uid: string, plan: FaultPlan): Promise<() => Promise<void>> {
+    let original: D1Database | undefined;
+    await runInDurableObject(jobObject(env, uid), (instance) => {
+      const objEnv = (instance as any).env as { DB: D1Database };
+      original = objEnv.DB;
+      objEnv.DB = failingDb(original, plan);
+    });
+    return () =>
+      runInDurableObject(jobObject(env, uid), (instance) => {
+        (instance as any).env.DB = original;
+      });
+  }
+
+  it("recording the end of a run fails: the job is not left RUNNING beyond the stale-run reset", async () => {
+    const uid = await createJob();
+    expect((await api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" })).status).toBe(200);
+    const plan = new FaultPlan(1, /last_executed_status = \?1, last_finished/);
+    const restore = await breakObjectDb(uid, plan);
+    try {
+      await fireAlarm(uid).catch(() => false);
+      await idle(uid);
+    } finally {
+      await restore();
+    }
+    expect(plan.failed).toBe(true);
+    // Whatever the object did next, the Cron Trigger's stale-run reset ends it.
+    const { resetStaleJobs } = await import("../../src/scheduling/reconcile");
+    clock.advance(11 * 60_000);
+    await resetStaleJobs(env, clock.now());
+    await reconcileJobObjects(env, clock.now());
+    const r = (await row(uid))!;
+    expect(r.job_status).not.toBe("RUNNING");
+    expect((await runsOf(uid)).every((x) => x.status !== "RUNNING")).toBe(true);
+    expect(await alarmInconsistencies([uid])).toEqual([]);
+  });
+
+  // KF-4 (docs/RELIABILITY.md): engine.ts `execute()` clears the run marker in `finally` even when
+  // `finishRun` failed, so the retry alarm no longer knows the run ended; the job stays RUNNING
+  // (execute answers "Job is already running.") until the stale-run reset, ~jobsRescheduleAfterMinutes later.
+  it.fails("KF-4: recording the end of a run fails: the object's own retry closes the run at once", async () => {
+    const uid = await createJob();
+    expect((await api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" })).status).toBe(200);
+    const plan = new FaultPlan(1, /last_executed_status = \?1, last_finished/);
+    const restore = await breakObjectDb(uid, plan);
+    try {
+      await fireAlarm(uid).catch(() => false);
+      await idle(uid);
+    } finally {
+      await restore();
+    }
+    expect(plan.failed).toBe(true);
+    expect(await alarmOf(uid)).toBe(clock.now() + 5_000); // the engine's ERROR_RETRY_MS re-arm
+    clock.advance(6_000);
+    await fireAlarm(uid);
+    await idle(uid);
+    const r = (await row(uid))!;
+    expect(r.job_status).not.toBe("RUNNING");
+    expect((await runsOf(uid)).map((x) => x.status)).not.toContain("RUNNING");
+    expect(await alarmInconsistencies([uid])).toEqual([]);
   });
 });

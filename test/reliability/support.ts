@@ -17,8 +17,13 @@ export const INJECTED = "injected fault";
 export class FaultPlan {
   count = 0;
   failed = false;
-  constructor(public failAt: number) {}
-  tick(what: string): void {
+  /** With `match`, only statements (or batches) whose SQL matches are counted. */
+  constructor(
+    public failAt: number,
+    public match?: RegExp,
+  ) {}
+  tick(what: string, sql?: string): void {
+    if (this.match && !(sql !== undefined && this.match.test(sql))) return;
     this.count++;
     if (this.count === this.failAt) {
       this.failed = true;
@@ -28,15 +33,17 @@ export class FaultPlan {
 }
 
 const REAL = Symbol("real statement");
+const SQL = Symbol("sql");
 
-function wrapStatement(stmt: D1PreparedStatement, plan: FaultPlan): D1PreparedStatement {
+function wrapStatement(stmt: D1PreparedStatement, plan: FaultPlan, sql: string): D1PreparedStatement {
   return new Proxy(stmt, {
     get(target, prop) {
       if (prop === REAL) return target;
-      if (prop === "bind") return (...args: unknown[]) => wrapStatement(target.bind(...args), plan);
+      if (prop === SQL) return sql;
+      if (prop === "bind") return (...args: unknown[]) => wrapStatement(target.bind(...args), plan, sql);
       if (prop === "run" || prop === "all" || prop === "first" || prop === "raw") {
         return async (...args: unknown[]) => {
-          plan.tick(String(prop));
+          plan.tick(String(prop), sql);
           return (target as any)[prop](...args);
         };
       }
@@ -50,16 +57,16 @@ function wrapStatement(stmt: D1PreparedStatement, plan: FaultPlan): D1PreparedSt
 export function failingDb(real: D1Database, plan: FaultPlan): D1Database {
   return new Proxy(real, {
     get(target, prop) {
-      if (prop === "prepare") return (sql: string) => wrapStatement(target.prepare(sql), plan);
+      if (prop === "prepare") return (sql: string) => wrapStatement(target.prepare(sql), plan, sql);
       if (prop === "batch") {
         return async (stmts: D1PreparedStatement[]) => {
-          plan.tick("batch");
+          plan.tick("batch", stmts.map((s) => String((s as any)[SQL] ?? "")).join(";\n"));
           return target.batch(stmts.map((s) => ((s as any)[REAL] as D1PreparedStatement) ?? s));
         };
       }
       if (prop === "exec") {
         return async (sql: string) => {
-          plan.tick("exec");
+          plan.tick("exec", sql);
           return target.exec(sql);
         };
       }
