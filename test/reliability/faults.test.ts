@@ -455,3 +455,38 @@ describe("D1 failing inside the job's object", () => {
     expect(await alarmInconsistencies([uid])).toEqual([]);
   });
 });
+
+describe("D1 failing when a run starts", () => {
+  it("the start batch fails: no run is recorded half-way, the job is not RUNNING and keeps its alarm", async () => {
+    const uid = await createJob({ cronExpression: "0 * * * * *" });
+    let original: D1Database | undefined;
+    const plan = new FaultPlan(1, /SET job_status = 'RUNNING', last_executed/);
+    await runInDurableObject(jobObject(env, uid), (instance) => {
+      const objEnv = (instance as any).env as { DB: D1Database };
+      original = objEnv.DB;
+      objEnv.DB = failingDb(original, plan);
+    });
+    try {
+      clock.set(T0 + 60_000);
+      await fireAlarm(uid).catch(() => false);
+      await idle(uid);
+    } finally {
+      await runInDurableObject(jobObject(env, uid), (instance) => {
+        (instance as any).env.DB = original;
+      });
+    }
+    expect(plan.failed).toBe(true);
+    const r = (await row(uid))!;
+    expect(r.job_status).not.toBe("RUNNING");
+    expect((await runsOf(uid)).filter((x) => x.status === "RUNNING")).toEqual([]);
+    expect(await alarmOf(uid)).not.toBeNull();
+    // The next delivery runs the occurrence (or the next one) once.
+    clock.advance(6_000);
+    await fireAlarm(uid);
+    await idle(uid);
+    const started = (await runsOf(uid)).filter((x) => x.status !== "SKIPPED");
+    expect(started.length).toBeLessThanOrEqual(1);
+    expect(await alarmInconsistencies([uid])).toEqual([]);
+    await api(`/api/jobConfigurations/${uid}`, { method: "DELETE" });
+  });
+});
