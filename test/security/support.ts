@@ -238,8 +238,6 @@ export const VOLATILE_COLUMNS: Record<string, string[]> = {
     "last_alive",
     "error_codes",
     "scheduling_type",
-    "version",
-    "last_updated",
     "queue_position",
   ],
   system_settings: [],
