@@ -55,11 +55,11 @@ export const ERROR_RETRY_MS = 5_000;
 /**
  * An alarm further away than PREWARM_MIN_LEAD_MS first fires PREWARM_MS early: an idle object may
  * have been evicted, and loading it again is the slowest part of a start when many jobs are due at
- * once, so it wakes a second early (no D1 access: its copy of the row is in its storage) and sets
+ * once, so it wakes a few seconds early (no D1 access: its copy of the row is in its storage) and sets
  * the exact alarm. 0 disables it (the tests pin exact alarm instants).
  */
-export let PREWARM_MS = 1000;
-export const PREWARM_MIN_LEAD_MS = 5000;
+export let PREWARM_MS = 5000;
+export const PREWARM_MIN_LEAD_MS = 10_000;
 export function setPrewarmMs(ms: number): void {
   PREWARM_MS = ms;
 }
@@ -455,7 +455,10 @@ export class JobEngine {
         this.save();
         return this.arm(row, settings);
       }
-      this.sql.exec(`DELETE FROM sched_claims WHERE occurrence NOT IN (SELECT occurrence FROM sched_claims ORDER BY occurrence DESC LIMIT 64)`);
+      if (due.scheduledAt % 16 === 0) {
+        // Now and then: keep the newest claims only (older occurrences can never be due again).
+        this.sql.exec(`DELETE FROM sched_claims WHERE occurrence < (SELECT MIN(occurrence) FROM (SELECT occurrence FROM sched_claims ORDER BY occurrence DESC LIMIT 64))`);
+      }
       const marker = this.begin(row, due, trigger, startedAt, executedBy, -1);
       consume();
       this.save();
@@ -574,6 +577,10 @@ export class JobEngine {
     let errorCodes: string | null = null;
     let summary: unknown;
     try {
+      // The run is claimed and stamped; its work begins on the next turn of the event loop, so one
+      // job's synchronous work never delays the start of the other jobs due at the same instant.
+      await new Promise<void>((resolve) => setTimeout(resolve, 0));
+      ctx.throwIfCancelled();
       const result = await getJobHandler(row.job_type)(ctx);
       if (abort.signal.aborted) {
         status = "STOPPED";
