@@ -169,6 +169,8 @@ const MATRIX: Record<string, Row> = {
   // -- job configurations: reads any user, writes F_SCHEDULING_ADMIN ----------------------------
   "GET /api/jobConfigurations": { expect: ANY_USER(200) },
   "GET /api/jobConfigurations/{}": { expect: ANY_USER(200) },
+  "GET /api/jobConfigurations/gist": { expect: ANY_USER(200) },
+  "GET /api/jobConfigurations/{}/gist": { expect: ANY_USER(200) },
   "GET /api/jobConfigurations/jobTypes": { expect: ANY_USER(200) },
   "GET /api/jobConfigurations/jobTypesExtended": { expect: ANY_USER(200) },
   "POST /api/jobConfigurations": {

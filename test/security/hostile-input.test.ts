@@ -315,10 +315,6 @@ function describeCase(c: Case, target?: string): string {
  */
 const KNOWN_5XX: { id: string; matches(path: string, params: URLSearchParams): boolean }[] = [
   {
-    id: "KF-1 (filter `in` list over D1's 100 bound parameters)",
-    matches: (path, q) => path.startsWith("/api/jobConfigurations") && q.getAll("filter").some((f) => (f.match(/,/g)?.length ?? 0) >= 90),
-  },
-  {
     id: "KF-2/KF-3 (LIKE pattern over D1's 50 bytes)",
     matches: (path, q) =>
       (path.startsWith("/api/jobConfigurations") || path.startsWith("/api/users")) &&
