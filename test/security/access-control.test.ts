@@ -428,6 +428,10 @@ describe(`access control matrix (${routes.length} routes × ${ROLES.length} call
     const other = await call("GET", `/api/apiToken/${uid}`, users.sched.auth);
     expect(other.status).toBe(404);
     await other.arrayBuffer();
+    const revoke = await call("DELETE", `/api/apiToken/${uid}`, users.sched.auth);
+    expect(revoke.status).toBe(404);
+    await revoke.arrayBuffer();
+    expect(await env.DB.prepare(`SELECT 1 AS x FROM api_tokens WHERE uid = ?`).bind(uid).first()).not.toBeNull();
     for (const role of ["none", "sched", "all"] as Role[]) {
       const text = await (await call("GET", "/api/apiToken?fields=*", users[role].auth)).text();
       expect(await leakedSecrets(text), role).toEqual([]);

@@ -148,8 +148,13 @@ describe("session cookies and cross-site requests", () => {
       body: JSON.stringify({ username: "rel_sched", password: "Rel-sched-Pa55word!" }),
     });
     expect(login.status).toBe(200);
-    const cookie = /JSESSIONID=[^;]+/.exec(login.headers.get("Set-Cookie") ?? "")?.[0];
+    const setCookie = login.headers.get("Set-Cookie") ?? "";
+    const cookie = /JSESSIONID=[^;]+/.exec(setCookie)?.[0];
     expect(cookie).toBeTruthy();
+    // Not readable by scripts, not sent on cross-site subrequests (e.g. a JSONP <script> include).
+    expect(setCookie).toMatch(/;\s*HttpOnly/i);
+    expect(setCookie).toMatch(/;\s*SameSite=(Lax|Strict)/i);
+    expect(setCookie).toMatch(/;\s*Secure/i);
     const body = JSON.stringify({ name: `Csrf job ${Date.now()}`, jobType: "TEST", cronExpression: "7 7 3 * * ?" });
     const attempt = (headers: Record<string, string>) =>
       send({ method: "POST", target: "/api/jobConfigurations", headers: { Cookie: cookie!, ...headers }, body }).then(async (r) => ({ status: r.status, text: await r.text() }));

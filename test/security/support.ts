@@ -204,6 +204,11 @@ export async function violation(res: Response, method: string, opts: { allow5xxW
   const status = res.status;
   if (looksLikeStackTrace(text)) return `stack trace or driver error leaked in a ${status} body: ${text.slice(0, 300)}`;
   if (status >= 500 && !opts.allow5xxWebMessage) return `status ${status}: ${text.slice(0, 300)}`;
+  const type0 = res.headers.get("Content-Type") ?? "";
+  // JSONP: only a plain identifier path may wrap the JSON (no script injection through `callback`).
+  if (status < 400 && /javascript/i.test(type0) && !/^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*\(/.test(text)) {
+    return `JSONP answer does not start with a plain callback name: ${text.slice(0, 120)}`;
+  }
   if (status < 400) return null;
   if (method === "HEAD") return null; // no body by definition
   const type = res.headers.get("Content-Type") ?? "";
