@@ -389,6 +389,14 @@ describe("KV unavailable", () => {
         (instance as any).notifications.kv = original;
       });
     }
+    // KV back: the object's paced write-through retries (with back-off) and the listing catches up.
+    let listed = false;
+    for (let i = 0; i < 150 && !listed; i++) {
+      const res = await api("/api/system/tasks/TEST");
+      listed = res.status === 200 && uid in ((await res.json()) as Record<string, unknown>);
+      if (!listed) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(listed, "the KV copy caught up within 15 s of KV coming back").toBe(true);
   });
 });
 
