@@ -110,7 +110,7 @@ async function runOne(n, concurrency) {
     if (first.status !== 200) throw new Error(`GET /api/system/info answered ${first.status}`);
     // Leave time to create every job before the shared instant.
     const viaApi = process.env.BENCH_SCHEDULER_SEED === "api";
-    const seedMs = viaApi ? 10_000 + n * 100 : 20_000 + n * 60;
+    const seedMs = viaApi ? 10_000 + n * 100 : 20_000 + n * 30;
     const due = Math.ceil((Date.now() + seedMs) / 1000) * 1000;
     const t0 = Date.now();
     if (viaApi) await createJobs(server.url, n, due, concurrency);
