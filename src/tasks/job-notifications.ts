@@ -18,10 +18,10 @@
  *   `snapshot()` are strongly consistent: the HTTP layer serves `/tasks/{type}/{id}` and
  *   `/taskSummaries/{type}/{id}` from it, so a client polling right after `execute` sees the run.
  * - KV gets a copy for listings and history: keys `task:<TYPE>:<id>` and `summary:<TYPE>:<id>`
- *   (see kv.ts). Writes are batched: whatever changed is written at most once per second per job
- *   (so also per key — KV's limit), i.e. immediately at run start when the last write is over 1 s old,
- *   then at most once a second while the run reports, and once more after the run ends (the summary a
- *   second later). Dirty flags live in SQLite, so a write interrupted by an eviction is redone when the
+ *   (see kv.ts). Writes are batched: two writes of a job are always at least 1 s apart (so also per
+ *   key — KV's limit). The start of a run is written at once (when the last write is over 1 s old),
+ *   progress at most every 5 s while the run reports, the end of the run within a second of it (the
+ *   summary a second later). Dirty flags live in SQLite, so a write interrupted by an eviction is redone when the
  *   object starts again. KV itself is eventually consistent (up to ~60 s elsewhere), so listings lag.
  */
 import type { Env } from "../env";
@@ -33,6 +33,12 @@ import type { Notification, NotificationLevel, NotificationSink, RunOutcome, Tas
 
 /** Minimum spacing of two KV writes of one job (KV allows one write per second per key). */
 export const KV_WRITE_INTERVAL_MS = 1000;
+/**
+ * Spacing of the progress writes while a run reports (after its first write, before its end). The
+ * listings that read KV are eventually consistent anyway (KV: up to ~60 s); polls of one task read the
+ * object. Start and end of a run are written with the minimum spacing.
+ */
+export const KV_PROGRESS_INTERVAL_MS = 5000;
 /** clear() waits this long at most for its KV deletes. */
 const CLEAR_WAIT_MS = 10_000;
 /** Longest back-off after failed KV writes. */
@@ -151,6 +157,10 @@ const ADDED_COLUMNS: Array<[string, string]> = [["kv_run_first_write", "INTEGER"
 export interface JobNotificationsOptions {
   /** Real-time clock for KV write pacing (KV's per-second limit is in wall time). Default: the system clock. */
   pacing?: Clock;
+  /** Minimum spacing of two KV writes (default {@link KV_WRITE_INTERVAL_MS}; never lower in production). */
+  minIntervalMs?: number;
+  /** Spacing of progress writes while a run reports (default {@link KV_PROGRESS_INTERVAL_MS}). */
+  progressIntervalMs?: number;
 }
 
 export class JobNotifications implements NotificationSink {
@@ -158,6 +168,8 @@ export class JobNotifications implements NotificationSink {
   private readonly kv: KVNamespace;
   private readonly timeZone: string;
   private readonly pacing: Clock;
+  private readonly minInterval: number;
+  private readonly progressInterval: number;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private writing: Promise<void> | undefined;
   private failures = 0;
@@ -173,6 +185,8 @@ export class JobNotifications implements NotificationSink {
     this.kv = env.TASKS;
     this.timeZone = env.SERVER_TIMEZONE || "Etc/UTC";
     this.pacing = options.pacing ?? systemClock;
+    this.minInterval = options.minIntervalMs ?? KV_WRITE_INTERVAL_MS;
+    this.progressInterval = Math.max(this.minInterval, options.progressIntervalMs ?? KV_PROGRESS_INTERVAL_MS);
     this.createSchema();
     // A write-through interrupted by an eviction or restart is picked up again.
     if (this.pendingOp()) this.kick();
@@ -219,7 +233,7 @@ export class JobNotifications implements NotificationSink {
     );
     const data = run.parameters === undefined ? null : JSON.stringify(run.parameters);
     this.append(this.runWithNewest()!, "INFO", run.message ?? "", false, run.now, { data });
-    this.kick();
+    this.rekick();
     // Settings are read once per run (like DHIS2 caching them); the cap is re-applied when they arrive.
     void this.refreshSettings().catch(() => {});
   }
@@ -243,7 +257,7 @@ export class JobNotifications implements NotificationSink {
       summary === null ? null : time,
       summary,
     );
-    this.kick();
+    this.rekick();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -288,7 +302,7 @@ export class JobNotifications implements NotificationSink {
     this.sql.exec(
       `UPDATE tasks_run SET summary = NULL, summary_time = NULL, kv_task_dirty = kv_task_written, kv_summary_dirty = kv_summary_written WHERE id = 1`,
     );
-    this.kick();
+    this.rekick();
     // Normally at most a second or two (paced deletes); bounded in case KV keeps failing (retried later).
     let bound: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.idle(), new Promise<void>((r) => (bound = setTimeout(r, CLEAR_WAIT_MS)))]);
@@ -478,10 +492,16 @@ export class JobNotifications implements NotificationSink {
       return;
     }
     const now = this.pacing.now();
+    const row = this.run();
     // A last-write time in the future (another clock, skew) must not stall the write-through.
-    const recorded = this.run()?.kv_last_write ?? 0;
-    const last = recorded > now ? now - KV_WRITE_INTERVAL_MS : recorded;
-    const gap = this.failures ? Math.min(MAX_BACKOFF_MS, KV_WRITE_INTERVAL_MS * 2 ** this.failures) : KV_WRITE_INTERVAL_MS;
+    const recorded = row?.kv_last_write ?? 0;
+    const last = recorded > now ? now - this.minInterval : recorded;
+    const progress = op.kind === "task" && row !== null && row.running === 1 && row.run_kv_writes > 0;
+    const gap = this.failures
+      ? Math.min(MAX_BACKOFF_MS, this.minInterval * 2 ** this.failures)
+      : progress
+        ? this.progressInterval
+        : this.minInterval;
     const wait = last + gap - now;
     if (wait > 0) {
       this.timer = setTimeout(() => {
@@ -496,6 +516,15 @@ export class JobNotifications implements NotificationSink {
         this.writing = undefined;
         this.safeKick();
       });
+  }
+
+  /** A run started, ended or was cleared: the pacing may allow an earlier write than the armed timer. */
+  private rekick(): void {
+    if (this.timer && !this.writing) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.kick();
   }
 
   /** kick() from a timer or a finished write: an error there has nobody to report to. */

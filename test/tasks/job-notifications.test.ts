@@ -351,9 +351,8 @@ describe("KV write-through", () => {
       },
       { env: { ...env, TASKS: rec.kv }, pacing: { now: () => Date.now() } },
     );
-    // Start, one write during the run, the final list, the summary: 600 messages, <= 4 writes.
-    expect(rec.writes.length).toBeGreaterThanOrEqual(3);
-    expect(rec.writes.length).toBeLessThanOrEqual(4);
+    // The start, the final list, the summary (progress is written every 5 s): 600 messages, 3 writes.
+    expect(rec.writes.length).toBe(3);
     for (let i = 1; i < rec.writes.length; i++) expect(rec.writes[i].at - rec.writes[i - 1].at).toBeGreaterThanOrEqual(1000);
     expect(snap.kvWrites.run).toBe(rec.writes.length);
     expect(snap.kvWrites.runSpanMs).toBeGreaterThanOrEqual((rec.writes.length - 1) * 1000);
@@ -361,6 +360,32 @@ describe("KV write-through", () => {
     // KV ends up with exactly the object's state.
     expect(await env.TASKS.get(taskKey("TEST", jobId), "json")).toEqual(snap.notifications);
     expect(await env.TASKS.get(summaryKey("TEST", jobId), "json")).toEqual({ ok: true });
+  });
+
+  it("writes progress at the progress interval while a run reports, start and end at the minimum spacing", async () => {
+    const jobId = generateUid();
+    const rec = recordingKv(env.TASKS);
+    const stub = env.JOBS.get(env.JOBS.idFromName(jobId));
+    const snap = await runInDurableObject(stub, async (_i, state) => {
+      const n = new JobNotifications(state, { ...env, TASKS: rec.kv }, { pacing: { now: () => Date.now() }, minIntervalMs: 100, progressIntervalMs: 400 });
+      start(n, jobId);
+      for (let i = 1; i <= 120; i++) {
+        n.notify("LOOP", `[${i}/120]`, T0 + i);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      n.runFinished({ outcome: "COMPLETED", message: "done", summary: { ok: true }, now: T0 + 2000 });
+      await n.idle();
+      return n.snapshot()!;
+    });
+    const gaps = rec.writes.slice(1).map((w, i) => w.at - rec.writes[i].at);
+    // Progress writes (all but the last two gaps: end of run, summary) are >= 400 ms apart.
+    for (const g of gaps.slice(0, -2)) expect(g).toBeGreaterThanOrEqual(400);
+    for (const g of gaps.slice(-2)) expect(g).toBeGreaterThanOrEqual(100);
+    // ~1.2 s of reporting: the start, 2-3 progress writes, the end, the summary.
+    expect(rec.writes.length).toBeGreaterThanOrEqual(4);
+    expect(rec.writes.length).toBeLessThanOrEqual(7);
+    expect(snap.kvWrites.run).toBe(rec.writes.length);
+    expect(await env.TASKS.get(taskKey("TEST", jobId), "json")).toEqual(snap.notifications);
   });
 
   it("clear() deletes the job's KV keys; a new run deletes the previous summary key", async () => {
