@@ -382,10 +382,10 @@ describe(`access control matrix (${routes.length} routes × ${ROLES.length} call
     const uid = ((await create.json()) as any).response.uid as string;
     expect((await call("POST", `/api/jobConfigurations/${uid}/execute`, users.sched.auth)).status).toBe(200);
     // The run starts on the object's alarm (real time here); wait for its end.
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 1000; i++) {
       const r = await env.DB.prepare(`SELECT status FROM job_runs WHERE job_uid = ?`).bind(uid).first<{ status: string }>();
       if (r && r.status !== "RUNNING") break;
-      await new Promise((res) => setTimeout(res, 10));
+      await new Promise((res) => setTimeout(res, 20));
     }
     const expectFor: [string, string | null, number][] = [
       ["anonymous", null, 401],
@@ -416,7 +416,7 @@ describe(`access control matrix (${routes.length} routes × ${ROLES.length} call
     // Deleting someone else's task is refused too.
     expect((await call("DELETE", `/api/system/tasks/TEST/${uid}`, other.auth)).status).toBe(403);
     expect((await call("GET", `/api/system/tasks/TEST/${uid}`, users.sched.auth)).status).toBe(200);
-  });
+  }, 60_000);
 
   it("a token is visible to its owner only, and never with its key or hash", async () => {
     const created = await call("POST", "/api/apiToken", users.none.auth, { attributes: [], expire: Date.UTC(2030, 0, 1) });
