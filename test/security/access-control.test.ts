@@ -11,7 +11,8 @@
  */
 import { env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PUBLIC_INFO_FIELDS } from "../../src/system/info";
+import { PUBLIC_INFO_FIELDS, SENSITIVE_INFO_FIELDS } from "../../src/system/info";
+import { fetchWith } from "../reliability/support";
 import { clearAllAlarms, createJob, fillPath, fixtures, uniqueCron, type Fixtures } from "./fixtures";
 import { admin, appRoutes, call, createRoleUser, ensureRoleUsers, resetLockouts, ROLES, type Role, type RouteDef, type TestUser } from "./support";
 
@@ -363,6 +364,22 @@ describe(`access control matrix (${routes.length} routes × ${ROLES.length} call
     }
     const full = (await (await call("GET", "/api/system/info", users.all.auth)).json()) as Record<string, unknown>;
     expect(Object.keys(full).length).toBeGreaterThan(PUBLIC_INFO_FIELDS.length);
+  });
+
+  it("system info under DHIS2's rule (SYSTEM_INFO_NON_SUPERUSER=dhis2): no sensitive field for non-superusers", async () => {
+    for (const role of ["none", "sched", "maint", "log"] as Role[]) {
+      for (const q of ["", "?fields=*", "?fields=javaVersion,osName,memoryInfo,databaseInfo[*],redisHostname"]) {
+        const res = await fetchWith({ SYSTEM_INFO_NON_SUPERUSER: "dhis2" }, "GET", `/api/system/info${q}`, { auth: users[role].auth });
+        expect(res.status).toBe(200);
+        const body = (await res.json()) as Record<string, any>;
+        for (const k of SENSITIVE_INFO_FIELDS) expect(body[k], `${role} sees ${k} (${q})`).toBeUndefined();
+        if (body.databaseInfo) for (const k of ["name", "user", "url", "databaseVersion"]) expect(body.databaseInfo[k], `${role} sees databaseInfo.${k}`).toBeUndefined();
+        if ("redisEnabled" in body) expect(body.redisEnabled).toBe(false);
+        if ("encryption" in body) expect(body.encryption).toBe(false);
+      }
+    }
+    const full = (await (await fetchWith({ SYSTEM_INFO_NON_SUPERUSER: "dhis2" }, "GET", "/api/system/info", { auth: users.all.auth })).json()) as Record<string, unknown>;
+    expect(SENSITIVE_INFO_FIELDS.some((k) => full[k] !== undefined)).toBe(true);
   });
 
   it("users listing and /api/me never carry password hashes, even with fields=*", async () => {
