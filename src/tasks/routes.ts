@@ -3,7 +3,8 @@
  *
  * Consistency (see service.ts): a single task or summary (`…/{jobType}/{jobId}`) is read from the
  * job's Durable Object and is strongly consistent; listings are read from the KV copy and are
- * eventually consistent (about a second behind the object, plus KV propagation).
+ * eventually consistent (a second behind the object for a run's start and end, up to 5 s for progress,
+ * plus KV propagation).
  *
  * Readers: the user who started the run, superusers, F_PERFORM_MAINTENANCE and F_JOB_LOG_READ. Others
  * get 403 for a single task or summary; listings only contain what the caller may read.

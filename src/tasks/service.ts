@@ -3,10 +3,12 @@
  *
  * Consistency per endpoint:
  * - `GET /system/tasks/{type}/{id}` and `GET /system/taskSummaries/{type}/{id}` read the job's Durable
- *   Object (`getTaskSnapshot()`): strongly consistent, read-your-writes. A client that calls `execute`
- *   and polls at once sees the run's first message on its first poll.
+ *   Object (`getTaskSnapshot()`): strongly consistent, read-your-writes. Every message the object has
+ *   recorded is visible to the next poll, from any location; so once a run's start is recorded (by the
+ *   scheduler, before `execute` answers) the first poll shows its PARAMETERS message.
  * - `GET /system/tasks`, `/system/tasks/{type}` and `/system/taskSummaries/{type}` list the KV copy:
- *   eventually consistent. Each job's copy trails its object by at most ~1 s (paced write-through) plus
+ *   eventually consistent. Each job's copy trails its object by about a second for a run's start and
+ *   end and by up to 5 s for progress in between (paced write-through, see job-notifications.ts), plus
  *   KV's own propagation (immediate in the writing location in practice, up to ~60 s elsewhere).
  *   The stale-completion rule reads D1 (primary), so a finished job never shows as running for long.
  * - `DELETE …` clear the objects (consistent) and their KV keys; listings reflect it after KV
