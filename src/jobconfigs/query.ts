@@ -6,6 +6,7 @@
 import { ApiError } from "../http/webmessage";
 import { parseDate } from "../http/dates";
 import { parseJavaInt } from "../http/params";
+import { type MatchMode, type SqlFragment, textMatch } from "../http/sql-text";
 import { CONFIGURABLE_JOB_TYPE_NAMES } from "../jobs/registry";
 
 type ValueType = "text" | "int" | "bool" | "date";
@@ -85,10 +86,7 @@ const COMPUTED_PROPERTIES = new Set([
   "userGroupAccesses",
 ]);
 
-export interface SqlFragment {
-  sql: string;
-  binds: unknown[];
-}
+export type { SqlFragment };
 
 const conflict = (message: string) => new ApiError(409, message, { errorCode: "E1004" });
 
@@ -122,11 +120,6 @@ function parseValue(def: PropertyDef, text: string, timeZone: string): unknown {
   }
 }
 
-/** Escapes LIKE wildcards (`%`, `_`) and the escape character itself. */
-function likeEscape(text: string): string {
-  return text.replace(/[\\%_]/g, (ch) => "\\" + ch);
-}
-
 function listValues(text: string): string[] {
   const t = text.trim();
   const inner = t.startsWith("[") && t.endsWith("]") ? t.slice(1, -1) : t;
@@ -158,11 +151,7 @@ export function compileFilter(filter: string, timeZone: string): SqlFragment {
   const text = def.type === "text" ? col : `CAST(${col} AS TEXT)`;
   const v = value ?? "";
   const frag = (sql: string, ...binds: unknown[]): SqlFragment => ({ sql, binds });
-  // Case-sensitive matching uses instr/substr (SQLite's LIKE ignores ASCII case).
-  const contains = () => frag(`instr(${text}, ?) > 0`, v);
-  const starts = () => frag(`substr(${text}, 1, length(?)) = ?`, v, v);
-  const ends = () => frag(`(length(${text}) >= length(?) AND substr(${text}, length(${text}) - length(?) + 1) = ?)`, v, v, v);
-  const ilike = (pattern: string) => frag(`${text} LIKE ? ESCAPE '\\'`, pattern);
+  const match = (mode: MatchMode, ci: boolean, text_ = v) => textMatch(text, mode, text_, ci);
   const not = (f: SqlFragment): SqlFragment => ({ sql: `NOT (${f.sql})`, binds: f.binds });
   switch (op) {
     case "eq":
@@ -184,38 +173,38 @@ export function compileFilter(filter: string, timeZone: string): SqlFragment {
     case "lte":
       return frag(`${col} <= ?`, parseValue(def, v, timeZone));
     case "like":
-      return contains();
+      return match("contains", false);
     case "!like":
-      return not(contains());
+      return not(match("contains", false));
     case "$like":
-      return starts();
+      return match("starts", false);
     case "!$like":
-      return not(starts());
+      return not(match("starts", false));
     case "like$":
-      return ends();
+      return match("ends", false);
     case "!like$":
-      return not(ends());
+      return not(match("ends", false));
     case "ilike":
-      return ilike(`%${likeEscape(v)}%`);
+      return match("contains", true);
     case "!ilike":
-      return not(ilike(`%${likeEscape(v)}%`));
+      return not(match("contains", true));
     case "$ilike":
     case "startsWith":
-      return ilike(`${likeEscape(v)}%`);
+      return match("starts", true);
     case "!$ilike":
-      return not(ilike(`${likeEscape(v)}%`));
+      return not(match("starts", true));
     case "ilike$":
     case "endsWith":
-      return ilike(`%${likeEscape(v)}`);
+      return match("ends", true);
     case "!ilike$":
-      return not(ilike(`%${likeEscape(v)}`));
+      return not(match("ends", true));
     case "token":
     case "!token": {
       const tokens = v.split(/\s+/).filter(Boolean);
       if (tokens.length === 0) return op === "token" ? frag("1 = 1") : frag("1 = 0");
-      const parts = tokens.map(() => `${text} LIKE ? ESCAPE '\\'`);
-      const binds: unknown[] = [];
-      for (const t of tokens) binds.push(`%${likeEscape(t)}%`);
+      const matches = tokens.map((t) => match("contains", true, t));
+      const parts = matches.map((m) => m.sql);
+      const binds = matches.flatMap((m) => m.binds);
       const sql = `(${parts.join(" AND ")})`;
       return op === "token" ? { sql, binds } : { sql: `NOT ${sql}`, binds };
     }
@@ -254,8 +243,9 @@ export function compileWhere(filters: string[], rootJunction: "AND" | "OR", quer
   }
   if (query !== undefined && query.trim() !== "") {
     const q = query.trim();
-    clauses.push(`(uid = ? OR code = ? OR name LIKE ? ESCAPE '\\')`);
-    binds.push(q, q, `%${likeEscape(q)}%`);
+    const byName = textMatch("name", "contains", q, true);
+    clauses.push(`(uid = ? OR code = ? OR ${byName.sql})`);
+    binds.push(q, q, ...byName.binds);
   }
   if (binds.length > MAX_BOUND_VALUES) throw conflict(`The filters need too many values (${binds.length}; maximum ${MAX_BOUND_VALUES}).`);
   return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", binds };

@@ -5,6 +5,7 @@
  */
 import type { ErrorReport } from "../http/webmessage";
 import { parseDate } from "../http/dates";
+import { textMatch } from "../http/sql-text";
 import { isValidUid } from "../http/uid";
 import { forgetUser } from "./credential-cache";
 import { hashPassword } from "./password";
@@ -256,12 +257,12 @@ export interface UserListQuery {
 }
 
 export async function listUsers(db: D1Database, q: UserListQuery): Promise<{ rows: UserRow[]; total: number }> {
-  const where = q.query ? `WHERE (u.username LIKE ?1 ESCAPE '\\' OR u.first_name LIKE ?1 ESCAPE '\\' OR u.surname LIKE ?1 ESCAPE '\\')` : "";
-  const like = q.query ? `%${q.query.replace(/[\\%_]/g, (m) => "\\" + m)}%` : undefined;
-  const params = like === undefined ? [] : [like];
+  const fields = ["u.username", "u.first_name", "u.surname"].map((f) => textMatch(f, "contains", q.query ?? "", true));
+  const where = q.query ? `WHERE (${fields.map((f) => f.sql).join(" OR ")})` : "";
+  const params = q.query ? fields.flatMap((f) => f.binds) : [];
   const limit = q.limit ?? -1;
   const [rows, count] = await db.batch([
-    db.prepare(`${SELECT_USER} ${where} ORDER BY u.username LIMIT ${like === undefined ? "?1 OFFSET ?2" : "?2 OFFSET ?3"}`).bind(...params, limit, q.offset),
+    db.prepare(`${SELECT_USER} ${where} ORDER BY u.username LIMIT ? OFFSET ?`).bind(...params, limit, q.offset),
     db.prepare(`SELECT COUNT(*) AS n FROM users u ${where}`).bind(...params),
   ]);
   return { rows: rows.results as UserRow[], total: (count.results[0] as { n: number } | undefined)?.n ?? 0 };

@@ -312,29 +312,6 @@ function describeCase(c: Case, target?: string): string {
   return `${c.method} ${target ? short(target, 300) : c.route.path}${target ? "" : ` version=${c.version} suffix=${c.suffix}`} params=[${params}] query=${short(c.query, 200)} caller=${c.caller.kind}${c.caller.auth ? `(${short(c.caller.auth, 40)})` : ""} headers=${short(JSON.stringify(c.headers), 200)} body=${c.body.label}`;
 }
 
-/**
- * Known failures (docs/RELIABILITY.md "Known failures"), each tracked by an `it.fails` case in
- * limits.test.ts. A 5xx on a request matching one of them is not reported again here, so the rest
- * of the property keeps its meaning; delete the entry once the bug is fixed.
- */
-const KNOWN_5XX: { id: string; matches(path: string, params: URLSearchParams): boolean }[] = [
-  {
-    id: "KF-2/KF-3 (LIKE pattern over D1's 50 bytes)",
-    matches: (path, q) =>
-      (path.startsWith("/api/jobConfigurations") || path.startsWith("/api/users")) &&
-      [...q.getAll("query"), ...q.getAll("filter").map((f) => f.split(":").slice(2).join(":"))].some((v) => new TextEncoder().encode(v).length >= 24),
-  },
-];
-
-function knownFailure(target: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(target, "http://x");
-  } catch {
-    return undefined;
-  }
-  return KNOWN_5XX.find((k) => k.matches(url.pathname.replace(/^\/api\/\d+\//, "/api/"), url.searchParams))?.id;
-}
 
 async function runCase(c: Case): Promise<void> {
   const fx = await fixtures();
@@ -361,7 +338,7 @@ async function runCase(c: Case): Promise<void> {
   }
   const status = res.status;
   const problem = await violation(res, c.method);
-  if (problem && !(status >= 500 && knownFailure(target))) throw new Error(`${problem}\n  case: ${describeCase(c, target)}`);
+  if (problem) throw new Error(`${problem}\n  case: ${describeCase(c, target)}`);
   if (status >= 400) {
     const after = await snapshot();
     if (after !== before) throw new Error(`rejected request (${status}) changed stored data:\n${diffSnapshots(before, after)}\n  case: ${describeCase(c, target)}`);
