@@ -6,8 +6,7 @@
 import { applyFields, isEmptySelection, selectedNames, type FieldSelection } from "../http/fields";
 import { formatDate, formatDuration } from "../http/dates";
 import { getJobType } from "../jobs/registry";
-import { isNoScheduleCron, nextCronOccurrence } from "../scheduling/cron";
-import { API_MAX_CRON_DELAY_HOURS, apiScheduleTimesFromRow, HOUR_MS } from "../scheduling/schedule";
+import { apiScheduleTimesFromRow, configFromRow, deriveSchedulingType } from "../scheduling/schedule";
 import type { JobRow } from "./store";
 
 /** Every member of a full job configuration, in output order. */
@@ -85,14 +84,6 @@ export interface SerializeContext {
   canWrite: boolean;
 }
 
-/** DHIS2 derives the type when none is stored: cron → CRON, delay → FIXED_DELAY, else ONCE_ASAP. */
-export function effectiveSchedulingType(row: Pick<JobRow, "scheduling_type" | "cron_expression" | "delay">): string {
-  if (row.scheduling_type) return row.scheduling_type;
-  if (row.cron_expression) return "CRON";
-  if (row.delay !== null && row.delay !== undefined) return "FIXED_DELAY";
-  return "ONCE_ASAP";
-}
-
 /** The status DHIS2 reports: a stored DISABLED on an enabled job reads as SCHEDULED. */
 export function reportedJobStatus(row: Pick<JobRow, "job_status" | "enabled">): string {
   return row.job_status === "DISABLED" && row.enabled === 1 ? "SCHEDULED" : row.job_status;
@@ -111,51 +102,13 @@ function parseParameters(text: string | null): unknown {
   }
 }
 
-const NO_TIMES = { nextExecutionTime: null, maxDelayedExecutionTime: null };
-
-/**
- * Exact memo of `nextCronOccurrence` per (zone, cron): the last answer `next` for a start `from`
- * is also the answer for every start in [from, next), so repeated list reads skip compiling and
- * evaluating the expression. Bounded; the oldest entry goes first.
- */
-const NEXT_MEMO = new Map<string, { from: number; next: number | null }>();
-const NEXT_MEMO_MAX = 20_000;
-
-function memoNextOccurrence(cron: string, since: number, timeZone: string): number | null {
-  const key = `${timeZone}\u0000${cron}`;
-  const hit = NEXT_MEMO.get(key);
-  if (hit && hit.from <= since && (hit.next === null || since < hit.next)) return hit.next;
-  const next = nextCronOccurrence(cron, since, timeZone);
-  if (hit) NEXT_MEMO.delete(key);
-  else if (NEXT_MEMO.size >= NEXT_MEMO_MAX) NEXT_MEMO.delete(NEXT_MEMO.keys().next().value as string);
-  NEXT_MEMO.set(key, { from: since, next });
-  return next;
-}
-
-/**
- * `nextExecutionTime`/`maxDelayedExecutionTime` of a row. CRON is computed here directly (the first
- * occurrence after the later of the last start, the creation, and now minus the 4-hour window), the
- * same instant `apiScheduleTimesFromRow` gives, without walking every missed occurrence since the
- * job was created (that walk costs tens of milliseconds per old daily job, too much for a list).
- * Other scheduling types use the scheduler's function.
- */
-export function apiTimes(row: JobRow, now: number, timeZone: string): { nextExecutionTime: number | null; maxDelayedExecutionTime: number | null } {
-  if (effectiveSchedulingType(row) !== "CRON") return apiScheduleTimesFromRow(row, now, timeZone);
-  const cron = row.cron_expression;
-  if (row.enabled !== 1 || (row.queue_position ?? 0) > 0 || !cron || isNoScheduleCron(cron)) return NO_TIMES;
-  const window = API_MAX_CRON_DELAY_HOURS * HOUR_MS;
-  const since = Math.max(row.last_executed ?? -Infinity, row.created - 1, now - window - 1);
-  const next = memoNextOccurrence(cron, since, timeZone);
-  return next === null ? NO_TIMES : { nextExecutionTime: next, maxDelayedExecutionTime: next + window };
-}
-
 /** Builds the object with the members in `names` (null = all), in ALL_MEMBERS order, nulls omitted. */
 export function jobJson(row: JobRow, names: Set<string> | null, ctx: SerializeContext): Record<string, unknown> {
   const want = (n: string) => names === null || names.has(n);
   const out: Record<string, unknown> = {};
   const tz = ctx.timeZone;
   let times: { nextExecutionTime: number | null; maxDelayedExecutionTime: number | null } | undefined;
-  const scheduleTimes = () => (times ??= apiTimes(row, ctx.now, tz));
+  const scheduleTimes = () => (times ??= apiScheduleTimesFromRow(row, ctx.now, tz));
   const set = (k: string, v: unknown) => {
     if (v !== undefined && v !== null) out[k] = v;
   };
@@ -191,7 +144,7 @@ export function jobJson(row: JobRow, names: Set<string> | null, ctx: SerializeCo
         set(m, row.job_type);
         break;
       case "schedulingType":
-        set(m, effectiveSchedulingType(row));
+        set(m, deriveSchedulingType(configFromRow(row)));
         break;
       case "cronExpression":
         set(m, row.cron_expression);

@@ -16,6 +16,7 @@
  * repeated hour; other jobs keep their cadence in real time.
  */
 import { Cron, type CronOptions } from "croner";
+import { wallClock } from "../http/dates";
 
 const MACROS: Record<string, string> = {
   "@yearly": "0 0 0 1 1 *",
@@ -266,6 +267,13 @@ export function isNoScheduleCron(expr: string | null | undefined): boolean {
 // ---------------------------------------------------------------------------------------------
 // Evaluation
 
+/** Puts a value in a bounded cache, dropping the oldest entry when it is full. */
+function remember<V>(cache: Map<string, V>, key: string, value: V, maxEntries: number): void {
+  if (cache.has(key)) cache.delete(key);
+  else if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
+  cache.set(key, value);
+}
+
 const compiled = new Map<string, { parsed: ParsedCron; cron: Cron }>();
 
 function compile(expr: string, timeZone: string): { parsed: ParsedCron; cron: Cron } {
@@ -274,33 +282,9 @@ function compile(expr: string, timeZone: string): { parsed: ParsedCron; cron: Cr
   if (!hit) {
     const parsed = parseCron(expr);
     hit = { parsed, cron: new Cron(parsed.pattern, cronerOptions(timeZone)) };
-    if (compiled.size > 1000) compiled.clear();
-    compiled.set(key, hit);
+    remember(compiled, key, hit, 1000);
   }
   return hit;
-}
-
-const partsFormatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Local calendar fields of an instant in a zone. */
-export function localParts(ms: number, timeZone: string): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
-  let f = partsFormatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-      second: "numeric",
-    });
-    partsFormatters.set(timeZone, f);
-  }
-  const out: Record<string, number> = {};
-  for (const p of f.formatToParts(new Date(ms))) if (p.type !== "literal") out[p.type] = Number(p.value);
-  return { year: out.year, month: out.month, day: out.day, hour: out.hour % 24, minute: out.minute, second: out.second };
 }
 
 function daysInMonth(year: number, month: number): number {
@@ -348,7 +332,23 @@ const SEARCH_LIMIT_MS = 8 * 366 * 24 * 3600 * 1000;
  * Null when the expression is invalid, is the "no schedule" sentinel, or never fires again.
  * Occurrences are whole seconds.
  */
+/**
+ * Exact memo per (zone, expression): the answer `next` for a start `from` is also the answer for
+ * every start in [from, next), so list reads of many jobs with the same cron skip the evaluation.
+ */
+const NEXT_MEMO = new Map<string, { from: number; next: number }>();
+const NEXT_MEMO_MAX = 20_000;
+
 export function nextCronOccurrence(expr: string, afterMs: number, timeZone: string): number | null {
+  const key = `${timeZone}\u0000${expr}`;
+  const hit = NEXT_MEMO.get(key);
+  if (hit && hit.from <= afterMs && afterMs < hit.next) return hit.next;
+  const next = computeNextOccurrence(expr, afterMs, timeZone);
+  if (next !== null) remember(NEXT_MEMO, key, { from: afterMs, next }, NEXT_MEMO_MAX);
+  return next;
+}
+
+function computeNextOccurrence(expr: string, afterMs: number, timeZone: string): number | null {
   if (isNoScheduleCron(expr)) return null;
   let c: { parsed: ParsedCron; cron: Cron };
   try {
@@ -366,7 +366,7 @@ export function nextCronOccurrence(expr: string, afterMs: number, timeZone: stri
     const t = next.getTime();
     if (t > limit) return null;
     if (!c.parsed.dom) return t;
-    const p = localParts(t, timeZone);
+    const p = wallClock(t, timeZone);
     if (domMatches(c.parsed.dom, p.year, p.month, p.day)) return t;
     // Skip the rest of this local day; stay an hour short so a 25-hour day cannot be overshot.
     const rest = ((23 - p.hour) * 3600 + (59 - p.minute) * 60 + (59 - p.second)) * 1000;

@@ -88,7 +88,12 @@ function max(...values: (number | null | undefined)[]): number {
   return m;
 }
 
-/** CRON: the occurrence that is due next, honouring the window. */
+/**
+ * CRON: the occurrence that is due next, honouring the window: the first occurrence after the later
+ * of the last one seen and the window's start. With `recordSkipped` (the scheduler's view), the
+ * occurrences that fell out of the window are counted for the run history; the API's read-only
+ * times do not need them and skip that walk.
+ */
 export function nextCronDue(
   cron: string,
   state: JobRunState,
@@ -96,29 +101,30 @@ export function nextCronDue(
   now: number,
   timeZone: string,
   maxCronDelayHours: number,
+  recordSkipped = true,
 ): DueOccurrence | null {
   if (isNoScheduleCron(cron)) return null;
   const anchor = state.anchor ?? created;
   const since = max(state.lastExecuted, state.lastScheduled, anchor - 1);
-  const first = nextCronOccurrence(cron, since, timeZone);
-  if (first === null) return null;
   const window = maxCronDelayHours * HOUR_MS;
   const windowStart = now - window;
-  let skipped: DueOccurrence["skipped"];
-  let next = first;
-  if (first < windowStart) {
-    next = nextCronOccurrence(cron, Math.max(since, windowStart - 1), timeZone) ?? NaN;
-    // Count what is skipped (bounded; only for the record).
-    let count = 0;
-    let last = first;
-    for (let t: number | null = first; t !== null && t < windowStart && count < 10_000; t = nextCronOccurrence(cron, t, timeZone)) {
-      count++;
-      last = t;
-    }
-    skipped = { first, count, last };
-    if (Number.isNaN(next)) return null;
-  }
+  const next = nextCronOccurrence(cron, Math.max(since, windowStart - 1), timeZone);
+  if (next === null) return null;
+  const skipped = recordSkipped && since < windowStart - 1 ? skippedOccurrences(cron, since, windowStart, timeZone) : undefined;
   return { trigger: "CRON", scheduledAt: next, runAt: Math.max(next, now), expiresAt: next + window, ...(skipped ? { skipped } : {}) };
+}
+
+/** Occurrences after `since` and before `windowStart` (bounded; only for the record). */
+function skippedOccurrences(cron: string, since: number, windowStart: number, timeZone: string): DueOccurrence["skipped"] {
+  const first = nextCronOccurrence(cron, since, timeZone);
+  if (first === null || first >= windowStart) return undefined;
+  let count = 0;
+  let last = first;
+  for (let t: number | null = first; t !== null && t < windowStart && count < 10_000; t = nextCronOccurrence(cron, t, timeZone)) {
+    count++;
+    last = t;
+  }
+  return { first, count, last };
 }
 
 /** FIXED_DELAY: `delay` seconds after the previous run ended (or after the anchor). */
@@ -177,7 +183,7 @@ export function apiScheduleTimes(
   if (type === "CRON") {
     if (!cfg.cronExpression) return { nextExecutionTime: null, maxDelayedExecutionTime: null };
     // While a run is in progress the next occurrence is the one after its start.
-    const due = nextCronDue(cfg.cronExpression, state, cfg.created, now, timeZone, maxCronDelayHours);
+    const due = nextCronDue(cfg.cronExpression, state, cfg.created, now, timeZone, maxCronDelayHours, false);
     if (!due) return { nextExecutionTime: null, maxDelayedExecutionTime: null };
     return { nextExecutionTime: due.scheduledAt, maxDelayedExecutionTime: due.scheduledAt + maxCronDelayHours * HOUR_MS };
   }

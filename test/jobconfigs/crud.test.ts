@@ -1,7 +1,6 @@
 import { env } from "cloudflare:test";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { manualClock, setClock } from "../../src/http/clock";
-import { apiTimes } from "../../src/jobconfigs/serialize";
 import { apiScheduleTimesFromRow } from "../../src/scheduling/schedule";
 import { api, json } from "../helpers";
 import { cleanupJobs, create, createOk, getJob, KLASS, row, uniqueName, userAuth } from "./support";
@@ -300,24 +299,33 @@ describe("DELETE /api/jobConfigurations/{id}", () => {
 });
 
 describe("nextExecutionTime", () => {
-  it("matches the scheduler's API times for old, recent and executed CRON jobs", async () => {
-    const now = Date.UTC(2026, 10, 29, 10, 0, 0);
-    const base = { uid: "x", name: "x", code: null, job_type: "RESOURCE_TABLE", scheduling_type: "CRON", delay: null, job_parameters: null, enabled: 1, job_status: "SCHEDULED", last_executed_status: "NOT_STARTED", last_finished: null, last_alive: null, error_codes: null, executed_by: null, queue_name: null, queue_position: null, system: 0, version: 1, last_updated: 0, created_by: null, last_updated_by: null };
-    const crons = ["0 0 3 ? * *", "0 0 9 ? * *", "0 30 7 ? * MON", "0 */15 * * * *", "0 0 0 L * ?", "* * * * * ?"];
-    const createdList = [Date.UTC(2025, 0, 1), now - 3600_000, now - 5 * 3600_000, now];
-    const lastList = [null, now - 30 * 60_000, now - 2 * 86400_000];
-    for (const cron_expression of crons) {
-      for (const created of createdList) {
-        for (const last_executed of lastList) {
-          for (const tz of ["Etc/UTC", "Africa/Nairobi", "America/New_York"]) {
-            const r = { ...base, cron_expression, created, last_executed } as any;
-            expect(apiTimes(r, now, tz), `${cron_expression} ${created} ${last_executed} ${tz}`).toEqual(apiScheduleTimesFromRow(r, now, tz));
-          }
-        }
-      }
-    }
-    const disabled = { ...base, cron_expression: "0 0 3 ? * *", created: now, last_executed: null, enabled: 0 } as any;
-    expect(apiTimes(disabled, now, "Etc/UTC")).toEqual({ nextExecutionTime: null, maxDelayedExecutionTime: null });
+  const now = Date.UTC(2026, 10, 29, 10, 0, 0);
+  const base = { uid: "x", name: "x", code: null, job_type: "RESOURCE_TABLE", scheduling_type: "CRON", delay: null, job_parameters: null, enabled: 1, job_status: "SCHEDULED", last_executed_status: "NOT_STARTED", last_finished: null, last_alive: null, error_codes: null, executed_by: null, queue_name: null, queue_position: null, system: 0, version: 1, last_updated: 0, created_by: null, last_updated_by: null };
+  const times = (cron_expression: string, created: number, last_executed: number | null, tz = "Etc/UTC") =>
+    apiScheduleTimesFromRow({ ...base, cron_expression, created, last_executed } as any, now, tz);
+  const H = 3600_000;
+
+  it("an old job whose occurrence is outside the 4 h window shows the next one (no catch-up walk)", () => {
+    expect(times("0 0 3 ? * *", Date.UTC(2025, 0, 1), null)).toEqual({ nextExecutionTime: Date.UTC(2026, 10, 30, 3), maxDelayedExecutionTime: Date.UTC(2026, 10, 30, 3) + 4 * H });
+  });
+
+  it("an occurrence inside the window is still next until it ran", () => {
+    expect(times("0 0 9 ? * *", Date.UTC(2025, 0, 1), null).nextExecutionTime).toBe(Date.UTC(2026, 10, 29, 9));
+    expect(times("0 0 9 ? * *", Date.UTC(2025, 0, 1), now - 30 * 60_000).nextExecutionTime).toBe(Date.UTC(2026, 10, 30, 9));
+  });
+
+  it("a job created now never shows an occurrence before its creation", () => {
+    expect(times("0 0 9 ? * *", now, null).nextExecutionTime).toBe(Date.UTC(2026, 10, 30, 9));
+  });
+
+  it("is computed in the server time zone", () => {
+    // 03:00 in New York (UTC-5 in November) is 08:00 UTC: 2 h ago, inside the window.
+    expect(times("0 0 3 ? * *", Date.UTC(2025, 0, 1), null, "America/New_York").nextExecutionTime).toBe(Date.UTC(2026, 10, 29, 8));
+  });
+
+  it("a disabled job or the no-schedule sentinel has none", () => {
+    expect(apiScheduleTimesFromRow({ ...base, cron_expression: "0 0 3 ? * *", created: now, last_executed: null, enabled: 0 } as any, now, "Etc/UTC")).toEqual({ nextExecutionTime: null, maxDelayedExecutionTime: null });
+    expect(times("* * * * * ?", now - H, null)).toEqual({ nextExecutionTime: null, maxDelayedExecutionTime: null });
   });
 });
 
