@@ -2,11 +2,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { currentUser } from "../http/auth";
-import { applyFields, parseFields } from "../http/fields";
+import { applyFields, parseFields, selectedNames } from "../http/fields";
 import { jsonResponse } from "../http/respond";
 import type { AppEnv } from "../http/router";
 import { hasAuthority } from "./store";
 import { ERRORS, SECURITY, fieldsQuery } from "./openapi";
+import { loadUserSettings } from "../settings/user-settings";
 import { meJson } from "./views";
 
 const PRIVATE = { "Cache-Control": "no-cache, private" };
@@ -69,11 +70,15 @@ const hasAuthorityRoute = createRoute({
 });
 
 export function registerMeRoutes(router: OpenAPIHono<AppEnv>): void {
-  router.openapi(meRoute, (c) => {
+  router.openapi(meRoute, async (c) => {
     const user = currentUser(c);
     const { fields } = c.req.valid("query");
-    const body = meJson(user);
-    return jsonResponse(fields === undefined ? body : applyFields(body, parseFields(fields)), 200, PRIVATE);
+    const selection = fields === undefined ? undefined : parseFields(fields);
+    const names = selection ? selectedNames(selection) : null;
+    // The user's effective UI settings (own value, else the system's, else the default).
+    const settings = names === null || names.has("settings") ? await loadUserSettings(c.env.DB, user.uid) : undefined;
+    const body = meJson(user, settings);
+    return jsonResponse(selection === undefined ? body : applyFields(body, selection), 200, PRIVATE);
   });
   router.openapi(dashboardRoute, (c) => {
     currentUser(c);

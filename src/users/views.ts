@@ -42,7 +42,7 @@ export function userJson(row: UserRow, timeZone: string, now: number): Record<st
 }
 
 /** `/api/me`: `authorities` are the effective ones (roles included), as DHIS2 apps read them. */
-export function meJson(user: AuthUser): Record<string, unknown> {
+export function meJson(user: AuthUser, settings?: Record<string, unknown>): Record<string, unknown> {
   const name = displayName(user.firstName, user.surname, user.username);
   const out: Record<string, unknown> = {
     id: user.uid,
@@ -54,9 +54,10 @@ export function meJson(user: AuthUser): Record<string, unknown> {
     email: user.email,
     authorities: user.authorities,
     userRoles: user.roles.map((id) => ({ id })),
-    settings: { keyUiLocale: "en", keyUiLanguageTag: "en" },
+    settings,
   };
   if (out.email === undefined) delete out.email;
+  if (out.settings === undefined) delete out.settings;
   return out;
 }
 

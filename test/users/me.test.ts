@@ -17,8 +17,14 @@ describe("GET /api/me", () => {
       surname: "Administrator",
       authorities: ["ALL"],
       userRoles: [{ id: SUPERUSER_ROLE_UID }],
-      settings: { keyUiLocale: "en", keyUiLanguageTag: "en" },
+      settings: expect.objectContaining({ keyUiLocale: "en", keyUiLanguageTag: "en", keyDbLocale: "en", keyStyle: "light_blue/light_blue.css" }),
     });
+  });
+
+  it("carries the user's own UI settings (the app shell reads settings.keyUiLocale)", async () => {
+    expect((await api("/api/userSettings/keyUiLocale", { method: "POST", body: "pt_BR", headers: { "Content-Type": "text/plain" } })).status).toBeLessThan(300);
+    expect(await json(await api("/api/me?fields=settings[keyUiLocale,keyUiLanguageTag]"))).toEqual({ settings: { keyUiLocale: "pt_BR", keyUiLanguageTag: "pt-BR" } });
+    await api("/api/userSettings/keyUiLocale", { method: "POST", body: "en", headers: { "Content-Type": "text/plain" } });
   });
 
   it("honours fields=, including nested selections and exclusions", async () => {
