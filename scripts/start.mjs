@@ -18,3 +18,26 @@ for (const name of ["ADMIN_USERNAME", "ADMIN_PASSWORD"]) if (process.env[name]) 
 const dev = spawn("wrangler", ["dev", "--port", port, "--ip", "127.0.0.1", ...vars, ...process.argv.slice(2)], { stdio: "inherit", env });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => dev.kill(sig));
 dev.on("exit", (code) => process.exit(code ?? 0));
+
+// Cron Triggers do not fire under `wrangler dev`: call the Worker's scheduled handler once the server
+// answers and then every minute, as the `* * * * *` trigger does in production (it arms the seeded
+// system jobs such as HOUSEKEEPING and re-arms any job object out of step with D1).
+const base = `http://127.0.0.1:${port}`;
+async function triggerScheduled() {
+  try {
+    await fetch(`${base}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("* * * * *")}`);
+  } catch {
+    // Not up yet (or restarting): the next tick tries again.
+  }
+}
+const ready = setInterval(async () => {
+  try {
+    await fetch(`${base}/api/ping`);
+  } catch {
+    return;
+  }
+  clearInterval(ready);
+  await triggerScheduled();
+  setInterval(triggerScheduled, 60_000).unref();
+}, 1000);
+ready.unref();
