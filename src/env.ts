@@ -1,5 +1,7 @@
+import type { ExecutorEnv } from "./executor/config";
+
 /** Bindings and variables of the Worker (see wrangler.toml and README "Configuration"). */
-export interface Env {
+export interface Env extends ExecutorEnv {
   DB: D1Database;
   TASKS: KVNamespace;
   JOBS: DurableObjectNamespace;

@@ -69,7 +69,7 @@ const verified = new WeakMap<Request, ExecutorRunRow>();
 
 /** Signature, freshness, run token and replay, before any body validation. */
 async function authenticateCallback(c: Context<AppEnv>, next: () => Promise<void>): Promise<void> {
-  const env = c.env as AppEnv["Bindings"] & ExecutorEnv;
+  const env = c.env;
   const secret = env.EXECUTOR_SECRET;
   if (!secret) throw new ApiError(404, "No executor is configured for this server");
   const now = clock.now();
