@@ -14,7 +14,6 @@ import { clock } from "../http/clock";
 import { jsonResponse } from "../http/respond";
 import { createRouter, type AppEnv } from "../http/router";
 import { ApiError } from "../http/webmessage";
-import type { ExecutorEnv } from "./config";
 import { wakeExecutorRun } from "./handler";
 import { bearerToken, MAX_SKEW_MS, ProtocolError, verifySignature, type CallbackAck, type CallbackKind } from "./protocol";
 import { appendEvent, D1ReplayCache, findExecutorRun, hashToken, type ExecutorRunRow } from "./store";
