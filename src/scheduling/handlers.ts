@@ -18,7 +18,11 @@ import {
   type RunResult,
 } from "../executor/handler";
 import type { Clock } from "../http/clock";
+import { accountExpiryAlertHandler } from "../jobs/handlers/account-expiry-alert";
+import { credentialsExpiryAlertHandler } from "../jobs/handlers/credentials-expiry-alert";
+import { disableInactiveUsersHandler } from "../jobs/handlers/disable-inactive-users";
 import { housekeepingHandler } from "../jobs/handlers/housekeeping";
+import { removeExpiredHandler } from "../jobs/handlers/remove-expired";
 import { testHandler } from "../jobs/handlers/test";
 
 export { JobCancelledError, JobRunError, type RunResult };
@@ -68,6 +72,10 @@ export type JobHandler = (ctx: JobRunContext) => Promise<RunResult | void>;
 const HANDLERS: Record<string, JobHandler> = {
   TEST: testHandler,
   HOUSEKEEPING: housekeepingHandler,
+  DISABLE_INACTIVE_USERS: disableInactiveUsersHandler,
+  ACCOUNT_EXPIRY_ALERT: accountExpiryAlertHandler,
+  CREDENTIALS_EXPIRY_ALERT: credentialsExpiryAlertHandler,
+  REMOVE_USED_OR_EXPIRED_RESERVED_VALUES: removeExpiredHandler,
 };
 
 /** Tests may register extra handlers (e.g. a handler that blocks until told to finish). */

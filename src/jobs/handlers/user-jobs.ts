@@ -9,6 +9,7 @@ import type { ExecutorRunContext, RunResult } from "../../executor/handler";
 import { JobRunError } from "../../executor/handler";
 import { purgeExpired } from "../../executor/store";
 import { formatDate } from "../../http/dates";
+import { forgetUser } from "../../users/credential-cache";
 import { effectiveAuthorities } from "../../users/store";
 import {
   expiredTokens,
@@ -140,6 +141,9 @@ export async function disableInactiveUsers(ctx: UserJobContext): Promise<RunResu
       chunk.map((u) => db.prepare(`UPDATE users SET disabled = 1, last_updated = ? WHERE uid = ? AND disabled = 0`).bind(now, u.uid)),
     );
     disabled += res.reduce((n, r) => n + (r.meta.changes ?? 0), 0);
+    // Refused at once in this isolate: cached credentials and the cached user row go (forgetUser
+    // drops both); other isolates see the row within the row cache's 2 s.
+    for (const u of chunk) forgetUser(u.uid);
     const last = Math.min(i + BATCH, plan.disable.length);
     await item(ctx, `[${last}/${plan.disable.length}] Disabled ${chunk[chunk.length - 1].username}`);
   }
