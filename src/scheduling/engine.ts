@@ -16,16 +16,20 @@
  *   disabled or deleted a moment ago), the run is cancelled at its first check and not recorded.
  * - The run executes inside the alarm handler; a heartbeat refreshes `lastAlive` every 10 s; the
  *   end of the run records the outcome (`finishRun`) and arms the next alarm.
- * - A run marker is persisted in the object's storage while a run is in progress. An object that
- *   starts and finds the marker without a live run knows the run died with the previous instance:
- *   the run is marked FAILED and the job rescheduled.
+ * - A run marker is persisted in the object's storage while a run is in progress, and until its end
+ *   is recorded in D1 (with the outcome, once the run ended). An object that finds the marker without
+ *   a live run records the kept outcome, or, when the run died with the previous instance, marks the
+ *   run FAILED; either way the job is rescheduled at once.
+ * - A queued job's end continues its queue (`onQueueMemberFinished`); a queue's head does not start a
+ *   new queue run while the previous one is still going (it waits like a busy type).
  * - Every time comes from `clock.now()`.
  */
 import type { Env } from "../env";
 import { JobCancelledError, JobRunError } from "../executor/handler";
 import { clock } from "../http/clock";
 import { getJobType, hasIndependentRuns } from "../jobs/registry";
-import type { Settings } from "../settings/settings";
+import { onQueueMemberFinished, queueBusy } from "../queues/runs";
+import { defaultSettings, type Settings } from "../settings/settings";
 import type { NotificationSink } from "../tasks/types";
 import { getJobHandler, type JobRunContext } from "./handlers";
 import { ProgressTracker, type ProcessNode } from "./progress";
@@ -75,7 +79,11 @@ interface RunningMarker {
   trigger: Trigger;
   startedAt: number;
   executedBy: string | null;
+  /** The run ended but recording its end in D1 failed: what to record (the retry does it). */
+  ended?: { status: RunStatus; at: number; errorCodes: string | null; error: string | null };
 }
+
+type RunStatus = "COMPLETED" | "FAILED" | "STOPPED";
 
 interface EngineState {
   uid?: string;
@@ -304,12 +312,36 @@ export class JobEngine {
     }
   }
 
-  /** The run marker without a live run: the run died with an earlier instance of this object. */
+  /**
+   * The run marker without a live run: the run ended but recording its end failed (record the kept
+   * outcome now), or it died with an earlier instance of this object (FAILED).
+   */
   private async recoverLostRun(): Promise<void> {
     const marker = this.state.running;
     if (!marker || this.live) return;
+    const uid = this.state.uid!;
+    const ended = marker.ended;
+    if (ended) {
+      const result = await finishRun(this.env.DB, {
+        uid,
+        startedAt: marker.startedAt,
+        runRowId: marker.runRowId,
+        now: ended.at,
+        status: ended.status,
+        errorCodes: ended.errorCodes,
+        error: ended.error,
+        keepRuns: (this.cache?.settings ?? defaultSettings()).jobsRunHistoryPerJob,
+      });
+      delete this.state.running;
+      this.save();
+      if (result.row) {
+        this.setCopy({ row: result.row, settings: result.settings });
+        await this.afterRun(result.row, ended.status, ended.at);
+      } else await this.read(uid);
+      return;
+    }
     const now = clock.now();
-    await failLostRun(this.env.DB, this.state.uid!, marker.startedAt, now, LOST_RUN_MESSAGE);
+    const failed = await failLostRun(this.env.DB, uid, marker.startedAt, now, LOST_RUN_MESSAGE);
     const stored = this.progress();
     if (stored && stored.status === "RUNNING") {
       stored.status = "ERROR";
@@ -324,6 +356,8 @@ export class JobEngine {
     }
     delete this.state.running;
     this.save();
+    const fresh = await this.read(uid);
+    if (failed && fresh) await this.afterRun(fresh.row, "FAILED", now);
   }
 
   /** What to run next: a pending execute first, else the schedule. */
@@ -443,6 +477,14 @@ export class JobEngine {
       guard: { version: row.version, lastUpdated: row.last_updated },
     };
 
+    if (row.queue_name != null && row.queue_position === 0 && (await queueBusy(this.env.DB, row.queue_name))) {
+      // The queue's previous run is still going: a queue never overlaps itself (as DHIS2 never
+      // overlaps a job's runs). The head waits like a busy type, within the window.
+      this.state.blockedUntil = startedAt + BUSY_RETRY_MS;
+      this.save();
+      return this.arm(row, settings);
+    }
+
     if (independent) {
       // Claim the occurrence in the object's storage; the D1 record is written while the run starts.
       const claimed = this.sql.exec(
@@ -542,6 +584,7 @@ export class JobEngine {
         throw e;
       },
     );
+    recording.catch(() => {}); // awaited (and logged) at the run's end; not unhandled meanwhile
 
     const parameters = readParameters(row);
     safeSink(this.sink).runStarted({ jobId: row.uid, jobType: row.job_type, parameters, userUid, now: marker.startedAt });
@@ -571,7 +614,7 @@ export class JobEngine {
       sleep: (ms) => cancellableSleep(ms, abort.signal),
     };
 
-    let status: "COMPLETED" | "FAILED" | "STOPPED" = "COMPLETED";
+    let status: RunStatus = "COMPLETED";
     let message = "Job completed";
     let error: string | null = null;
     let errorCodes: string | null = null;
@@ -582,14 +625,14 @@ export class JobEngine {
       await new Promise<void>((resolve) => setTimeout(resolve, 0));
       ctx.throwIfCancelled();
       const result = await getJobHandler(row.job_type)(ctx);
+      summary = result?.summary;
       if (abort.signal.aborted) {
         status = "STOPPED";
         message = "Job cancelled";
-      } else {
-        if (result?.message) message = result.message;
-        summary = result?.summary;
-      }
+      } else if (result?.message) message = result.message;
     } catch (e) {
+      // What the handler reported before it failed or stopped, if anything (the executor attaches it).
+      summary = (e as { summary?: unknown } | null)?.summary;
       if (abort.signal.aborted || e instanceof JobCancelledError) {
         status = "STOPPED";
         message = "Job cancelled";
@@ -636,7 +679,15 @@ export class JobEngine {
       last_executed_status: status,
       error_codes: errorCodes,
     };
-    delete this.state.running;
+    // The marker stays, with the outcome, until the end is recorded: should `finishRun` fail, the
+    // retry alarm (or the next contact) records it at once (`recoverLostRun`).
+    marker.ended = {
+      status,
+      at: now,
+      errorCodes,
+      error: status === "STOPPED" ? (live.cancelledBy ? `Cancelled by ${live.cancelledBy}` : "Cancelled") : error,
+    };
+    this.save();
     const planned = this.plan(predicted, settings, now);
     let result: { row: JobRow | null; settings: Settings } | undefined;
     try {
@@ -649,11 +700,12 @@ export class JobEngine {
           now,
           status,
           errorCodes,
-          error: status === "STOPPED" ? (live.cancelledBy ? `Cancelled by ${live.cancelledBy}` : "Cancelled") : error,
+          error: marker.ended.error,
           keepRuns: settings.jobsRunHistoryPerJob,
         },
         planned.markStatement ? [planned.markStatement] : [],
       );
+      delete this.state.running;
       if (planned.markStatement) this.state.mark = planned.mark;
     } finally {
       this.save();
@@ -661,7 +713,7 @@ export class JobEngine {
       this.live = undefined;
       resolveDone();
     }
-    if (!independentType(row.job_type)) await this.wakeWaiters(row);
+    await this.afterRun(row, status, now);
     // Arm from the fresh row (deleted, disabled or changed during the run, or as predicted).
     const fresh = result.row ? { row: result.row, settings: result.settings } : await this.read(row.uid);
     if (!fresh) return this.onDeleted();
@@ -670,10 +722,22 @@ export class JobEngine {
     await this.arm(fresh.row, fresh.settings);
   }
 
-  /** DHIS2's types run one at a time: a finished run lets a waiting job of the type start now. */
+  /** After a run's end is recorded: the job's queue continues, and a waiting job of its type may start. */
+  private async afterRun(row: JobRow, status: RunStatus, now: number): Promise<void> {
+    if (row.queue_name != null) {
+      await onQueueMemberFinished(this.env, row.uid, status, now).catch((e) => console.error(`job ${row.uid}: queue continuation failed`, e));
+    }
+    if (!independentType(row.job_type)) await this.wakeWaiters(row);
+  }
+
+  /**
+   * DHIS2's types run one at a time: a finished run lets the oldest-created waiting job of the type
+   * start now (DHIS2's order); the others keep their own retry (BUSY_RETRY_MS), so the woken one
+   * normally wins the slot. (Not a guarantee: a younger job's retry may still come first.)
+   */
   private async wakeWaiters(row: JobRow): Promise<void> {
     try {
-      const uids = await waitingJobsOfType(this.env.DB, row.job_type, row.uid);
+      const uids = await waitingJobsOfType(this.env.DB, row.job_type, row.uid, clock.now() + BUSY_RETRY_MS);
       await Promise.all(
         uids.map((uid) => {
           const stub = this.env.JOBS.get(this.env.JOBS.idFromName(uid)) as unknown as { sync(uid: string, o: { typeFreed: boolean }): Promise<void> };

@@ -7,9 +7,11 @@
  *   did): objects never synced, synced to an older version of their row, holding an alarm that is
  *   overdue (it did not fire), running without a heartbeat, or left over from a deleted job are synced
  *   again, so no job is without its alarm for longer than one pass;
+ * - queue runs a crash interrupted are continued, requested again or failed (`reconcileQueueRuns`);
  * - cleanup: finished run-once jobs after `jobsCleanupAfterMinutes`; run history of deleted jobs.
  */
 import type { Env } from "../env";
+import { reconcileQueueRuns, type ReconcileReport } from "../queues/runs";
 import { loadSettings, type Settings } from "../settings/settings";
 import { syncJobObject } from "./sync";
 import { RUN_ONCE_SQL, resetStaleRuns } from "./store";
@@ -98,10 +100,11 @@ export async function pruneRunHistory(env: Env, now: number, minutes: number): P
   return r.meta.changes ?? 0;
 }
 
-/** The Worker's Cron Trigger: stale runs, then reconcile. */
-export async function scheduledMaintenance(env: Env, now: number): Promise<{ stale: string[]; synced: number }> {
+/** The Worker's Cron Trigger: stale runs, then reconcile (job objects, then queue runs). */
+export async function scheduledMaintenance(env: Env, now: number): Promise<{ stale: string[]; synced: number; queues: ReconcileReport }> {
   const settings = await loadSettings(env.DB);
   const stale = await resetStaleJobs(env, now, settings);
   const synced = await reconcileJobObjects(env, now);
-  return { stale, synced };
+  const queues = await reconcileQueueRuns(env, now);
+  return { stale, synced, queues };
 }

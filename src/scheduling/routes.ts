@@ -149,7 +149,9 @@ async function setEnabled(c: Ctx, id: string, enabled: boolean): Promise<Respons
   requireWrite(c);
   const row = await loadJob(c, id);
   if (isSystemJob(row)) throw conflict(`Job ${id} is a system job that cannot be modified.`);
-  if (enabled && row.enabled !== 1 && !hasUsableSchedule({ schedulingType: row.scheduling_type, cronExpression: row.cron_expression, delay: row.delay })) {
+  // A queue member has no cron of its own: its queue's head schedules it. (A job that left its queue
+  // lost its queue and its cron, so enabling it needs a schedule first, as in DHIS2.)
+  if (enabled && row.enabled !== 1 && row.queue_name == null && !hasUsableSchedule({ schedulingType: row.scheduling_type, cronExpression: row.cron_expression, delay: row.delay })) {
     throw conflict("Job requires schedule setup before it can be enabled.");
   }
   if ((row.enabled === 1) !== enabled) {

@@ -272,14 +272,18 @@ export async function deleteScheduleMark(db: D1Database, uid: string): Promise<v
   await db.prepare(`DELETE FROM job_schedule WHERE job_uid = ?`).bind(uid).run();
 }
 
-/** Jobs of a type waiting for it to free up (DHIS2's types run one at a time). */
-export async function waitingJobsOfType(db: D1Database, jobType: string, exceptUid: string, limit = 25): Promise<string[]> {
+/**
+ * Jobs of a type waiting for it to free up (DHIS2's types run one at a time): their alarm is due by
+ * `dueBy` (a blocked run retries within BUSY_RETRY_MS). Oldest-created first, as DHIS2 orders them.
+ */
+export async function waitingJobsOfType(db: D1Database, jobType: string, exceptUid: string, dueBy: number, limit = 1): Promise<string[]> {
   const { results } = await db
     .prepare(
-      `SELECT uid FROM job_configurations WHERE job_type = ? AND uid <> ? AND enabled = 1 AND job_status <> 'RUNNING'
-       ORDER BY created LIMIT ?`,
+      `SELECT c.uid AS uid FROM job_configurations c JOIN job_schedule s ON s.job_uid = c.uid
+       WHERE c.job_type = ? AND c.uid <> ? AND c.enabled = 1 AND c.job_status <> 'RUNNING' AND s.alarm_at <= ?
+       ORDER BY c.created, c.uid LIMIT ?`,
     )
-    .bind(jobType, exceptUid, limit)
+    .bind(jobType, exceptUid, dueBy, limit)
     .all<{ uid: string }>();
   return results.map((r) => r.uid);
 }

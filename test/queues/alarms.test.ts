@@ -1,13 +1,14 @@
 /**
  * Queue runs through the real scheduler: each member runs in its own Durable Object, started by an
- * alarm. After every run the test reports the end to the queue exactly as the scheduler's finish
- * path does (`onQueueMemberFinished`); when the scheduler already reported it, that second report
- * is a no-op, which is itself part of what is tested.
+ * alarm. The chain is driven by the scheduler alone: the end of a member's run continues the queue
+ * (the next member's object gets its alarm, or the rest is marked NOT_STARTED), and the Cron
+ * Trigger's maintenance repairs a continuation a crash lost. The test only fires the alarms.
  */
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { manualClock, setClock } from "../../src/http/clock";
-import { onQueueMemberFinished, queueFaults, reconcileQueueRuns } from "../../src/queues/runs";
+import { queueFaults, reconcileQueueRuns } from "../../src/queues/runs";
+import { scheduledMaintenance } from "../../src/scheduling/reconcile";
 import { api, json } from "../helpers";
 import { deleteJobAlarms, jobRow, seedJob, T0 } from "./support";
 
@@ -30,14 +31,15 @@ async function runs(uid: string) {
   return results.map((r) => r.status);
 }
 
-/** Runs the member's due alarm (the run happens inside it), then reports its end to the queue. */
+/** Runs the member's alarm (the scheduler armed it; the run happens inside it); its outcome. */
 async function runMember(uid: string): Promise<string> {
   expect(await runDurableObjectAlarm(stub(uid))).toBe(true);
   const row = await jobRow(uid);
   expect(row.job_status).not.toBe("RUNNING");
-  await onQueueMemberFinished(env, uid, row.last_executed_status as "COMPLETED" | "FAILED" | "STOPPED", clockNow.now());
   return row.last_executed_status;
 }
+
+const DAY = 24 * 3600 * 1000;
 
 /** True when the object holds no alarm, or only one that finds nothing to run. */
 async function nothingDue(uid: string): Promise<boolean> {
@@ -113,8 +115,8 @@ describe("queue runs with real alarms", () => {
     expect(await pending).toBe(true);
     const row = await jobRow(b);
     expect(row.last_executed_status).toBe("STOPPED");
-    await onQueueMemberFinished(env, b, "STOPPED", clockNow.now());
     expect((await jobRow(c)).last_executed_status).toBe("NOT_STARTED");
+    expect(await nothingDue(c)).toBe(true);
     expect(await runs(c)).toEqual([]);
   });
 
@@ -127,12 +129,41 @@ describe("queue runs with real alarms", () => {
     expect(await nothingDue(b)).toBe(true);
     queueFaults.dropFinishReports = false;
     clockNow.advance(60_000);
-    expect((await reconcileQueueRuns(env, clockNow.now())).continued).toEqual([a]);
-    expect((await reconcileQueueRuns(env, clockNow.now())).continued).toEqual([]);
+    // The Worker's Cron Trigger repairs it, once.
+    expect((await scheduledMaintenance(env, clockNow.now())).queues.continued).toEqual([a]);
+    expect((await scheduledMaintenance(env, clockNow.now())).queues.continued).toEqual([]);
     expect(await runMember(b)).toBe("COMPLETED");
     expect(await runMember(c)).toBe("COMPLETED");
     await reconcileQueueRuns(env, clockNow.now() + 600_000);
     for (const uid of [a, b, c]) expect(await runs(uid)).toEqual(["COMPLETED"]);
+  });
+
+  it("a queue never overlaps itself: the head's next occurrence waits until the running queue run ends", async () => {
+    const { a, b, c } = await makeQueue();
+    clockNow.set(FIRE);
+    expect(await runMember(a)).toBe("COMPLETED");
+    // b's start is pending when the head's next occurrence is due: the head waits (retry in 2 s).
+    clockNow.set(FIRE + DAY);
+    expect(await runDurableObjectAlarm(stub(a))).toBe(true);
+    expect(await runs(a)).toEqual(["COMPLETED"]);
+    expect((await jobRow(a)).job_status).toBe("SCHEDULED");
+    expect(await runMember(b)).toBe("COMPLETED");
+    expect(await runMember(c)).toBe("COMPLETED");
+    // The queue run is over: the waiting occurrence runs (within the window) and starts a new queue run.
+    clockNow.advance(2000);
+    expect(await runMember(a)).toBe("COMPLETED");
+    expect(await runs(a)).toEqual(["COMPLETED", "COMPLETED"]);
+    expect((await jobRow(a)).last_executed).toBe(FIRE + DAY + 2000);
+    expect(await runMember(b)).toBe("COMPLETED");
+    expect(await runs(b)).toEqual(["COMPLETED", "COMPLETED"]);
+  });
+
+  it("a member still in its queue can be disabled and enabled again (its head schedules it)", async () => {
+    const { b } = await makeQueue();
+    expect((await api(`/api/jobConfigurations/${b}/disable`, { method: "POST" })).status).toBe(204);
+    expect((await jobRow(b)).enabled).toBe(0);
+    expect((await api(`/api/jobConfigurations/${b}/enable`, { method: "POST" })).status).toBe(204);
+    expect(await jobRow(b)).toMatchObject({ enabled: 1, job_status: "SCHEDULED" });
   });
 
   it("executing the head by hand runs the whole queue", async () => {

@@ -438,14 +438,14 @@ describe("D1 failing inside the job's object", () => {
     expect(await alarmInconsistencies([uid])).toEqual([]);
   });
 
-  // KF-4 (docs/RELIABILITY.md): engine.ts `execute()` clears the run marker in `finally` even when
-  // `finishRun` failed, so the retry alarm no longer knows the run ended; the job stays RUNNING
-  // (execute answers "Job is already running.") until the stale-run reset, ~jobsRescheduleAfterMinutes later.
-  it.fails("KF-4: recording the end of a run fails: the object's own retry closes the run at once", async () => {
+  // KF-4 (docs/RELIABILITY.md, fixed): the run marker, with the outcome, stays in the object until
+  // `finishRun` succeeds, so the retry alarm records the end at once instead of the stale-run reset.
+  it("KF-4: recording the end of a run fails: the object's own retry closes the run at once, with its real outcome", async () => {
     const uid = await createJob();
     expect((await api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" })).status).toBe(200);
     const plan = new FaultPlan(1, /last_executed_status = \?1, last_finished/);
     const restore = await breakObjectDb(uid, plan);
+    const ended = clock.now();
     try {
       await fireAlarm(uid).catch(() => false);
       await idle(uid);
@@ -458,8 +458,31 @@ describe("D1 failing inside the job's object", () => {
     await fireAlarm(uid);
     await idle(uid);
     const r = (await row(uid))!;
-    expect(r.job_status).not.toBe("RUNNING");
-    expect((await runsOf(uid)).map((x) => x.status)).not.toContain("RUNNING");
+    expect(r).toMatchObject({ job_status: "SCHEDULED", last_executed_status: "COMPLETED", last_finished: ended, error_codes: null });
+    expect((await runsOf(uid)).map((x) => [x.status, x.finished_at])).toEqual([["COMPLETED", ended]]);
+    expect(await alarmInconsistencies([uid])).toEqual([]);
+    // Not "already running": the job can be executed again at once.
+    expect((await api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" })).status).toBe(200);
+    await fireAlarm(uid);
+    await idle(uid);
+  });
+
+  it("recording the end fails and the next contact is a sync: the run is closed at once too", async () => {
+    const uid = await createJob();
+    expect((await api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" })).status).toBe(200);
+    const plan = new FaultPlan(1, /last_executed_status = \?1, last_finished/);
+    const restore = await breakObjectDb(uid, plan);
+    try {
+      await fireAlarm(uid).catch(() => false);
+      await idle(uid);
+    } finally {
+      await restore();
+    }
+    expect(plan.failed).toBe(true);
+    expect((await row(uid))!.job_status).toBe("RUNNING");
+    expect((await api(`/api/jobConfigurations/${uid}/disable`, { method: "POST" })).status).toBe(204);
+    expect((await row(uid))!).toMatchObject({ job_status: "DISABLED", last_executed_status: "COMPLETED" });
+    expect((await runsOf(uid)).map((x) => x.status)).toEqual(["COMPLETED"]);
     expect(await alarmInconsistencies([uid])).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { JobRunError } from "../../src/executor/handler";
 import { manualClock, setClock } from "../../src/http/clock";
 import type { JobObject } from "../../src/scheduling/job-object";
 import { JobEngine, setPrewarmMs } from "../../src/scheduling/engine";
@@ -7,6 +8,7 @@ import { registerJobHandler, type JobRunContext } from "../../src/scheduling/han
 import { scheduledMaintenance } from "../../src/scheduling/reconcile";
 import { tryStartRun } from "../../src/scheduling/store";
 import { syncJobObject } from "../../src/scheduling/sync";
+import { api, json } from "../helpers";
 import { T0, alarmOf, cleanupJobs, fire, gate, insertJob, row, runs, stub, until } from "./support";
 
 const clk = manualClock(T0);
@@ -283,6 +285,49 @@ describe("runs: overlap, job-type exclusivity, cancel, failures", () => {
     expect(await alarmOf(b)).toBe(T0 + 60_000);
     await fire(b);
     expect((await runs(b)).map((r) => [r.status, r.scheduled_at])).toEqual([["COMPLETED", T0 + 60_000]]);
+  });
+
+  it("the freed type goes to the oldest-created waiting job first (DHIS2's order)", async () => {
+    const g = gate();
+    registerJobHandler("DATA_INTEGRITY", async (ctx: JobRunContext) => {
+      if (ctx.jobName === "runner") await g.promise;
+    });
+    const runner = await insertJob({ name: "runner", jobType: "DATA_INTEGRITY", cron: "0 * * * * *", created: T0 + 1 });
+    const older = await insertJob({ name: "older", jobType: "DATA_INTEGRITY", cron: "0 * * * * *", created: T0 + 2 });
+    const younger = await insertJob({ name: "younger", jobType: "DATA_INTEGRITY", cron: "0 * * * * *", created: T0 + 3 });
+    for (const uid of [runner, older, younger]) await syncJobObject(env, uid);
+    clk.set(T0 + 60_000);
+    const run = fire(runner);
+    await until(async () => (await row(runner))!.job_status === "RUNNING");
+    await fire(younger);
+    await fire(older);
+    expect(await alarmOf(older)).toBe(T0 + 62_000);
+    expect(await alarmOf(younger)).toBe(T0 + 62_000);
+    g.open();
+    await run;
+    // Only the oldest is woken (due now); the younger keeps its own retry.
+    expect(await alarmOf(older)).toBe(T0 + 60_000);
+    expect(await alarmOf(younger)).toBe(T0 + 62_000);
+    await fire(older);
+    expect((await runs(older)).map((r) => r.status)).toEqual(["COMPLETED"]);
+    // Its end wakes the younger one.
+    expect(await alarmOf(younger)).toBe(T0 + 60_000);
+  });
+
+  it("a failed run keeps the summary its handler reported", async () => {
+    registerJobHandler("TEST", async () => {
+      const e = new JobRunError("Remote failure", ["E7010"]);
+      (e as JobRunError & { summary?: unknown }).summary = { responseType: "ImportSummary", imported: 3, ignored: 1 };
+      throw e;
+    });
+    const uid = await insertJob({ cron: "0 * * * * *" });
+    await syncJobObject(env, uid);
+    clk.set(T0 + 60_000);
+    await fire(uid);
+    expect((await row(uid))!).toMatchObject({ last_executed_status: "FAILED", error_codes: "E7010" });
+    const res = await api(`/api/system/taskSummaries/TEST/${uid}`);
+    expect(res.status).toBe(200);
+    expect(await json(res)).toEqual({ responseType: "ImportSummary", imported: 3, ignored: 1 });
   });
 
   it("an independent run starts from the object's copy; if D1 refuses it (changed a moment ago), it is stopped and not recorded", async () => {
