@@ -38,6 +38,12 @@ export const SETTINGS = {
   jobsCleanupAfterMinutes: { schema: z.number().int().min(1).max(366 * 24 * 60), default: 1440 },
   /** Scheduler: run history rows kept per job. */
   jobsRunHistoryPerJob: { schema: z.number().int().min(1).max(10_000), default: 100 },
+  /** ACCOUNT_EXPIRY_ALERT: warn about accounts expiring within this many days. */
+  accountExpiresInDays: { schema: z.number().int().min(1).max(365), default: 7 },
+  /** CREDENTIALS_EXPIRY_ALERT: passwords expire after this many months (0 = never, as DHIS2). */
+  credentialsExpires: { schema: z.number().int().refine((n) => [0, 3, 6, 12].includes(n), "Valid values are: [0, 3, 6, 12]"), default: 0 },
+  /** CREDENTIALS_EXPIRY_ALERT: remind users this many days before their password expires. */
+  credentialsExpiresReminderInDays: { schema: z.number().int().min(1).max(365), default: 28 },
   notifierMaxMessagesPerJob: { schema: z.number().int().min(1).max(100_000), default: 500 },
   notifierMaxJobsPerType: { schema: z.number().int().min(1).max(100_000), default: 500 },
   notifierMaxAgeDays: { schema: z.number().int().min(1).max(3650), default: 7 },

@@ -11,6 +11,7 @@ import { purgeExpired } from "../../executor/store";
 import { formatDate } from "../../http/dates";
 import { forgetUser } from "../../users/credential-cache";
 import { effectiveAuthorities } from "../../users/store";
+import { getSetting } from "../../settings/settings";
 import {
   expiredTokens,
   expiringAccounts,
@@ -85,19 +86,6 @@ function intParam(params: Record<string, unknown>, name: string): number | null 
   return typeof n === "number" && Number.isInteger(n) ? n : NaN;
 }
 
-/** Reads an integer system setting stored as JSON in `system_settings` (absent or invalid → fallback). */
-export async function intSetting(db: D1Database, key: string, fallback: number, allowed?: (n: number) => boolean): Promise<number> {
-  const row = await db.prepare(`SELECT value FROM system_settings WHERE key = ?`).bind(key).first<{ value: string }>();
-  if (!row) return fallback;
-  try {
-    const v = JSON.parse(row.value);
-    const n = typeof v === "string" ? Number(v) : v;
-    if (typeof n === "number" && Number.isInteger(n) && (!allowed || allowed(n))) return n;
-  } catch {
-    // fall back
-  }
-  return fallback;
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -173,7 +161,7 @@ export async function disableInactiveUsers(ctx: UserJobContext): Promise<RunResu
 export async function accountExpiryAlert(ctx: UserJobContext): Promise<RunResult> {
   const db = ctx.env.DB;
   const now = ctx.now();
-  const days = await intSetting(db, "accountExpiresInDays", 7, (n) => n >= 1 && n <= 365);
+  const days = await getSetting(db, "accountExpiresInDays");
   await stage(ctx, `Finding accounts that expire within ${days} days`);
   const { results } = await db
     .prepare(`SELECT uid, username, email, account_expiry, disabled FROM users WHERE disabled = 0 AND account_expiry IS NOT NULL AND account_expiry > ? AND account_expiry <= ?`)
@@ -203,8 +191,8 @@ export async function accountExpiryAlert(ctx: UserJobContext): Promise<RunResult
 export async function credentialsExpiryAlert(ctx: UserJobContext): Promise<RunResult> {
   const db = ctx.env.DB;
   const now = ctx.now();
-  const months = await intSetting(db, "credentialsExpires", 0, (n) => [0, 3, 6, 12].includes(n));
-  const reminderInDays = await intSetting(db, "credentialsExpiresReminderInDays", 28, (n) => n >= 1 && n <= 365);
+  const months = await getSetting(db, "credentialsExpires");
+  const reminderInDays = await getSetting(db, "credentialsExpiresReminderInDays");
   if (months === 0) {
     await say(ctx, "INFO", "Credentials expiry is not enabled (system setting credentialsExpires is 0)");
     return {
