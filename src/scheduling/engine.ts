@@ -95,7 +95,7 @@ interface EngineState {
   lastScheduled?: number;
   running?: RunningMarker;
   /** A pending `execute` (starts at once). */
-  pendingExecute?: { at: number; by: string | null };
+  pendingExecute?: { at: number; by: string | null; announced?: boolean };
   /** A run blocked by a busy job type does not retry before this instant. */
   blockedUntil?: number;
   /** What was last written to `job_schedule`. */
@@ -222,7 +222,10 @@ export class JobEngine {
     if (this.live || row.job_status === "RUNNING" || this.state.pendingExecute) return "running";
     if (row.enabled !== 1) return "disabled";
     const now = clock.now();
-    this.state.pendingExecute = { at: now, by };
+    // The run's first notification is written now, in this object's storage, so a client polling
+    // right after `execute` sees its run (and not the previous run's list) on the very first poll.
+    safeSink(this.sink).runStarted({ jobId: row.uid, jobType: row.job_type, parameters: readParameters(row), userUid: by ?? row.executed_by ?? undefined, now });
+    this.state.pendingExecute = { at: now, by, announced: true };
     delete this.state.blockedUntil;
     this.save();
     await this.ctx.storage.setAlarm(now);
@@ -239,6 +242,7 @@ export class JobEngine {
       cancelled = true;
     }
     if (this.state.pendingExecute) {
+      if (this.state.pendingExecute.announced) safeSink(this.sink).runFinished({ outcome: "STOPPED", message: "Job cancelled before it started", now: clock.now() });
       delete this.state.pendingExecute;
       this.save();
       cancelled = true;
@@ -461,6 +465,7 @@ export class JobEngine {
     const independent = hasIndependentRuns(row.job_type);
     const executedBy = row.executed_by ?? null;
     const triggeredBy = manual ? (this.state.pendingExecute!.by ?? null) : null;
+    const announced = manual && this.state.pendingExecute!.announced === true;
     const consume = () => {
       if (manual) delete this.state.pendingExecute;
       else this.state.lastScheduled = Math.max(this.state.lastScheduled ?? 0, due.scheduledAt);
@@ -505,7 +510,7 @@ export class JobEngine {
       consume();
       this.save();
       const recorded = tryStartRun(this.env.DB, startInput);
-      return this.execute(row, settings, marker, triggeredBy, recorded);
+      return this.execute(row, settings, marker, triggeredBy, recorded, announced);
     }
 
     const result = await tryStartRun(this.env.DB, startInput);
@@ -530,7 +535,7 @@ export class JobEngine {
     const marker = this.begin(row, due, trigger, startedAt, executedBy, result.runRowId);
     consume();
     this.save();
-    await this.execute(row, settings, marker, triggeredBy, Promise.resolve(result));
+    await this.execute(row, settings, marker, triggeredBy, Promise.resolve(result), announced);
   }
 
   private begin(row: JobRow, due: DueOccurrence, trigger: Trigger, startedAt: number, executedBy: string | null, runRowId: number): RunningMarker {
@@ -553,6 +558,8 @@ export class JobEngine {
     marker: RunningMarker,
     triggeredBy: string | null,
     recorded: Promise<StartResult>,
+    /** `execute` already wrote the run's first notification. */
+    announced = false,
   ): Promise<void> {
     const db = this.env.DB;
     const abort = new AbortController();
@@ -587,7 +594,7 @@ export class JobEngine {
     recording.catch(() => {}); // awaited (and logged) at the run's end; not unhandled meanwhile
 
     const parameters = readParameters(row);
-    safeSink(this.sink).runStarted({ jobId: row.uid, jobType: row.job_type, parameters, userUid, now: marker.startedAt });
+    if (!announced) safeSink(this.sink).runStarted({ jobId: row.uid, jobType: row.job_type, parameters, userUid, now: marker.startedAt });
     const beat = setInterval(() => {
       heartbeat(db, row.uid, marker.startedAt, clock.now()).catch(() => {});
     }, HEARTBEAT_MS);

@@ -94,10 +94,8 @@ describe("execute then poll (through the scheduler)", () => {
     expect(snap.kvWrites.runSpanMs).toBeGreaterThanOrEqual((snap.kvWrites.run - 1) * 1000);
   });
 
-  // The scheduler's executeNow (src/scheduling/engine.ts) arms an alarm and returns; the run, and so its
-  // first message, starts when the alarm fires. Until executeNow records runStarted before it returns,
-  // the very first poll can still see [] or the previous run's list: these two stay skipped.
-  it.skip("the first poll right after execute shows the run's first message", async () => {
+  // executeNow writes the run's first notification in the job's object before it answers.
+  it("the first poll right after execute shows the run's first message", async () => {
     setClock(null);
     const uid = await insertTestJob({ stages: 2, items: 3, itemDuration: 30 });
     used.push(uid);
@@ -114,7 +112,7 @@ describe("execute then poll (through the scheduler)", () => {
     expect(done[done.length - 1].dataType).toBe("PARAMETERS");
   });
 
-  it.skip("a second execute's first poll does not show the previous run's completed list", async () => {
+  it("a second execute's first poll does not show the previous run's completed list", async () => {
     setClock(null);
     const uid = await insertTestJob({ stages: 1, items: 2, itemDuration: 20 });
     used.push(uid);
