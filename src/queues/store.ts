@@ -3,30 +3,32 @@
  * rows sharing `queue_name`, ordered by `queue_position` (0 = the head, which carries the cron).
  */
 
-/** The `job_configurations` columns the queue module reads. */
-export interface QueueJobRow {
-  uid: string;
-  name: string;
-  job_type: string;
-  scheduling_type: string | null;
-  cron_expression: string | null;
-  delay: number | null;
-  enabled: number;
-  job_status: string;
-  last_executed_status: string;
-  last_executed: number | null;
-  last_finished: number | null;
-  queue_name: string | null;
-  queue_position: number | null;
-  system: number;
-  version: number;
-  created: number;
-  last_updated: number;
-}
+import type { JobRow } from "../jobconfigs/store";
 
-const COLUMNS = `uid, name, job_type, scheduling_type, cron_expression, delay, enabled, job_status,
-  last_executed_status, last_executed, last_finished, queue_name, queue_position, system, version,
-  created, last_updated`;
+/** The `job_configurations` columns the queue module reads. */
+const QUEUE_FIELDS = [
+  "uid",
+  "name",
+  "job_type",
+  "scheduling_type",
+  "cron_expression",
+  "delay",
+  "enabled",
+  "job_status",
+  "last_executed_status",
+  "last_executed",
+  "last_finished",
+  "queue_name",
+  "queue_position",
+  "system",
+  "version",
+  "created",
+  "last_updated",
+] as const satisfies readonly (keyof JobRow)[];
+
+export type QueueJobRow = Pick<JobRow, (typeof QUEUE_FIELDS)[number]>;
+
+const COLUMNS = QUEUE_FIELDS.join(", ");
 
 export async function loadAllJobs(db: D1Database): Promise<QueueJobRow[]> {
   const { results } = await db.prepare(`SELECT ${COLUMNS} FROM job_configurations`).all<QueueJobRow>();

@@ -3,31 +3,11 @@
  * truth), the run history (`job_runs`) and the alarm bookkeeping (`job_schedule`). Every state
  * change is one conditional statement or one batch (a transaction), so two runs can never both win.
  */
+import type { JobRow } from "../jobconfigs/store";
 import { SETTINGS, defaultSettings, isSettingKey, type Settings } from "../settings/settings";
 
-export interface JobRow {
-  uid: string;
-  name: string;
-  job_type: string;
-  scheduling_type: string | null;
-  cron_expression: string | null;
-  delay: number | null;
-  job_parameters: string | null;
-  enabled: number;
-  job_status: string;
-  last_executed_status: string;
-  last_executed: number | null;
-  last_finished: number | null;
-  last_alive: number | null;
-  error_codes: string | null;
-  executed_by: string | null;
-  queue_name: string | null;
-  queue_position: number | null;
-  system: number;
-  version: number;
-  created: number;
-  last_updated: number;
-}
+/** The scheduler reads whole `job_configurations` rows (`SELECT *`); one row type for the table. */
+export type { JobRow } from "../jobconfigs/store";
 
 export interface RunRow {
   id: number;

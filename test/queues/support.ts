@@ -1,5 +1,6 @@
 /** Fixtures for the queue tests: job rows written straight to D1, a plain user, a fixed clock. */
 import { env, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
+import type { JobRow } from "../../src/jobconfigs/store";
 import { hashPassword } from "../../src/users/password";
 import { basic } from "../helpers";
 
@@ -53,23 +54,6 @@ export async function seedJob(seed: JobSeed): Promise<void> {
     .run();
 }
 
-export interface JobRow {
-  uid: string;
-  name: string;
-  cron_expression: string | null;
-  delay: number | null;
-  scheduling_type: string | null;
-  enabled: number;
-  job_status: string;
-  last_executed_status: string;
-  last_executed: number | null;
-  last_finished: number | null;
-  queue_name: string | null;
-  queue_position: number | null;
-  version: number;
-  last_updated: number;
-  last_updated_by: string | null;
-}
 
 export async function jobRow(uid: string): Promise<JobRow> {
   const row = await env.DB.prepare("SELECT * FROM job_configurations WHERE uid = ?").bind(uid).first<JobRow>();
