@@ -4,7 +4,7 @@
  * change is one conditional statement or one batch (a transaction), so two runs can never both win.
  */
 import type { JobRow } from "../jobconfigs/store";
-import { SETTINGS, defaultSettings, isSettingKey, type Settings } from "../settings/settings";
+import { SETTINGS_ROWS_SQL, settingsFromRows, type Settings } from "../settings/settings";
 
 /** The scheduler reads whole `job_configurations` rows (`SELECT *`); one row type for the table. */
 export type { JobRow } from "../jobconfigs/store";
@@ -35,29 +35,15 @@ export const RUN_ONCE_SQL = `((cron_expression IS NULL OR trim(cron_expression) 
 const AFTER_RUN_SET = `job_status = CASE WHEN enabled = 1 AND NOT ${RUN_ONCE_SQL} THEN 'SCHEDULED' ELSE 'DISABLED' END,
   enabled = CASE WHEN ${RUN_ONCE_SQL} THEN 0 ELSE enabled END`;
 
-function parseSettings(rows: { key: string; value: string }[]): Settings {
-  const settings = defaultSettings() as Record<string, unknown>;
-  for (const row of rows) {
-    if (!isSettingKey(row.key)) continue;
-    try {
-      const parsed = SETTINGS[row.key].schema.safeParse(JSON.parse(row.value));
-      if (parsed.success) settings[row.key] = parsed.data;
-    } catch {
-      // keep the default
-    }
-  }
-  return settings as Settings;
-}
-
 /** The job's row and the settings, in one round trip. */
 export async function readJobAndSettings(db: D1Database, uid: string): Promise<{ row: JobRow | null; settings: Settings }> {
   const [jobs, settings] = await db.batch([
     db.prepare(`SELECT * FROM job_configurations WHERE uid = ?`).bind(uid),
-    db.prepare(`SELECT key, value FROM system_settings`),
+    db.prepare(SETTINGS_ROWS_SQL),
   ]);
   return {
     row: ((jobs.results as JobRow[])[0] ?? null) as JobRow | null,
-    settings: parseSettings(settings.results as { key: string; value: string }[]),
+    settings: settingsFromRows(settings.results as { key: string; value: string }[]),
   };
 }
 
@@ -158,12 +144,12 @@ export async function finishRun(db: D1Database, p: FinishInput, extra: D1Prepare
       .prepare(`UPDATE job_runs SET status = ?, finished_at = ?, error_codes = ?, error = ? WHERE id = ? AND status = 'RUNNING'`)
       .bind(p.status, p.now, p.errorCodes, p.error, p.runRowId),
     retentionStatement(db, p.uid, p.keepRuns),
-    db.prepare(`SELECT key, value FROM system_settings`),
+    db.prepare(SETTINGS_ROWS_SQL),
     ...extra,
   ]);
   return {
     row: ((update.results as JobRow[])[0] ?? null) as JobRow | null,
-    settings: parseSettings(settings.results as { key: string; value: string }[]),
+    settings: settingsFromRows(settings.results as { key: string; value: string }[]),
   };
 }
 

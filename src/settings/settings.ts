@@ -68,11 +68,13 @@ export function defaultSettings(): Settings {
   return out as Settings;
 }
 
-/** Every setting, stored values over defaults (one D1 query). Invalid stored values fall back. */
-export async function loadSettings(db: D1Database): Promise<Settings> {
+/** The query `settingsFromRows` reads (callers may run it inside their own D1 batch). */
+export const SETTINGS_ROWS_SQL = `SELECT key, value FROM system_settings`;
+
+/** Every setting from `system_settings` rows, stored values over defaults. Invalid stored values fall back. */
+export function settingsFromRows(rows: readonly { key: string; value: string }[]): Settings {
   const settings = defaultSettings() as Record<string, unknown>;
-  const { results } = await db.prepare(`SELECT key, value FROM system_settings`).all<{ key: string; value: string }>();
-  for (const row of results) {
+  for (const row of rows) {
     if (!isSettingKey(row.key)) continue;
     try {
       const parsed = SETTINGS[row.key].schema.safeParse(JSON.parse(row.value));
@@ -82,6 +84,12 @@ export async function loadSettings(db: D1Database): Promise<Settings> {
     }
   }
   return settings as Settings;
+}
+
+/** Every setting, stored values over defaults (one D1 query). Invalid stored values fall back. */
+export async function loadSettings(db: D1Database): Promise<Settings> {
+  const { results } = await db.prepare(SETTINGS_ROWS_SQL).all<{ key: string; value: string }>();
+  return settingsFromRows(results);
 }
 
 export async function getSetting<K extends SettingKey>(db: D1Database, key: K): Promise<SettingValue<K>> {
