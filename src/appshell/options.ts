@@ -38,20 +38,8 @@ export interface OptionSource {
   dataIntegrityChecks(): Promise<DataIntegrityCheck[]>;
 }
 
-/** DHIS2's AnalyticsTableType enum (dhis-api `org.hisp.dhis.analytics.AnalyticsTableType`), in order. */
-export const ANALYTICS_TABLE_TYPES = [
-  "DATA_VALUE",
-  "COMPLETENESS",
-  "COMPLETENESS_TARGET",
-  "ORG_UNIT_TARGET",
-  "VALIDATION_RESULT",
-  "EVENT",
-  "ENROLLMENT",
-  "OWNERSHIP",
-  "TRACKED_ENTITY_INSTANCE_EVENTS",
-  "TRACKED_ENTITY_INSTANCE_ENROLLMENTS",
-  "TRACKED_ENTITY_INSTANCE",
-] as const;
+/** DHIS2's AnalyticsTableType enum, in order: the one list the job parameters also use. */
+export { ANALYTICS_TABLE_TYPES } from "../jobs/constants";
 
 export const emptyOptionSource: OptionSource = {
   list: async () => [],
