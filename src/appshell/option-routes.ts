@@ -15,6 +15,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { currentUser } from "../http/auth";
+import { buildPager } from "../http/pager";
 import { queryBool, queryInt } from "../http/params";
 import { apiUrl, jsonResponse } from "../http/respond";
 import { type AppEnv, SECURED } from "../http/router";
@@ -74,30 +75,13 @@ function listRoute(name: OptionListName) {
   });
 }
 
-interface Pager {
-  page: number;
-  total: number;
-  pageSize: number;
-  pageCount: number;
-  nextPage?: string;
-  prevPage?: string;
-}
-
 /** One page of a list in DHIS2's shape (`pager` first, then the collection). */
 export function pagedList(name: string, items: OptionItem[], paging: boolean, page: number, pageSize: number, url: string): Record<string, unknown> {
   if (!paging) return { [name]: items };
   const size = Math.max(1, pageSize);
-  const total = items.length;
-  const pageCount = total <= size ? 1 : Math.ceil(total / size);
   const current = Math.max(1, page);
-  const pager: Pager = { page: current, total, pageSize: size, pageCount };
-  const link = (p: number) => {
-    const u = new URL(url);
-    u.searchParams.set("page", String(p));
-    return `${u.origin}${u.pathname}?${u.searchParams.toString()}`;
-  };
-  if (current < pageCount) pager.nextPage = link(current + 1);
-  if (current > 1) pager.prevPage = link(Math.min(current - 1, pageCount));
+  const u = new URL(url);
+  const pager = buildPager(u, `${u.origin}${u.pathname}`, current, size, items.length);
   return { pager, [name]: items.slice((current - 1) * size, current * size) };
 }
 

@@ -10,6 +10,7 @@ import { currentUser, requireAuthority } from "../http/auth";
 import { readJsonBody, readJsonObject } from "../http/body";
 import { clock } from "../http/clock";
 import { parseFields } from "../http/fields";
+import { buildPager } from "../http/pager";
 import { invalidParamMessage, queryBool, UID_DETAIL } from "../http/params";
 import { apiUrl, jsonResponse } from "../http/respond";
 import { createRouter, SECURED, type AppEnv } from "../http/router";
@@ -19,7 +20,7 @@ import { errorReport, JOB_CONFIGURATION_KLASS } from "../jobs/errors";
 import { CONFIGURABLE_JOB_TYPES, jobTypeInfo } from "../jobs/registry";
 import { syncJobObject } from "../scheduling/sync";
 import { hasAuthority } from "../users/store";
-import { buildPager, compileOrder, compileWhere } from "./query";
+import { compileOrder, compileWhere } from "./query";
 import {
   errorResponses,
   JobConfigurationInputSchema,
