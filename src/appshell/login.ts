@@ -24,11 +24,11 @@ import {
   sessionCookie,
   sessionToken,
 } from "../http/auth";
-import { readBodyText } from "../http/body";
+import { parseJsonText, readBodyText } from "../http/body";
 import { clock } from "../http/clock";
 import { emptyResponse, jsonResponse, NO_STORE } from "../http/respond";
 import type { AppEnv } from "../http/router";
-import { ApiError, badRequest, forbidden } from "../http/webmessage";
+import { ApiError, forbidden } from "../http/webmessage";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { loadSettings } from "../settings/settings";
 import { ensureBootstrapAdmin } from "../users/bootstrap";
@@ -172,13 +172,7 @@ export function registerLoginRoutes(router: OpenAPIHono<AppEnv>): void {
     if (!isJson(c)) {
       throw new ApiError(415, `Content type '${c.req.header("Content-Type") ?? ""}' not supported`, { errorCode: "E1003" });
     }
-    const text = await readBodyText(c);
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch (e) {
-      throw badRequest(`Invalid JSON in request body: ${(e as Error).message}`);
-    }
+    const body = parseJsonText(await readBodyText(c));
     const { username, password } = (body ?? {}) as { username?: unknown; password?: unknown };
     if (typeof username !== "string" || typeof password !== "string") throw new ApiError(401, "Bad credentials");
     const outcome = await signIn(c, username, password);

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { ApiError } from "./webmessage";
+import { ApiError, badRequest } from "./webmessage";
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -42,6 +42,15 @@ export async function readBodyText(c: Context): Promise<string> {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(all);
   } catch {
     throw new ApiError(400, "Request body is not valid UTF-8.", { errorCode: "E1003" });
+  }
+}
+
+/** Plain `JSON.parse` of a body already read; malformed JSON is a 400 naming the problem. */
+export function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`Invalid JSON in request body: ${(e as Error).message}`);
   }
 }
 

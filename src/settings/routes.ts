@@ -13,7 +13,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { currentUser, requireAuthority } from "../http/auth";
-import { readBodyText } from "../http/body";
+import { parseJsonText, readBodyText } from "../http/body";
 import { requestFormat } from "../http/path";
 import { emptyResponse, jsonResponse, NO_STORE } from "../http/respond";
 import { type AppEnv, createRouter, SECURED } from "../http/router";
@@ -97,11 +97,7 @@ async function readSettingValue(c: Context<AppEnv>): Promise<unknown> {
   const text = await readBodyText(c);
   if (text === "") return undefined;
   if (!isJsonContent(c)) return text;
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw badRequest(`Invalid JSON in request body: ${(e as Error).message}`);
-  }
+  return parseJsonText(text);
 }
 
 /** DHIS2 shows values in messages as Java strings: text raw, everything else as JSON. */
@@ -208,13 +204,7 @@ const postSystemSettings = createRoute({
 
 settingsRoutes.openapi(postSystemSettings, async (c) => {
   requireSettingWriter(c);
-  const text = await readBodyText(c);
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (e) {
-    throw badRequest(`Invalid JSON in request body: ${(e as Error).message}`);
-  }
+  const body = parseJsonText(await readBodyText(c));
   if (body === null || typeof body !== "object" || Array.isArray(body)) throw badRequest("Request body must be a JSON object.");
   const entries = Object.entries(body as Record<string, unknown>);
   const unknown = entries.map(([k]) => k).filter((k) => !isSettingKey(k));
