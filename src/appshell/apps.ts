@@ -20,7 +20,7 @@ import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { currentUser } from "../http/auth";
 import { clock } from "../http/clock";
-import { contextPath, jsonResponse, NO_STORE, webMessageResponse } from "../http/respond";
+import { contextPath, jsonResponse, noStoreJson, webMessageResponse } from "../http/respond";
 import { type AppEnv, SECURED } from "../http/router";
 import { webMessage } from "../http/webmessage";
 
@@ -180,7 +180,7 @@ async function serveAppFile(c: Context<AppEnv>): Promise<Response> {
     try {
       const manifest = JSON.parse(await res.text()) as Manifest;
       manifest.activities = { ...(manifest.activities ?? {}), dhis: { ...(manifest.activities?.dhis ?? {}), href: base } };
-      return new Response(JSON.stringify(manifest), { status: 200, headers: { "Content-Type": "application/json;charset=UTF-8", "Cache-Control": NO_STORE } });
+      return noStoreJson(manifest);
     } catch {
       return notFoundMessage(`No valid manifest in app ${name}.`);
     }
