@@ -13,6 +13,7 @@ import { clock } from "../http/clock";
 import { emptyResponse, jsonResponse } from "../http/respond";
 import { type AppEnv, createRouter, SECURED } from "../http/router";
 import { badRequest } from "../http/webmessage";
+import { WebMessageSchema } from "../jobconfigs/schemas";
 import { queueableEntries, schedulerEntries } from "./entries";
 import { createQueue, deleteQueue, getQueue, type QueueInput, updateQueue } from "./service";
 import { loadAllJobs, loadQueueNames } from "./store";
@@ -23,17 +24,10 @@ const SECURITY = SECURED as unknown as Array<Record<string, string[]>>;
 const TAGS = ["scheduler"];
 const WRITE_AUTHORITY = "F_SCHEDULING_ADMIN";
 
-const WebMessageSchema = z
-  .object({
-    httpStatus: z.string(),
-    httpStatusCode: z.number().int(),
-    status: z.enum(["OK", "WARNING", "ERROR"]),
-    errorCode: z.string().optional(),
-    message: z.string().optional(),
-  })
-  .openapi("SchedulerWebMessage");
+/** The WebMessage without an import report (the queue routes never send one). */
+const SchedulerWebMessageSchema = WebMessageSchema.omit({ response: true }).openapi("SchedulerWebMessage");
 
-const wm = (description: string) => ({ description, content: { "application/json": { schema: WebMessageSchema } } });
+const wm = (description: string) => ({ description, content: { "application/json": { schema: SchedulerWebMessageSchema } } });
 
 const SchedulerEntryJobSchema = z
   .object({
