@@ -160,15 +160,11 @@ export function isJobType(jobType: string): boolean {
   return BY_NAME.has(jobType);
 }
 
-export interface JobTypeTraits {
-  configurable: boolean;
-  system: boolean;
-  independentRuns: boolean;
-  executedByCreator: boolean;
-  notifies: boolean;
-  errorNotification: boolean;
-  continuousExecution: boolean;
-}
+/** The scheduling traits of a job type, as its definition declares them. */
+export type JobTypeTraits = Pick<
+  JobTypeDef,
+  "configurable" | "system" | "independentRuns" | "executedByCreator" | "notifies" | "errorNotification" | "continuousExecution"
+>;
 
 const NO_TRAITS: JobTypeTraits = {
   configurable: false,
