@@ -168,14 +168,7 @@ export class BridgeRunner {
         await this.finish(state, { outcome: "FAILED", message: `Lost the DHIS2 task after ${state.failures} failed polls: ${message}` });
         return;
       }
-      if (this.heartbeatDue(state)) {
-        state.lastSent = this.deps.now();
-        await this.storage.put("run", state);
-        if (await this.ack(state, await safePost(() => cb.heartbeat()))) return;
-      } else {
-        await this.storage.put("run", state);
-      }
-      await this.storage.setAlarm(this.deps.now() + this.deps.pollIntervalMs);
+      await this.pollLater(state, cb, true);
       return;
     }
     // Oldest first; skip what was relayed already and the PARAMETERS opener.
@@ -207,7 +200,15 @@ export class BridgeRunner {
       await this.finish(state, result);
       return;
     }
-    if (!relayed && this.heartbeatDue(state)) {
+    await this.pollLater(state, cb, !relayed);
+  }
+
+  /**
+   * Saves the run and arms the next poll; first sends a heartbeat when `mayBeat` and one is due
+   * (no next poll when the scheduler's answer to it ends the run).
+   */
+  private async pollLater(state: RunState, cb: CallbackClient, mayBeat: boolean): Promise<void> {
+    if (mayBeat && this.heartbeatDue(state)) {
       state.lastSent = this.deps.now();
       await this.storage.put("run", state);
       if (await this.ack(state, await safePost(() => cb.heartbeat()))) return;
