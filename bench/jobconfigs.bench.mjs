@@ -12,11 +12,11 @@
 //    interleaved rounds; the medians are compared: target API p50 within 2x of the raw query's p50.
 // 5. `paging=false` (all 10,000 jobs, default and `*` fields) is fetched once and timed; the list is
 //    streamed in chunks of 500 rows, so the Worker never holds the whole result.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { basicAuth, freePort, load, report, ROOT, startWorker, WRANGLER_ENV } from "./lib.mjs";
+import { basicAuth, devServer, freePort, load, report, ROOT, startWorker, WRANGLER, WRANGLER_ENV } from "./lib.mjs";
 
 const JOBS = Number(process.env.BENCH_JOBS) || 10_000;
 const TYPES = ["DATA_INTEGRITY", "RESOURCE_TABLE", "ANALYTICS_TABLE", "DATA_SYNC", "MONITORING", "PREDICTOR", "SEND_SCHEDULED_MESSAGE", "TEST"];
@@ -74,53 +74,17 @@ async function startRawWorker(persistDir) {
     ].join("\n"),
   );
   const port = await freePort();
-  const child = spawn(path.join(ROOT, "node_modules", ".bin", "wrangler"), ["dev", "--config", config, "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistDir, "--log-level", "error"], {
-    cwd: ROOT,
-    env: WRANGLER_ENV,
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
+  return devServer({
+    args: ["--config", config, "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistDir, "--log-level", "error"],
+    port,
+    cleanupDir: dir,
+    readyPath: "/?limit=1",
+    isReady: (status) => status === 200,
+    timeoutMs: 90_000,
+    exitedMessage: "raw worker exited",
+    timeoutMessage: "raw worker did not start",
+    stopIfExited: false,
   });
-  let output = "";
-  child.stdout.on("data", (d) => (output = (output + d).slice(-4000)));
-  child.stderr.on("data", (d) => (output = (output + d).slice(-4000)));
-  let exited = false;
-  child.on("exit", () => (exited = true));
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (!exited) {
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {
-        // gone
-      }
-      for (let i = 0; i < 50 && !exited; i++) await new Promise((r) => setTimeout(r, 100));
-      if (!exited) {
-        try {
-          process.kill(-child.pid, "SIGKILL");
-        } catch {
-          // gone
-        }
-      }
-    }
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
-  };
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (exited) throw new Error(`raw worker exited:\n${output}`);
-    try {
-      const res = await fetch(url + "/?limit=1");
-      await res.arrayBuffer();
-      if (res.status === 200) break;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`raw worker did not start:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return { url, stop };
 }
 
 async function timed(url, headers) {
@@ -145,7 +109,7 @@ export default async function jobConfigurationsBench() {
     const seedFile = path.join(seedDir, "seed.sql");
     await writeFile(seedFile, seedSql(JOBS));
     const t0 = performance.now();
-    const seeded = spawnSync(path.join(ROOT, "node_modules", ".bin", "wrangler"), ["d1", "execute", "hrhis4", "--local", "--persist-to", server.dir, "--file", seedFile, "--yes"], {
+    const seeded = spawnSync(WRANGLER, ["d1", "execute", "hrhis4", "--local", "--persist-to", server.dir, "--file", seedFile, "--yes"], {
       cwd: ROOT,
       env: WRANGLER_ENV,
       encoding: "utf8",

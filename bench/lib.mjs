@@ -11,7 +11,7 @@ import autocannon from "autocannon";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = path.join(ROOT, "node_modules", ".bin");
-const WRANGLER = path.join(BIN, "wrangler");
+export const WRANGLER = path.join(BIN, "wrangler");
 
 /**
  * Environment for every wrangler process: offline, no telemetry, no prompts, and the project's own
@@ -41,7 +41,7 @@ export function freePort() {
   });
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts `wrangler dev` on a free port with its own persisted state. Returns
@@ -59,10 +59,29 @@ export async function startWorker({ vars = {}, readyPath = "/api/ping", timeoutM
     throw new Error(`wrangler d1 migrations apply failed (${migrate.status}):\n${migrate.stdout}\n${migrate.stderr}`);
   }
   const port = await freePort();
-  const args = ["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", dir, "--log-level", "error"];
+  const args = ["--port", String(port), "--ip", "127.0.0.1", "--persist-to", dir, "--log-level", "error"];
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
-  // Own process group, so stop() ends wrangler and the workerd it spawned, and nothing else.
-  const child = spawn(WRANGLER, args, { cwd: ROOT, env: WRANGLER_ENV, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const { url, stop } = await devServer({
+    args,
+    port,
+    cleanupDir: dir,
+    readyPath,
+    isReady: (status) => status < 500,
+    timeoutMs,
+    exitedMessage: "wrangler dev exited before answering",
+    timeoutMessage: `wrangler dev did not answer within ${timeoutMs} ms`,
+  });
+  return { url, port, dir, stop };
+}
+
+/**
+ * Runs `wrangler dev <args>` on `port` in its own process group and waits until `readyPath` answers
+ * with a status `isReady` accepts. Returns `{ url, stop() }`; `stop()` ends wrangler and the workerd
+ * it spawned (and nothing else), then removes `cleanupDir`. Should wrangler exit first, the error
+ * carries `exitedMessage` (after `stop()` when `stopIfExited`); past `timeoutMs`, `timeoutMessage`.
+ */
+export async function devServer({ args, port, cleanupDir, readyPath, isReady, timeoutMs, exitedMessage, timeoutMessage, stopIfExited = true }) {
+  const child = spawn(WRANGLER, ["dev", ...args], { cwd: ROOT, env: WRANGLER_ENV, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
   child.stdout.on("data", (d) => (output = (output + d).slice(-4000)));
   child.stderr.on("data", (d) => (output = (output + d).slice(-4000)));
@@ -86,29 +105,29 @@ export async function startWorker({ vars = {}, readyPath = "/api/ping", timeoutM
         }
       }
     }
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    await rm(cleanupDir, { recursive: true, force: true }).catch(() => {});
   };
 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (exited) {
-      await stop();
-      throw new Error(`wrangler dev exited before answering:\n${output}`);
+      if (stopIfExited) await stop();
+      throw new Error(`${exitedMessage}:\n${output}`);
     }
     try {
       const res = await fetch(url + readyPath);
       await res.arrayBuffer();
-      if (res.status < 500) break;
+      if (isReady(res.status)) break;
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`wrangler dev did not answer within ${timeoutMs} ms:\n${output}`);
+      throw new Error(`${timeoutMessage}:\n${output}`);
     }
     await sleep(250);
   }
-  return { url, port, dir, stop };
+  return { url, stop };
 }
 
 /**
@@ -117,7 +136,11 @@ export async function startWorker({ vars = {}, readyPath = "/api/ping", timeoutM
  */
 export async function load({ name, url, headers = {}, method = "GET", body, duration = 10, connections = 10, warmup = 2 }) {
   if (warmup > 0) await autocannon({ url, headers, method, body, duration: warmup, connections });
-  const r = await autocannon({ url, headers, method, body, duration, connections });
+  return benchResult(name, connections, await autocannon({ url, headers, method, body, duration, connections }));
+}
+
+/** An autocannon result as `{ name, connections, rps, p50, p99, requests, non2xx, errors }` (ms). */
+export function benchResult(name, connections, r) {
   return {
     name,
     connections,

@@ -9,11 +9,7 @@
 // creations, default 32) tune the run. Run alone: another process editing src/ makes wrangler dev
 // reload the Worker (and reset every object) mid-run.
 import { spawnSync } from "node:child_process";
-import path from "node:path";
-import { ROOT, WRANGLER_ENV, basicAuth, startWorker } from "./lib.mjs";
-
-const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+import { ROOT, WRANGLER, WRANGLER_ENV, basicAuth, sleep, startWorker } from "./lib.mjs";
 
 /** A read-only query against the running server's local D1 (the same persisted state). */
 function d1(dir, sql) {

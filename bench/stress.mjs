@@ -13,9 +13,8 @@
 //   - no job left RUNNING.
 // Exit code 1 when a check fails.
 import { spawnSync } from "node:child_process";
-import path from "node:path";
 import autocannon from "autocannon";
-import { ROOT, WRANGLER_ENV, basicAuth, startWorker } from "./lib.mjs";
+import { ROOT, WRANGLER, WRANGLER_ENV, basicAuth, sleep, startWorker } from "./lib.mjs";
 
 const SECONDS = Number(process.env.STRESS_SECONDS ?? process.argv[2] ?? 60);
 const CONNECTIONS = Number(process.env.STRESS_CONNECTIONS ?? 16);
@@ -29,11 +28,10 @@ if (!Number.isFinite(SECONDS) || SECONDS <= 0 || SECONDS > 3600) {
   process.exit(2);
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pick = (list) => list[Math.floor(Math.random() * list.length)];
 
 function d1(dir, sql) {
-  const r = spawnSync(path.join(ROOT, "node_modules", ".bin", "wrangler"), ["d1", "execute", "hrhis4", "--local", "--persist-to", dir, "--json", "--command", sql], {
+  const r = spawnSync(WRANGLER, ["d1", "execute", "hrhis4", "--local", "--persist-to", dir, "--json", "--command", sql], {
     cwd: ROOT,
     env: WRANGLER_ENV,
     encoding: "utf8",

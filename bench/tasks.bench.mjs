@@ -11,9 +11,7 @@
 // Knobs: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 10), BENCH_TASK_JOBS (100),
 // BENCH_TASK_ITEMS (items per run, default 600), BENCH_TASK_ITEM_MS (ms per item, default 100).
 import autocannon from "autocannon";
-import { basicAuth, report, startWorker } from "./lib.mjs";
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+import { basicAuth, benchResult, report, sleep, startWorker } from "./lib.mjs";
 
 async function inBatches(items, size, fn) {
   const out = [];
@@ -29,17 +27,7 @@ async function loadRotating({ name, base, paths, headers, duration, connections,
   let i = 0;
   const requests = [{ method: "GET", setupRequest: (req) => ({ ...req, path: paths[i++ % paths.length] }) }];
   if (warmup > 0) await autocannon({ url: base, headers, requests, duration: warmup, connections });
-  const r = await autocannon({ url: base, headers, requests, duration, connections });
-  return {
-    name,
-    connections,
-    rps: r.requests.average,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    requests: r.requests.total,
-    non2xx: r.non2xx,
-    errors: r.errors + r.timeouts,
-  };
+  return benchResult(name, connections, await autocannon({ url: base, headers, requests, duration, connections }));
 }
 
 export default async function tasksBench() {
