@@ -1,7 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { JobRunError } from "../../src/executor/handler";
-import { manualClock, setClock } from "../../src/http/clock";
 import type { JobObject } from "../../src/scheduling/job-object";
 import { JobEngine, setPrewarmMs } from "../../src/scheduling/engine";
 import { registerJobHandler, type JobRunContext } from "../../src/scheduling/handlers";
@@ -9,27 +8,9 @@ import { scheduledMaintenance } from "../../src/scheduling/reconcile";
 import { tryStartRun } from "../../src/scheduling/store";
 import { syncJobObject } from "../../src/scheduling/sync";
 import { api, json } from "../helpers";
-import { T0, alarmOf, cleanupJobs, fire, gate, insertJob, row, runs, stub, until } from "./support";
+import { T0, alarmOf, fire, gate, insertJob, row, runs, stub, until, schedulerTestLifecycle } from "./support";
 
-const clk = manualClock(T0);
-
-beforeAll(async () => {
-  // This file's storage is its own: start without the seeded system jobs.
-  await env.DB.prepare(`DELETE FROM job_configurations`).run();
-});
-
-beforeEach(() => {
-  clk.set(T0);
-  setClock(clk);
-});
-
-afterEach(async () => {
-  await cleanupJobs();
-  registerJobHandler("DATA_INTEGRITY", null);
-  registerJobHandler("RESOURCE_TABLE", null);
-  registerJobHandler("TEST", null);
-  setClock(null);
-});
+const clk = schedulerTestLifecycle(["DATA_INTEGRITY", "RESOURCE_TABLE", "TEST"]);
 
 describe("CRON jobs in their object", () => {
   it("arms the next occurrence, runs it once, records the run, re-arms", async () => {

@@ -3,24 +3,11 @@
  * the real engine (execute endpoint, the job's alarm), not through the executor.
  */
 import { env } from "cloudflare:test";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { manualClock, setClock } from "../../src/http/clock";
+import { describe, expect, it } from "vitest";
 import { api, json } from "../helpers";
-import { T0, cleanupJobs, fire, insertJob, row, runs, userWith } from "./support";
+import { T0, fire, insertJob, row, runs, userWith, schedulerTestLifecycle } from "./support";
 
-const clk = manualClock(T0);
-
-beforeAll(async () => {
-  await env.DB.prepare(`DELETE FROM job_configurations`).run();
-});
-beforeEach(() => {
-  clk.set(T0);
-  setClock(clk);
-});
-afterEach(async () => {
-  await cleanupJobs();
-  setClock(null);
-});
+const clk = schedulerTestLifecycle();
 
 describe("in-worker user jobs through the engine", () => {
   it("DISABLE_INACTIVE_USERS disables an idle user, who is refused at once (401 Account disabled)", async () => {

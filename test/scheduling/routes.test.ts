@@ -1,27 +1,13 @@
 import { env, runInDurableObject } from "cloudflare:test";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { manualClock, setClock } from "../../src/http/clock";
+import { describe, expect, it } from "vitest";
 import { registerJobHandler } from "../../src/scheduling/handlers";
 import { schedulingRoutes } from "../../src/scheduling/routes";
 import { syncJobObject } from "../../src/scheduling/sync";
 import { api, json } from "../helpers";
-import { T0, adminUid, alarmOf, cleanupJobs, fire, gate, insertJob, row, runs, stub, until, userWith } from "./support";
+import { T0, adminUid, alarmOf, fire, gate, insertJob, row, runs, stub, until, userWith, schedulerTestLifecycle } from "./support";
 
-const clk = manualClock(T0);
+const clk = schedulerTestLifecycle(["TEST"]);
 const KLASS = "org.hisp.dhis.scheduling.JobConfiguration";
-
-beforeAll(async () => {
-  await env.DB.prepare(`DELETE FROM job_configurations`).run();
-});
-beforeEach(() => {
-  clk.set(T0);
-  setClock(clk);
-});
-afterEach(async () => {
-  await cleanupJobs();
-  registerJobHandler("TEST", null);
-  setClock(null);
-});
 
 const post = (path: string, opts: { auth?: string } = {}) => api(path, { method: "POST", auth: opts.auth });
 

@@ -1,7 +1,10 @@
 /** Helpers for the scheduler tests: job rows straight in D1, the job's object, alarms. */
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { afterEach, beforeAll, beforeEach } from "vitest";
+import { manualClock, setClock } from "../../src/http/clock";
 import { generateUid } from "../../src/http/uid";
 import { setPrewarmMs } from "../../src/scheduling/engine";
+import { registerJobHandler } from "../../src/scheduling/handlers";
 import type { JobObject } from "../../src/scheduling/job-object";
 import type { JobRow, RunRow } from "../../src/scheduling/store";
 import { jobObject } from "../../src/scheduling/sync";
@@ -11,6 +14,28 @@ setPrewarmMs(0);
 
 /** A fixed instant far in the future: alarms armed at manual-clock times never fire on their own. */
 export const T0 = Date.UTC(2035, 0, 1, 0, 0, 0);
+
+/**
+ * The scheduler tests' lifecycle (call at the top of a test file): the file starts without the
+ * seeded system jobs; each test runs on a manual clock set to T0; after each, `cleanupJobs()`, the
+ * handlers of `handlerTypes` unregistered and the real clock back. Returns the manual clock.
+ */
+export function schedulerTestLifecycle(handlerTypes: string[] = []): ReturnType<typeof manualClock> {
+  const clk = manualClock(T0);
+  beforeAll(async () => {
+    await env.DB.prepare(`DELETE FROM job_configurations`).run();
+  });
+  beforeEach(() => {
+    clk.set(T0);
+    setClock(clk);
+  });
+  afterEach(async () => {
+    await cleanupJobs();
+    for (const jobType of handlerTypes) registerJobHandler(jobType, null);
+    setClock(null);
+  });
+  return clk;
+}
 
 export interface JobInit {
   uid?: string;
