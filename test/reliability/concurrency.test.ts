@@ -4,16 +4,15 @@
  * writer wins" (no version precondition): every accepted PUT is counted in `version`, the stored row
  * is exactly one request's body (never a mix), and the job's object ends in step with it.
  */
-import { env, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { manualClock, setClock } from "../../src/http/clock";
 import { generateUid } from "../../src/http/uid";
 import { PREWARM_MS, setPrewarmMs } from "../../src/scheduling/engine";
 import { registerJobHandler, type JobRunContext } from "../../src/scheduling/handlers";
-import type { JobObject } from "../../src/scheduling/job-object";
 import { api, json } from "../helpers";
 import { uniqueCron } from "../security/fixtures";
-import { alarmInconsistencies, alarmOf, fireAlarm, idle } from "./support";
+import { alarmInconsistencies, alarmOf, fireAlarm, idle, releaseJobObjects } from "./support";
 
 const T0 = Date.UTC(2035, 5, 1, 0, 0, 1);
 const PARALLEL = 100;
@@ -38,16 +37,7 @@ beforeAll(() => {
   setClock(clock);
 });
 afterEach(() => registerJobHandler("TEST", null));
-afterAll(async () => {
-  for (const id of await listDurableObjectIds(env.JOBS)) {
-    await runInDurableObject(env.JOBS.get(id), async (instance, state) => {
-      await (instance as unknown as JobObject).idle?.();
-      await state.storage.deleteAlarm();
-    });
-  }
-  setClock(null);
-  setPrewarmMs(prewarm);
-});
+afterAll(() => releaseJobObjects(prewarm));
 
 describe("parallel execute", () => {
   it(`${PARALLEL} parallel execute calls on one job start exactly one run`, async () => {

@@ -8,7 +8,7 @@
  *   - an occurrence runs at most once.
  * The clock is fixed in 2035 so no alarm fires on its own; the tests fire them.
  */
-import { abortAllDurableObjects, env, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, env, runInDurableObject } from "cloudflare:test";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { manualClock, setClock } from "../../src/http/clock";
 import { generateUid } from "../../src/http/uid";
@@ -32,6 +32,7 @@ import {
   fireAlarm,
   idle,
   isWebMessage,
+  releaseJobObjects,
 } from "./support";
 
 const T0 = Date.UTC(2035, 2, 1, 0, 0, 0);
@@ -97,16 +98,7 @@ afterEach(() => {
   registerJobHandler("TEST", null);
 });
 
-afterAll(async () => {
-  for (const id of await listDurableObjectIds(env.JOBS)) {
-    await runInDurableObject(env.JOBS.get(id), async (instance, state) => {
-      await (instance as unknown as JobObject).idle?.();
-      await state.storage.deleteAlarm();
-    });
-  }
-  setClock(null);
-  setPrewarmMs(prewarm);
-});
+afterAll(() => releaseJobObjects(prewarm));
 
 describe("D1 failing during writes", () => {
   it("create: whichever statement fails, a job exists only with its alarm", async () => {
@@ -415,7 +407,8 @@ describe("D1 failing inside the job's object", () => {
       });
   }
 
-  it("recording the end of a run fails: the job is not left RUNNING beyond the stale-run reset", async () => {
+  /** A new job executed now whose run's end (`finishRun`) fails to be recorded; returns its uid. */
+  async function runWhoseEndIsNotRecorded(): Promise<string> {
     const uid = await createJob();
     expect((await api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" })).status).toBe(200);
     const plan = new FaultPlan(1, /last_executed_status = \?1, last_finished/);
@@ -427,6 +420,11 @@ describe("D1 failing inside the job's object", () => {
       await restore();
     }
     expect(plan.failed).toBe(true);
+    return uid;
+  }
+
+  it("recording the end of a run fails: the job is not left RUNNING beyond the stale-run reset", async () => {
+    const uid = await runWhoseEndIsNotRecorded();
     // Whatever the object did next, the Cron Trigger's stale-run reset ends it.
     const { resetStaleJobs } = await import("../../src/scheduling/reconcile");
     clock.advance(11 * 60_000);
@@ -441,18 +439,8 @@ describe("D1 failing inside the job's object", () => {
   // KF-4 (docs/RELIABILITY.md, fixed): the run marker, with the outcome, stays in the object until
   // `finishRun` succeeds, so the retry alarm records the end at once instead of the stale-run reset.
   it("KF-4: recording the end of a run fails: the object's own retry closes the run at once, with its real outcome", async () => {
-    const uid = await createJob();
-    expect((await api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" })).status).toBe(200);
-    const plan = new FaultPlan(1, /last_executed_status = \?1, last_finished/);
-    const restore = await breakObjectDb(uid, plan);
-    const ended = clock.now();
-    try {
-      await fireAlarm(uid).catch(() => false);
-      await idle(uid);
-    } finally {
-      await restore();
-    }
-    expect(plan.failed).toBe(true);
+    const ended = clock.now(); // the manual clock stands still until the test moves it
+    const uid = await runWhoseEndIsNotRecorded();
     expect(await alarmOf(uid)).toBe(clock.now() + 5_000); // the engine's ERROR_RETRY_MS re-arm
     clock.advance(6_000);
     await fireAlarm(uid);
@@ -468,17 +456,7 @@ describe("D1 failing inside the job's object", () => {
   });
 
   it("recording the end fails and the next contact is a sync: the run is closed at once too", async () => {
-    const uid = await createJob();
-    expect((await api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" })).status).toBe(200);
-    const plan = new FaultPlan(1, /last_executed_status = \?1, last_finished/);
-    const restore = await breakObjectDb(uid, plan);
-    try {
-      await fireAlarm(uid).catch(() => false);
-      await idle(uid);
-    } finally {
-      await restore();
-    }
-    expect(plan.failed).toBe(true);
+    const uid = await runWhoseEndIsNotRecorded();
     expect((await row(uid))!.job_status).toBe("RUNNING");
     expect((await api(`/api/jobConfigurations/${uid}/disable`, { method: "POST" })).status).toBe(204);
     expect((await row(uid))!).toMatchObject({ job_status: "DISABLED", last_executed_status: "COMPLETED" });

@@ -3,15 +3,32 @@
  * fails its Nth statement, a job-object namespace whose RPCs throw, a KV namespace that is down,
  * and the "no job without an alarm, no alarm without a job" check over D1 and the job objects.
  */
-import { createExecutionContext, env, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, env, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { app } from "../../src/app";
 import type { Env } from "../../src/env";
+import { setClock } from "../../src/http/clock";
+import { setPrewarmMs } from "../../src/scheduling/engine";
 import { ensureBootstrapAdmin } from "../../src/users/bootstrap";
 import type { JobObject } from "../../src/scheduling/job-object";
 import { jobObject } from "../../src/scheduling/sync";
 import { BASE, adminAuth } from "../helpers";
 
 export const INJECTED = "injected fault";
+
+/**
+ * The end of a reliability test file: every job object drained (its run awaited) and its alarm
+ * deleted, the real clock back and the prewarm restored to `prewarm`.
+ */
+export async function releaseJobObjects(prewarm: number): Promise<void> {
+  for (const id of await listDurableObjectIds(env.JOBS)) {
+    await runInDurableObject(env.JOBS.get(id), async (instance, state) => {
+      await (instance as unknown as JobObject).idle?.();
+      await state.storage.deleteAlarm();
+    });
+  }
+  setClock(null);
+  setPrewarmMs(prewarm);
+}
 
 /** Counts statements executed through a D1 binding and throws on the `failAt`-th (1-based). */
 export class FaultPlan {
