@@ -4,6 +4,7 @@
  */
 import { createExecutionContext, env } from "cloudflare:test";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Dhis2Config } from "../../bridge/src/dhis2";
 import { MemoryRunHost, handleBridgeRequest } from "../../bridge/src/runner";
 import { app } from "../../src/app";
 import { setExecutorTransport } from "../../src/executor/config";
@@ -36,6 +37,30 @@ afterEach(async () => {
   setExecutorPollMs(2000);
   setClock(null);
 });
+
+/**
+ * ANALYTICS_TABLE runs on the executor, which is the DHIS2 bridge (polling every 3 s on the manual
+ * clock) in front of a stub DHIS2 playing the analytics script; `credentials` are the bridge's.
+ */
+function analyticsThroughBridge(credentials: Omit<Dhis2Config, "baseUrl">): { dhis2: StubDhis2; host: MemoryRunHost } {
+  const dhis2 = new StubDhis2();
+  dhis2.script = analyticsScript();
+  const scheduler: FetchLike = {
+    fetch: async (input, init) => app.fetch(new Request(input, init), { ...env, EXECUTOR_SECRET: SECRET }, createExecutionContext()),
+  };
+  const host = new MemoryRunHost({
+    secret: SECRET,
+    dhis2: { baseUrl: dhis2.baseUrl, ...credentials },
+    dhis2Fetch: dhis2,
+    callbackFetch: scheduler,
+    now: () => clk.now(),
+    pollIntervalMs: 3000,
+  });
+  setExecutorTransport({ fetch: async (input, init) => handleBridgeRequest(new Request(input, init), { secret: SECRET, now: () => clk.now() }, host) });
+  // The test environment has no EXECUTOR_SECRET binding: the run gets it here.
+  registerJobHandler("ANALYTICS_TABLE", (ctx: JobRunContext) => executorHandler("ANALYTICS_TABLE")({ ...ctx, env: { ...ctx.env, EXECUTOR_SECRET: SECRET } }));
+  return { dhis2, host };
+}
 
 /** Executes the job now; `run` settles when its run (the object's alarm) is over. */
 async function executeNow(uid: string): Promise<{ run: Promise<boolean> }> {
@@ -81,22 +106,7 @@ describe("runs through the scheduler engine", () => {
   });
 
   it("an executor run relays the DHIS2 bridge's notifications into the job's tasks", async () => {
-    const dhis2 = new StubDhis2();
-    dhis2.script = analyticsScript();
-    const scheduler: FetchLike = {
-      fetch: async (input, init) => app.fetch(new Request(input, init), { ...env, EXECUTOR_SECRET: SECRET }, createExecutionContext()),
-    };
-    const host = new MemoryRunHost({
-      secret: SECRET,
-      dhis2: { baseUrl: dhis2.baseUrl, token: "d2pat_test" },
-      dhis2Fetch: dhis2,
-      callbackFetch: scheduler,
-      now: () => clk.now(),
-      pollIntervalMs: 3000,
-    });
-    setExecutorTransport({ fetch: async (input, init) => handleBridgeRequest(new Request(input, init), { secret: SECRET, now: () => clk.now() }, host) });
-    // The test environment has no EXECUTOR_SECRET binding: the run gets it here.
-    registerJobHandler("ANALYTICS_TABLE", (ctx: JobRunContext) => executorHandler("ANALYTICS_TABLE")({ ...ctx, env: { ...ctx.env, EXECUTOR_SECRET: SECRET } }));
+    const { dhis2, host } = analyticsThroughBridge({ token: "d2pat_test" });
     const uid = await insertJob({ jobType: "ANALYTICS_TABLE", cron: "0 0 3 ? * *", parameters: { lastYears: 2 } });
     const { run } = await executeNow(uid);
     await until(async () => dhis2.callsTo("POST", "/api/resourceTables/analytics").length === 1);
@@ -119,21 +129,7 @@ describe("runs through the scheduler engine", () => {
   });
 
   it("a cancel reaches DHIS2 through the bridge and the run ends STOPPED", async () => {
-    const dhis2 = new StubDhis2();
-    dhis2.script = analyticsScript();
-    const scheduler: FetchLike = {
-      fetch: async (input, init) => app.fetch(new Request(input, init), { ...env, EXECUTOR_SECRET: SECRET }, createExecutionContext()),
-    };
-    const host = new MemoryRunHost({
-      secret: SECRET,
-      dhis2: { baseUrl: dhis2.baseUrl, username: "admin", password: "district" },
-      dhis2Fetch: dhis2,
-      callbackFetch: scheduler,
-      now: () => clk.now(),
-      pollIntervalMs: 3000,
-    });
-    setExecutorTransport({ fetch: async (input, init) => handleBridgeRequest(new Request(input, init), { secret: SECRET, now: () => clk.now() }, host) });
-    registerJobHandler("ANALYTICS_TABLE", (ctx: JobRunContext) => executorHandler("ANALYTICS_TABLE")({ ...ctx, env: { ...ctx.env, EXECUTOR_SECRET: SECRET } }));
+    const { dhis2, host } = analyticsThroughBridge({ username: "admin", password: "district" });
     const uid = await insertJob({ jobType: "ANALYTICS_TABLE", cron: "0 0 3 ? * *" });
     const { run } = await executeNow(uid);
     await until(async () => dhis2.callsTo("POST", "/api/resourceTables/analytics").length === 1);
