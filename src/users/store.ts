@@ -42,20 +42,19 @@ export const SELECT_USER = `SELECT u.*,
  * User rows by username or uid, through the 2-second in-isolate row cache (user-row-cache.ts
  * documents its invalidation guarantees). Rows are shared: callers must not mutate them.
  */
-export async function findUserByUsername(db: D1Database, username: string): Promise<UserRow | null> {
-  const now = clock.now();
-  const hit = cachedRow<UserRow>(`u:${username}`, now);
-  if (hit) return hit;
-  const row = await db.prepare(`${SELECT_USER} WHERE u.username = ?`).bind(username).first<UserRow>();
-  if (row) rememberRow(row, now);
-  return row;
+export function findUserByUsername(db: D1Database, username: string): Promise<UserRow | null> {
+  return findUserCached(db, `u:${username}`, "u.username = ?", username);
 }
 
-export async function findUserByUid(db: D1Database, uid: string): Promise<UserRow | null> {
+export function findUserByUid(db: D1Database, uid: string): Promise<UserRow | null> {
+  return findUserCached(db, `i:${uid}`, "u.uid = ?", uid);
+}
+
+async function findUserCached(db: D1Database, cacheKey: string, where: "u.username = ?" | "u.uid = ?", value: string): Promise<UserRow | null> {
   const now = clock.now();
-  const hit = cachedRow<UserRow>(`i:${uid}`, now);
+  const hit = cachedRow<UserRow>(cacheKey, now);
   if (hit) return hit;
-  const row = await db.prepare(`${SELECT_USER} WHERE u.uid = ?`).bind(uid).first<UserRow>();
+  const row = await db.prepare(`${SELECT_USER} WHERE ${where}`).bind(value).first<UserRow>();
   if (row) rememberRow(row, now);
   return row;
 }
