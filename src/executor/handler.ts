@@ -27,15 +27,12 @@ import {
 } from "./protocol";
 import { createExecutorRun, eventsAfter, purgeExpired, setRunState } from "./store";
 
-/** What a run handler gets (the scheduler adapts its own run context to this shape). */
-export interface ExecutorRunContext {
+/**
+ * What a run handler gets (the scheduler adapts its own run context to this shape): the run's
+ * identity as the start request carries it, plus the scheduler's hooks.
+ */
+export interface ExecutorRunContext extends Pick<StartRequest, "runId" | "jobId" | "jobType" | "jobName" | "parameters" | "user"> {
   env: { DB: D1Database } & ExecutorEnv;
-  runId: string;
-  jobId: string;
-  jobType: string;
-  jobName?: string;
-  parameters: Record<string, unknown>;
-  user?: { uid: string; username?: string };
   /** The occurrence (epoch ms) this run belongs to; defaults to the start instant. */
   scheduledAt?: number;
   /** A progress message for the run's task notifications. */
