@@ -3,17 +3,26 @@ import { app } from "./app";
 import type { Env } from "./env";
 import { clock } from "./http/clock";
 import { scheduledMaintenance } from "./scheduling/reconcile";
+import { cleanupTasks } from "./tasks/cleanup";
 
 export { JobObject } from "./scheduling/job-object";
 
 export default {
   fetch: app.fetch,
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-    // The scheduler's safety net: stale runs reset, job objects reconciled with D1.
+    // The scheduler's safety net: stale runs reset, job objects reconciled with D1, queue runs repaired.
+    const now = clock.now();
     ctx.waitUntil(
-      scheduledMaintenance(env, clock.now()).then(
+      scheduledMaintenance(env, now).then(
         () => undefined,
         (e) => console.error("scheduler maintenance failed", e),
+      ),
+    );
+    // Task notification retention (age and jobs per type): it lists the KV keys, so once a minute.
+    ctx.waitUntil(
+      cleanupTasks(env, now).then(
+        () => undefined,
+        (e) => console.error("task notification cleanup failed", e),
       ),
     );
   },

@@ -3,7 +3,7 @@
  * access control for three kinds of users, deletes and retention.
  * Runs are seeded through JobNotifications inside each job's real Durable Object.
  */
-import { env, runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, env, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { NO_STORE } from "../../src/http/respond";
 import { manualClock, setClock } from "../../src/http/clock";
@@ -16,6 +16,7 @@ import { summaryKey, taskKey } from "../../src/tasks/kv";
 import { cleanupTasks } from "../../src/tasks/cleanup";
 import { STALE_GRACE_MS } from "../../src/tasks/service";
 import { app } from "../../src/app";
+import worker from "../../src/index";
 import { api, basic, json } from "../helpers";
 
 const T0 = Date.UTC(2026, 10, 29, 8, 0, 0, 0);
@@ -431,6 +432,24 @@ describe("retention", () => {
     expect(Object.keys(await json(await api(`/api/system/tasks/TEST`)))).toEqual([ids[3], ids[2]]);
     expect(await json(await api(`/api/system/tasks/TEST/${ids[1]}`))).toEqual([]);
     expect(await cleanupTasks(env, T0)).toEqual({ removed: 0 });
+  });
+
+  it("the Worker's Cron Trigger applies the retention", async () => {
+    await env.DB.prepare(`INSERT INTO system_settings (key, value) VALUES ('notifierMaxAgeDays', '7') ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run();
+    const old = generateUid();
+    const recent = generateUid();
+    await seedRun(old, { at: T0 - 8 * 86_400_000, finish: true });
+    await seedRun(recent, { at: T0 - 1000, finish: true });
+    clock.set(T0);
+    expect(await env.TASKS.get(taskKey("TEST", old))).not.toBeNull();
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: T0, cron: "* * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const listed = Object.keys(await json(await api(`/api/system/tasks/TEST`)));
+    expect(listed).toContain(recent);
+    expect(listed).not.toContain(old);
+    expect(await env.TASKS.get(taskKey("TEST", old))).toBeNull();
+    expect(await env.TASKS.get(taskKey("TEST", recent))).not.toBeNull();
   });
 
   it("a run idle for longer than notifierMaxAgeDays is no longer served, even from its object", async () => {
