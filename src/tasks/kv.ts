@@ -13,6 +13,7 @@
  * Every put carries an expiration of `notifierMaxAgeDays` (never below KV's 60 s minimum), so keys of
  * jobs that stopped reporting disappear by themselves after the retention period.
  */
+import { ApiError } from "../http/webmessage";
 import type { Notification } from "./types";
 
 export const TASK_PREFIX = "task:";
@@ -81,11 +82,24 @@ export function taskMetadata(list: Notification[], lastActivity: number, userUid
 }
 
 /** Every key under a prefix, following the cursor (`list_complete`, not an empty page, ends it). */
+/**
+ * A KV read for a listing. KV being unreachable is an infrastructure fault, not a server bug:
+ * 503 (the single-task endpoints do not depend on KV and keep answering from the job's object).
+ */
+async function kvRead<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    console.error("KV read failed", e instanceof Error ? e.message : String(e));
+    throw new ApiError(503, "Task listings are temporarily unavailable; single tasks can still be read.");
+  }
+}
+
 export async function listAll<M>(kv: KVNamespace, prefix: string): Promise<Array<{ name: string; metadata?: M }>> {
   const out: Array<{ name: string; metadata?: M }> = [];
   let cursor: string | undefined;
   for (;;) {
-    const page = await kv.list<M>({ prefix, cursor });
+    const page = await kvRead(() => kv.list<M>({ prefix, cursor }));
     for (const k of page.keys) out.push({ name: k.name, metadata: (k.metadata ?? undefined) as M | undefined });
     if (page.list_complete) break;
     cursor = page.cursor;
@@ -98,7 +112,7 @@ export async function getJsonMany(kv: KVNamespace, names: string[]): Promise<Map
   const out = new Map<string, unknown>();
   for (let i = 0; i < names.length; i += 100) {
     const chunk = names.slice(i, i + 100);
-    const got = await kv.get(chunk, "json");
+    const got = await kvRead(() => kv.get(chunk, "json"));
     for (const [k, v] of got) if (v !== null && v !== undefined) out.set(k, v);
   }
   return out;

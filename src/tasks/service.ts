@@ -16,7 +16,7 @@
  */
 import type { Env } from "../env";
 import { TASK_CATEGORIES } from "../jobs/registry";
-import { SETTINGS } from "../settings/settings";
+import { SETTINGS, settingsFromRows } from "../settings/settings";
 import type { AuthUser } from "../users/store";
 import { hasAuthority } from "../users/store";
 import {
@@ -93,19 +93,6 @@ export function withCompletedNewest(list: Notification[]): Notification[] {
   return list.length ? [{ ...list[0], completed: true }, ...list.slice(1)] : list;
 }
 
-function parseSetting(key: "notifierMaxAgeDays" | "notifierGistOverview" | "notifierMaxJobsPerType", raw: string | undefined): unknown {
-  const def = SETTINGS[key];
-  if (raw !== undefined) {
-    try {
-      const parsed = def.schema.safeParse(JSON.parse(raw));
-      if (parsed.success) return parsed.data;
-    } catch {
-      // Fall back to the default.
-    }
-  }
-  return def.default;
-}
-
 export interface TaskSettings {
   maxAgeDays: number;
   gist: boolean;
@@ -115,12 +102,8 @@ export interface TaskSettings {
 const SETTINGS_SQL = `SELECT key, value FROM system_settings WHERE key IN ('notifierMaxAgeDays', 'notifierGistOverview', 'notifierMaxJobsPerType')`;
 
 function toTaskSettings(rows: Array<{ key: string; value: string }>): TaskSettings {
-  const byKey = new Map(rows.map((r) => [r.key, r.value]));
-  return {
-    maxAgeDays: parseSetting("notifierMaxAgeDays", byKey.get("notifierMaxAgeDays")) as number,
-    gist: parseSetting("notifierGistOverview", byKey.get("notifierGistOverview")) as boolean,
-    maxJobsPerType: parseSetting("notifierMaxJobsPerType", byKey.get("notifierMaxJobsPerType")) as number,
-  };
+  const s = settingsFromRows(rows);
+  return { maxAgeDays: s.notifierMaxAgeDays, gist: s.notifierGistOverview, maxJobsPerType: s.notifierMaxJobsPerType };
 }
 
 export async function loadTaskSettings(db: D1Database): Promise<TaskSettings> {
