@@ -32,6 +32,7 @@ import { ApiError, forbidden } from "../http/webmessage";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { loadSettings } from "../settings/settings";
 import { ensureBootstrapAdmin } from "../users/bootstrap";
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../users/policy";
 
 const LOGIN_STATUS: Record<PasswordFailure, string> = {
   Unauthorized: "",
@@ -154,8 +155,8 @@ export function registerLoginRoutes(router: OpenAPIHono<AppEnv>): void {
       uiLocale: s.keyUiLocale.split(/[_-]/)[0],
       loginPopup: s.loginPopup,
       loginPageLayout: "DEFAULT",
-      minPasswordLength: "8",
-      maxPasswordLength: "72",
+      minPasswordLength: String(PASSWORD_MIN_LENGTH),
+      maxPasswordLength: String(PASSWORD_MAX_LENGTH),
       emailConfigured: false,
       selfRegistrationEnabled: false,
       selfRegistrationNoRecaptcha: false,

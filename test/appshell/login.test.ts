@@ -51,7 +51,7 @@ describe("GET /api/loginConfig", () => {
       loginPopup: "",
       loginPageLayout: "DEFAULT",
       minPasswordLength: "8",
-      maxPasswordLength: "72",
+      maxPasswordLength: "256",
       emailConfigured: false,
       selfRegistrationEnabled: false,
       selfRegistrationNoRecaptcha: false,
