@@ -87,3 +87,10 @@ export function parseDate(text: string, timeZone: string): number | null {
   guess = wall - zoneOffset(guess, timeZone);
   return guess;
 }
+
+export const DEFAULT_TIME_ZONE = "Etc/UTC";
+
+/** The server time zone (`SERVER_TIMEZONE`, default Etc/UTC): cron evaluation and every API date. */
+export function serverTimeZone(env: { SERVER_TIMEZONE?: string }): string {
+  return env.SERVER_TIMEZONE || DEFAULT_TIME_ZONE;
+}

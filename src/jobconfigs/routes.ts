@@ -56,12 +56,13 @@ import {
   uidTakenReport,
   type ValidationResult,
 } from "./validate";
+import { serverTimeZone } from "../http/dates";
+import { SCHEDULING_ADMIN_AUTHORITIES } from "../scheduling/access";
 
 const K = JOB_CONFIGURATION_KLASS;
 const SECURITY = SECURED as unknown as Array<Record<string, string[]>>;
 /** Handlers return plain Responses (WebMessages, streams); the route schemas document them. */
 const handler = <T>(fn: T) => fn as never;
-const WRITE_AUTHORITIES = ["F_SCHEDULING_ADMIN"];
 const NO_CACHE = { "Cache-Control": "no-cache, private" };
 /** Rows per D1 query while streaming an unpaged list. */
 const STREAM_CHUNK = 500;
@@ -78,12 +79,12 @@ const documentedBody = (component: string, description: string) => ({
   content: { "application/json": { schema: { $ref: `#/components/schemas/${component}` } } },
 });
 
-const timeZone = (c: Context<AppEnv>) => c.env.SERVER_TIMEZONE || "Etc/UTC";
+const timeZone = (c: Context<AppEnv>) => serverTimeZone(c.env);
 const toList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 function serializeContext(c: Context<AppEnv>): SerializeContext {
   const user = currentUser(c);
-  return { apiBase: apiUrl(c, "/").replace(/\/$/, ""), timeZone: timeZone(c), now: clock.now(), canWrite: hasAuthority(user, ...WRITE_AUTHORITIES) };
+  return { apiBase: apiUrl(c, "/").replace(/\/$/, ""), timeZone: timeZone(c), now: clock.now(), canWrite: hasAuthority(user, ...SCHEDULING_ADMIN_AUTHORITIES) };
 }
 
 function fieldSelection(texts: string[], fallback: string) {
@@ -135,7 +136,7 @@ async function uniqueViolationReport(db: D1Database, e: unknown, v: ValidationRe
 async function loadForWrite(c: Context<AppEnv>, uid: string, action: "update" | "delete"): Promise<JobRow> {
   const existing = await findJob(c.env.DB, uid);
   if (!existing) throw notFoundObject("JobConfiguration", uid);
-  requireAuthority(currentUser(c), WRITE_AUTHORITIES, `You don't have the proper permissions to ${action} this object.`);
+  requireAuthority(currentUser(c), SCHEDULING_ADMIN_AUTHORITIES, `You don't have the proper permissions to ${action} this object.`);
   if (existing.system === 1) throw conflict(`Job ${uid} is a system job that cannot be ${action === "delete" ? "deleted" : "modified"}.`);
   return existing;
 }
@@ -318,7 +319,7 @@ router.openapi(
   }),
   handler(async (c: Context<AppEnv>) => {
     const user = currentUser(c);
-    requireAuthority(user, WRITE_AUTHORITIES, "You don't have the proper permissions to create this object.");
+    requireAuthority(user, SCHEDULING_ADMIN_AUTHORITIES, "You don't have the proper permissions to create this object.");
     const body = await readJsonObject(c);
     const clientId = isValidUid(body.id);
     const uid = clientId ? (body.id as string) : generateUid();

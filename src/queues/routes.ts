@@ -7,7 +7,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { currentUser, requireAuthority } from "../http/auth";
+import { currentUser } from "../http/auth";
 import { readJsonBody } from "../http/body";
 import { clock } from "../http/clock";
 import { emptyResponse, jsonResponse } from "../http/respond";
@@ -17,12 +17,13 @@ import { WebMessageSchema } from "../jobconfigs/schemas";
 import { queueableEntries, schedulerEntries } from "./entries";
 import { createQueue, deleteQueue, getQueue, type QueueInput, updateQueue } from "./service";
 import { loadAllJobs, loadQueueNames } from "./store";
+import { serverTimeZone } from "../http/dates";
+import { requireSchedulingAdmin } from "../scheduling/access";
 
 export const queueRoutes = createRouter();
 
 const SECURITY = SECURED as unknown as Array<Record<string, string[]>>;
 const TAGS = ["scheduler"];
-const WRITE_AUTHORITY = "F_SCHEDULING_ADMIN";
 
 /** The WebMessage without an import report (the queue routes never send one). */
 const SchedulerWebMessageSchema = WebMessageSchema.omit({ response: true }).openapi("SchedulerWebMessage");
@@ -70,11 +71,11 @@ const nameParam = z.object({
   name: z.string().openapi({ param: { name: "name", in: "path" }, example: "nightly" }),
 });
 
-const tz = (c: Context<AppEnv>) => c.env.SERVER_TIMEZONE || "Etc/UTC";
+const tz = (c: Context<AppEnv>) => serverTimeZone(c.env);
 
 function requireWriter(c: Context<AppEnv>): string {
   const user = currentUser(c);
-  requireAuthority(user, [WRITE_AUTHORITY], `Access is denied, requires one Authority from [${WRITE_AUTHORITY}]`);
+  requireSchedulingAdmin(user);
   return user.uid;
 }
 

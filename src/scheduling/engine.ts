@@ -48,6 +48,7 @@ import {
   type ScheduleMark,
   type StartResult,
 } from "./store";
+import { serverTimeZone } from "../http/dates";
 
 /** Heartbeat period while a run is in progress (DHIS2: at most every 10 s). */
 export const HEARTBEAT_MS = 10_000;
@@ -142,7 +143,7 @@ export class JobEngine {
   }
 
   private get timeZone(): string {
-    return this.env.SERVER_TIMEZONE || "Etc/UTC";
+    return serverTimeZone(this.env);
   }
 
   private save(): void {

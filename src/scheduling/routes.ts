@@ -20,11 +20,12 @@ import { progressJson } from "./progress";
 import { hasUsableSchedule } from "./schedule";
 import { failLostRun, readJob, type JobRow } from "./store";
 import { jobObject, syncJobObject } from "./sync";
+import { serverTimeZone } from "../http/dates";
+import { requireSchedulingAdmin } from "./access";
 
 export const schedulingRoutes = createRouter();
 
 const SECURITY = SECURED as unknown as Record<string, string[]>[];
-const WRITE_AUTHORITIES = ["F_SCHEDULING_ADMIN"];
 const MAINTENANCE = "F_PERFORM_MAINTENANCE";
 const JOB_KLASS = "org.hisp.dhis.scheduling.JobConfiguration";
 /** `/revert` only applies when the heartbeat is older than this. */
@@ -117,7 +118,7 @@ function register(route: unknown, handler: (c: Ctx, id: string) => Promise<Respo
 }
 
 function requireWrite(c: Ctx): void {
-  requireAuthority(currentUser(c), WRITE_AUTHORITIES, `Access is denied, requires one Authority from [${WRITE_AUTHORITIES.join(", ")}]`);
+  requireSchedulingAdmin(currentUser(c));
 }
 
 async function loadJob(c: Ctx, uid: string): Promise<JobRow> {
@@ -213,5 +214,5 @@ register(progressRoute, async (c, id) => {
     throw forbidden(`User has no access to JobConfiguration:${id}`);
   }
   const process = await jobObject(c.env, id).getProgress();
-  return jsonResponse(progressJson(process as never, c.env.SERVER_TIMEZONE || "Etc/UTC", mayReadLog), 200, { "Cache-Control": NO_STORE });
+  return jsonResponse(progressJson(process as never, serverTimeZone(c.env), mayReadLog), 200, { "Cache-Control": NO_STORE });
 });

@@ -15,7 +15,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import pkg from "../../package.json";
 import { currentUser } from "../http/auth";
 import { clock } from "../http/clock";
-import { formatDate, isValidTimeZone, parseDate } from "../http/dates";
+import { formatDate, isValidTimeZone, parseDate, serverTimeZone } from "../http/dates";
 import { applyFields, parseFields } from "../http/fields";
 import { contextPath } from "../http/respond";
 import type { AppEnv } from "../http/router";
@@ -227,7 +227,7 @@ export function registerInfoRoutes(router: OpenAPIHono<AppEnv>): void {
     const user = currentUser(c);
     const { fields, callback } = c.req.valid("query");
     const now = clock.now();
-    const configured = c.env.SERVER_TIMEZONE || "Etc/UTC";
+    const configured = serverTimeZone(c.env);
     const timeZone = isValidTimeZone(configured) ? configured : "Etc/UTC";
     const facts = await databaseFacts(c.env.DB);
     const nav = (globalThis as { navigator?: Navigatorish }).navigator;

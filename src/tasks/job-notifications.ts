@@ -26,7 +26,7 @@
  */
 import type { Env } from "../env";
 import { type Clock, systemClock } from "../http/clock";
-import { formatDate } from "../http/dates";
+import { formatDate, serverTimeZone } from "../http/dates";
 import { SETTINGS, loadSettings } from "../settings/settings";
 import { kvTtlSeconds, summaryKey, taskKey, taskMetadata, type SummaryKeyMetadata } from "./kv";
 import type { Notification, NotificationLevel, NotificationSink, RunOutcome, TaskSnapshot } from "./types";
@@ -183,7 +183,7 @@ export class JobNotifications implements NotificationSink {
   ) {
     this.sql = ctx.storage.sql;
     this.kv = env.TASKS;
-    this.timeZone = env.SERVER_TIMEZONE || "Etc/UTC";
+    this.timeZone = serverTimeZone(env);
     this.pacing = options.pacing ?? systemClock;
     this.minInterval = options.minIntervalMs ?? KV_WRITE_INTERVAL_MS;
     this.progressInterval = Math.max(this.minInterval, options.progressIntervalMs ?? KV_PROGRESS_INTERVAL_MS);

@@ -24,12 +24,13 @@ import { ERRORS, fieldsQuery, SECURITY } from "./openapi";
 import { MAX_INSTANT } from "./manage";
 import { createToken, deleteToken, findTokenByUid, listTokens } from "./tokens";
 import { tokenJson } from "./views";
+import { serverTimeZone } from "../http/dates";
 
 export const TOKEN_KLASS = "org.hisp.dhis.security.apikey.ApiToken";
 export const DEFAULT_TOKEN_LIFETIME_MS = 30 * 24 * 3600 * 1000;
 const ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
-const tz = (c: Context<AppEnv>) => c.env.SERVER_TIMEZONE || "Etc/UTC";
+const tz = (c: Context<AppEnv>) => serverTimeZone(c.env);
 
 function tokenError(message: string, property: string): ErrorReport {
   return { message, mainKlass: TOKEN_KLASS, errorProperty: property, errorProperties: [property], errorCode: "E4027", args: [property] };

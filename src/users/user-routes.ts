@@ -33,11 +33,12 @@ import {
 import { ERRORS, fieldsQuery, pagingQuery, SECURITY } from "./openapi";
 import { effectiveAuthorities, findUserByUid, type UserRow } from "./store";
 import { userJson } from "./views";
+import { serverTimeZone } from "../http/dates";
 
 const LIST_DEFAULT_FIELDS = "id,username,displayName";
 const MAX_PAGE_SIZE = 1000;
 
-const tz = (c: Context<AppEnv>) => c.env.SERVER_TIMEZONE || "Etc/UTC";
+const tz = (c: Context<AppEnv>) => serverTimeZone(c.env);
 
 function requireSuperuser(c: Context<AppEnv>, action: "read" | "create" | "update" | "delete"): void {
   const message =

@@ -8,7 +8,7 @@
 import type { ExecutorRunContext, RunResult } from "../../executor/handler";
 import { JobRunError } from "../../executor/handler";
 import { purgeExpired } from "../../executor/store";
-import { formatDate } from "../../http/dates";
+import { formatDate, serverTimeZone } from "../../http/dates";
 import { forgetUser } from "../../users/credential-cache";
 import { effectiveAuthorities } from "../../users/store";
 import { getSetting } from "../../settings/settings";
@@ -64,7 +64,7 @@ const BATCH = 50;
 const LIST_CAP = 200;
 
 function tz(ctx: UserJobContext): string {
-  return ctx.env.SERVER_TIMEZONE || "Etc/UTC";
+  return serverTimeZone(ctx.env);
 }
 
 function date(ctx: UserJobContext, t: number): string {
