@@ -36,10 +36,15 @@ export const BINDING_BASE_URL = "https://executor.internal";
 export const DEFAULT_CALLBACK_BASE = "https://hrhis4-edge.internal";
 
 let transportOverride: FetchLike | null = null;
+let secretOverride: string | null = null;
 
-/** Tests: routes every executor request to `fetcher` (as if `EXECUTOR` were bound to it). */
-export function setExecutorTransport(fetcher: FetchLike | null): void {
+/**
+ * Tests: routes every executor request to `fetcher` (as if `EXECUTOR` were bound to it) and, given
+ * `secret`, uses it where EXECUTOR_SECRET is unset (the test environment configures no executor).
+ */
+export function setExecutorTransport(fetcher: FetchLike | null, secret: string | null = null): void {
   transportOverride = fetcher;
+  secretOverride = fetcher ? secret : null;
 }
 
 function isLocalHost(host: string): boolean {
@@ -68,7 +73,7 @@ export function readExecutorConfig(env: ExecutorEnv): ExecutorConfigResult {
   } else if (!binding) {
     missing.push("EXECUTOR_URL");
   }
-  const secret = env.EXECUTOR_SECRET ?? "";
+  const secret = env.EXECUTOR_SECRET || secretOverride || "";
   if (!secret) missing.push("EXECUTOR_SECRET");
   else if (secret.length < 16) problems.push("EXECUTOR_SECRET must be at least 16 characters");
   const callback = env.EXECUTOR_CALLBACK_URL?.trim() || "";

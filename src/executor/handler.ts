@@ -1,14 +1,18 @@
 /**
- * `executorHandler(jobType)`: runs a job on the configured external executor (docs/EXECUTOR.md).
+ * A run on the configured external executor (docs/EXECUTOR.md), in two steps that never wait for
+ * the executor, so that no Durable Object alarm holds a run for longer than one request (an alarm
+ * has a 15-minute wall-time limit; analytics runs take hours):
  *
- * 1. Unconfigured deployment → the run fails at once: `JobRunError` with errorCodes ["E7010"] and
- *    the message "Failed to validate job runtime: no executor configured (EXECUTOR_URL/EXECUTOR_SECRET)".
- * 2. Otherwise a per-run callback token is created (stored hashed in D1) and the signed start
- *    request is sent, retried with exponential backoff on network errors, 408, 429 and 5xx; every
- *    attempt carries `Idempotency-Key: <runId>` so the executor never starts an occurrence twice.
- * 3. "done" ends the run at once; "accepted" makes the handler drain the run's callbacks from D1 (in
- *    order) into notifications until `complete`, failing the run when the executor stays silent
- *    longer than the heartbeat timeout. A cancel (abort signal) is forwarded to the executor.
+ * 1. `beginExecutorRun`: an unconfigured deployment fails the run at once (`JobRunError` with
+ *    errorCodes ["E7010"], "Failed to validate job runtime: no executor configured (…)"). Otherwise a
+ *    per-run callback token is created (stored hashed in D1) and the signed start request is sent,
+ *    retried with exponential backoff on network errors, 408, 429 and 5xx; every attempt carries
+ *    `Idempotency-Key: <runId>` so the executor never starts an occurrence twice. "done" ends the run;
+ *    "accepted" returns a cursor (plain JSON, stored by the job's object).
+ * 2. `stepExecutorRun`, from the job object's alarm or a callback's wake-up: turns the callbacks
+ *    stored since the cursor into notifications (in order), ends the run on `complete`, forwards a
+ *    cancel, and fails the run when the executor stayed silent past the heartbeat timeout. It returns
+ *    the next cursor and the instant of the next step (`wakeAt`).
  */
 import type { NotificationLevel } from "../tasks/types";
 import { readExecutorConfig, type ExecutorConfig, type ExecutorEnv } from "./config";
@@ -28,8 +32,8 @@ import {
 import { createExecutorRun, eventsAfter, purgeExpired, setRunState } from "./store";
 
 /**
- * What a run handler gets (the scheduler adapts its own run context to this shape): the run's
- * identity as the start request carries it, plus the scheduler's hooks.
+ * What a run's steps get (the scheduler's run context has this shape): the run's identity as the
+ * start request carries it, plus the scheduler's hooks.
  */
 export interface ExecutorRunContext extends Pick<StartRequest, "runId" | "jobId" | "jobType" | "jobName" | "parameters" | "user"> {
   env: { DB: D1Database } & ExecutorEnv;
@@ -50,7 +54,7 @@ export interface ExecutorRunContext extends Pick<StartRequest, "runId" | "jobId"
   signal?: AbortSignal;
   /** The clock (epoch ms). */
   now(): number;
-  /** Waits `ms` of real time (the scheduler's resolves early on cancel; tests inject short waits). */
+  /** Waits `ms` of real time between start attempts (the scheduler's resolves early on cancel). */
   sleep?(ms: number): Promise<void>;
 }
 
@@ -60,8 +64,6 @@ export interface RunResult {
   /** The run's summary (`/api/system/taskSummaries/{type}/{id}`). */
   summary?: unknown;
 }
-
-export type JobHandlerFn = (ctx: ExecutorRunContext) => Promise<RunResult>;
 
 /** A run failure with DHIS2 error codes, to be recorded on the job (`errorCodes`). */
 export class JobRunError extends Error {
@@ -84,59 +86,17 @@ export class JobCancelledError extends Error {
 
 export const E7010 = "E7010";
 
-/** How often (ms) a waiting run polls D1 for callbacks when no wake-up arrives. */
-export let EXECUTOR_POLL_MS = 2000;
+/** A run between two steps is looked at least this often (it refreshes the job's heartbeat in D1). */
+export const EXECUTOR_STEP_MS = 10_000;
 /** How long a cancelled run waits for the executor's STOPPED completion. */
 export const CANCEL_GRACE_MS = 30_000;
 const MAX_BACKOFF_MS = 30_000;
 
-/** Tests: shorter polling. */
-export function setExecutorPollMs(ms: number): void {
-  EXECUTOR_POLL_MS = ms;
-}
-
-// In-isolate wake-ups. A callback stored for a run raises the run's flag; the waiting handler checks
-// it between short sleep slices. Only a flag crosses contexts: resolving the handler's promise from
-// the callback's request would run the handler on that request's I/O context (workerd forbids a
-// request touching a Durable Object's I/O, and the handler runs inside the job's object).
-const wakeFlags = new Map<string, boolean>();
-/** Longest slice of a wait between two looks at the wake flag. */
-const WAKE_SLICE_MS = 200;
-
-/** Wakes the handler waiting for `runId` if it runs in this isolate (the callback route, the job object's RPC). */
-export function wakeExecutorRun(runId: string): boolean {
-  if (!wakeFlags.has(runId)) return false;
-  wakeFlags.set(runId, true);
-  return true;
-}
-
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function sleepOrWake(ctx: ExecutorRunContext, ms: number): Promise<void> {
-  const sleep = ctx.sleep ?? defaultSleep;
-  let waited = 0;
-  while (waited < ms) {
-    if (wakeFlags.get(ctx.runId) || ctx.signal?.aborted) break;
-    const slice = Math.min(WAKE_SLICE_MS, ms - waited);
-    await sleep(slice);
-    waited += slice;
-  }
-  if (wakeFlags.has(ctx.runId)) wakeFlags.set(ctx.runId, false);
-}
 
 /** The run's failure message for an unconfigured deployment. */
 export function unconfiguredMessage(detail: string): string {
   return `Failed to validate job runtime: ${detail}`;
-}
-
-export function executorHandler(jobType: string): JobHandlerFn {
-  return async (ctx) => {
-    const cfg = readExecutorConfig(ctx.env);
-    if (!cfg.ok) {
-      throw new JobRunError(unconfiguredMessage(`${cfg.message}; job type ${jobType} runs on an external executor`), [E7010]);
-    }
-    return runOnExecutor(cfg.config, { ...ctx, jobType });
-  };
 }
 
 interface StartOutcome {
@@ -173,7 +133,7 @@ async function sendStart(cfg: ExecutorConfig, ctx: ExecutorRunContext, body: Sta
     if (!retriable) break;
     if (attempt < cfg.startAttempts) {
       await ctx.notify("WARN", `Executor start attempt ${attempt} of ${cfg.startAttempts} failed (${lastError}); retrying`);
-      await sleepOrWake(ctx, Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (attempt - 1)));
+      await (ctx.sleep ?? defaultSleep)(Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (attempt - 1)));
     }
   }
   throw new JobRunError(`Executor did not accept the run: ${lastError || "no response"}`);
@@ -209,9 +169,8 @@ async function relayMessage(ctx: ExecutorRunContext, level: NotificationLevel, m
 }
 
 /**
- * Where a run on the executor stands between two steps. Plain JSON: a caller that cannot keep the
- * handler awaiting for hours (a Durable Object alarm has a 15-minute wall-time limit) can store it
- * and call `stepExecutorRun` again later (from an alarm, or the `executorEvent` RPC).
+ * Where a run on the executor stands between two steps. Plain JSON: the job's object stores it and
+ * calls `stepExecutorRun` again later (from its alarm, or the `executorEvent` RPC of a callback).
  */
 export interface ExecutorRunCursor {
   runId: string;
@@ -224,16 +183,16 @@ export interface ExecutorRunCursor {
   cancelAt: number | null;
 }
 
-export type ExecutorStep = { done: false; cursor: ExecutorRunCursor } | { done: true; result: RunResult };
+/** Not done: the cursor to store and the instant (epoch ms) of the next step. */
+export type ExecutorStep = { done: false; cursor: ExecutorRunCursor; wakeAt: number } | { done: true; result: RunResult };
 
 async function finalize(ctx: ExecutorRunContext): Promise<void> {
-  wakeFlags.delete(ctx.runId);
   await setRunState(ctx.env.DB, ctx.runId, "FINISHED", ctx.now()).catch(() => undefined);
   await purgeExpired(ctx.env.DB, ctx.now()).catch(() => undefined);
 }
 
 /**
- * Detached mode, first part: validates the configuration (E7010 when missing), registers the run
+ * First step: validates the configuration (E7010 when missing), registers the run
  * and delivers the start. Returns the result when the executor answered "done", else a cursor.
  * Throws `JobRunError` / `JobCancelledError` like the handler.
  */
@@ -262,7 +221,6 @@ async function begin(cfg: ExecutorConfig, ctx: ExecutorRunContext): Promise<Exec
     heartbeatSeconds: Math.max(1, Math.floor(cfg.heartbeatTimeoutMs / 4000)),
     attempt: 1,
   };
-  wakeFlags.set(ctx.runId, false);
   try {
     const { response } = await sendStart(cfg, ctx, body);
     if (response.status === "done") {
@@ -270,8 +228,10 @@ async function begin(cfg: ExecutorConfig, ctx: ExecutorRunContext): Promise<Exec
       await finalize(ctx);
       return { done: true, result };
     }
-    await setRunState(db, ctx.runId, "RUNNING", ctx.now());
-    return { done: false, cursor: { runId: ctx.runId, lastId: 0, lastHeard: ctx.now(), cancelAt: null } };
+    const now = ctx.now();
+    await setRunState(db, ctx.runId, "RUNNING", now);
+    const cursor: ExecutorRunCursor = { runId: ctx.runId, lastId: 0, lastHeard: now, cancelAt: null };
+    return { done: false, cursor, wakeAt: wakeAt(cfg, cursor, now) };
   } catch (err) {
     await finalize(ctx);
     throw err;
@@ -279,7 +239,7 @@ async function begin(cfg: ExecutorConfig, ctx: ExecutorRunContext): Promise<Exec
 }
 
 /**
- * Detached mode, next parts: turns the callbacks that arrived since the cursor into notifications,
+ * Next steps: turns the callbacks that arrived since the cursor into notifications,
  * forwards a cancel (`ctx.signal` aborted), checks the heartbeat timeout. Never waits. Returns the
  * result once the executor completed, else the new cursor; throws when the run failed or stopped.
  */
@@ -334,21 +294,28 @@ async function step(cfg: ExecutorConfig, ctx: ExecutorRunContext, before: Execut
         `Executor heartbeat timeout: no progress from the executor for ${Math.round((now - cursor.lastHeard) / 1000)} s (limit ${Math.round(cfg.heartbeatTimeoutMs / 1000)} s)`,
       );
     }
-    return { done: false, cursor };
+    return { done: false, cursor, wakeAt: wakeAt(cfg, cursor, now) };
   } catch (err) {
     await finalize(ctx);
     throw err;
   }
 }
 
-/** The blocking handler: begin, then step until done, sleeping (or woken by a callback) in between. */
-async function runOnExecutor(cfg: ExecutorConfig, ctx: ExecutorRunContext): Promise<RunResult> {
-  let state = await begin(cfg, ctx);
-  while (!state.done) {
-    await sleepOrWake(ctx, EXECUTOR_POLL_MS);
-    state = await step(cfg, ctx, state.cursor);
-  }
-  return state.result;
+/** When the run must be looked at next: the step period, the heartbeat deadline, the cancel grace. */
+function wakeAt(cfg: ExecutorConfig, cursor: ExecutorRunCursor, now: number): number {
+  const limits = [now + EXECUTOR_STEP_MS, cursor.lastHeard + cfg.heartbeatTimeoutMs + 1];
+  if (cursor.cancelAt !== null) limits.push(cursor.cancelAt + CANCEL_GRACE_MS + 1);
+  return Math.max(now, Math.min(...limits));
+}
+
+/**
+ * The run is given up on this side (its job was deleted): the executor is told to cancel, and the
+ * run's callbacks are refused from now on. Best effort; never throws.
+ */
+export async function abandonExecutorRun(ctx: ExecutorRunContext): Promise<void> {
+  const cfg = readExecutorConfig(ctx.env);
+  if (cfg.ok) await sendCancel(cfg.config, ctx);
+  await finalize(ctx);
 }
 
 function finishFromComplete(c: CompleteCallback, summary?: unknown): RunResult {

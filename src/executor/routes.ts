@@ -4,8 +4,8 @@
  *
  * Not authenticated by a user: each request must be signed with the shared secret (HMAC-SHA-256,
  * fresh timestamp, never seen before) and carry the run's bearer token. Accepted callbacks are
- * stored in D1 and wake the run's handler, which turns them into the run's task notifications and
- * summary.
+ * stored in D1 and wake the run in its job's object, whose next step turns them into the run's task
+ * notifications and summary.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -14,7 +14,6 @@ import { clock } from "../http/clock";
 import { jsonResponse } from "../http/respond";
 import { createRouter, type AppEnv } from "../http/router";
 import { ApiError } from "../http/webmessage";
-import { wakeExecutorRun } from "./handler";
 import { bearerToken, MAX_SKEW_MS, ProtocolError, verifySignature, type CallbackAck, type CallbackKind } from "./protocol";
 import { appendEvent, D1ReplayCache, findExecutorRun, hashToken, type ExecutorRunRow } from "./store";
 
@@ -128,22 +127,20 @@ for (const kind of Object.keys(BODIES) as CallbackKind[]) {
     const text = await c.req.text();
     if (text) payload = BODIES[kind].parse(JSON.parse(text));
     await appendEvent(env.DB, run.run_id, kind, payload, now);
-    // Wake the waiting handler: in this isolate directly, else through the job's Durable Object.
-    if (!wakeExecutorRun(run.run_id)) {
-      const wake = wakeThroughJobObject(env, run);
-      try {
-        c.executionCtx.waitUntil(wake);
-      } catch {
-        await wake;
-      }
+    // The run's next step, now: through the job's Durable Object, which holds the run.
+    const wake = wakeJobObject(env, run);
+    try {
+      c.executionCtx.waitUntil(wake);
+    } catch {
+      await wake;
     }
     const ack: CallbackAck = { runId: run.run_id, state: run.state === "CANCELLING" ? "CANCELLING" : "RUNNING" };
     return jsonResponse(ack, 200);
   });
 }
 
-/** Best effort: the job object's `executorEvent(runId)` RPC wakes the handler; it also polls D1. */
-async function wakeThroughJobObject(env: AppEnv["Bindings"], run: ExecutorRunRow): Promise<void> {
+/** Best effort: the job object's `executorEvent(runId)` RPC steps the run; its alarm steps it anyway. */
+async function wakeJobObject(env: AppEnv["Bindings"], run: ExecutorRunRow): Promise<void> {
   try {
     const ns = env.JOBS;
     const stub = ns.get(ns.idFromName(run.job_id)) as unknown as { executorEvent?: (runId: string) => Promise<unknown> };

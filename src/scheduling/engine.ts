@@ -14,8 +14,13 @@
  *   object's own storage (strongly consistent; the object is the job's only runner) and the run starts
  *   at once, while the same D1 transaction records it. Should D1 refuse (the job changed, was
  *   disabled or deleted a moment ago), the run is cancelled at its first check and not recorded.
- * - The run executes inside the alarm handler; a heartbeat refreshes `lastAlive` every 10 s; the
- *   end of the run records the outcome (`finishRun`) and arms the next alarm.
+ * - An in-worker handler runs inside the alarm handler; a heartbeat refreshes `lastAlive` every 10 s;
+ *   the end of the run records the outcome (`finishRun`) and arms the next alarm.
+ * - A type that runs on the external executor never holds an alarm pass for long (an alarm has a
+ *   15-minute wall-time limit): the pass delivers the start and returns; the run's cursor is kept
+ *   with the run marker, and the run is stepped by its alarm (at least every 10 s, refreshing
+ *   `lastAlive`) and by the executor's callbacks (`executorEvent`), in this or any later instance of
+ *   the object, until the executor completes it, it is cancelled, or the executor falls silent.
  * - A run marker is persisted in the object's storage while a run is in progress, and until its end
  *   is recorded in D1 (with the outcome, once the run ended). An object that finds the marker without
  *   a live run records the kept outcome, or, when the run died with the previous instance, marks the
@@ -25,13 +30,21 @@
  * - Every time comes from `clock.now()`.
  */
 import type { Env } from "../env";
-import { JobCancelledError, JobRunError } from "../executor/handler";
+import {
+  JobCancelledError,
+  JobRunError,
+  abandonExecutorRun,
+  beginExecutorRun,
+  stepExecutorRun,
+  type ExecutorRunCursor,
+  type ExecutorStep,
+} from "../executor/handler";
 import { clock } from "../http/clock";
 import { getJobType, hasIndependentRuns } from "../jobs/registry";
 import { onQueueMemberFinished, queueBusy } from "../queues/runs";
 import { defaultSettings, type Settings } from "../settings/settings";
 import type { NotificationSink } from "../tasks/types";
-import { getJobHandler, type JobRunContext } from "./handlers";
+import { inWorkerHandler, type JobRunContext } from "./handlers";
 import { ProgressTracker, type ProcessNode } from "./progress";
 import { configFromRow, isRunOnce, nextDue, type DueOccurrence } from "./schedule";
 import {
@@ -80,6 +93,12 @@ interface RunningMarker {
   trigger: Trigger;
   startedAt: number;
   executedBy: string | null;
+  /** Who the run's notifications name: who executed it, else the job's owner. */
+  userUid?: string;
+  /** The run was cancelled (by a user, or null: a revert or delete). */
+  cancelled?: { by: string | null };
+  /** An executor run between two steps: where it stands. */
+  executor?: ExecutorRunCursor;
   /** The run ended but recording its end in D1 failed: what to record (the retry does it). */
   ended?: { status: RunStatus; at: number; errorCodes: string | null; error: string | null };
 }
@@ -106,12 +125,34 @@ interface EngineState {
 }
 
 interface LiveRun {
+  row: JobRow;
+  settings: Settings;
   marker: RunningMarker;
   abort: AbortController;
   tracker: ProgressTracker;
-  cancelledBy?: string;
-  done: Promise<void>;
+  ctx: JobRunContext;
+  /** D1's answer to the start (independent types record it while the run starts). */
+  recording: Promise<StartResult>;
+  refused: boolean;
+  /** An executor run between two steps (no alarm pass is working on it). */
+  detached: boolean;
+  /** A step is in progress. */
+  stepping: boolean;
+  /** A callback arrived that no step has looked at yet. */
+  wakeQueued: boolean;
+  /** When the job's heartbeat was last written by a step. */
+  lastBeat: number;
 }
+
+interface RunOutcome {
+  status: RunStatus;
+  message: string;
+  error: string | null;
+  errorCodes: string | null;
+  summary?: unknown;
+}
+
+type StepResult = { done: true; outcome: RunOutcome } | { done: false; cursor: ExecutorRunCursor; wakeAt: number };
 
 interface Cached {
   row: JobRow;
@@ -140,6 +181,12 @@ export class JobEngine {
     this.state = row ? (JSON.parse(row.v) as EngineState) : {};
     const copy = this.sql.exec<{ v: string }>(`SELECT v FROM sched_state WHERE k = 'copy'`).toArray()[0];
     if (copy) this.cache = JSON.parse(copy.v) as Cached;
+    // An executor run between two steps goes on in this instance.
+    const marker = this.state.running;
+    if (marker?.executor && !marker.ended && this.cache) {
+      const started: StartResult = { outcome: "started", runRowId: marker.runRowId };
+      this.openLive(this.cache.row, this.cache.settings, marker, Promise.resolve(started), this.progress() ?? undefined).detached = true;
+    }
   }
 
   private get timeZone(): string {
@@ -194,7 +241,7 @@ export class JobEngine {
       // run as RUNNING) stops the zombie run.
       // (Only once the start is recorded: an independent run is recorded while it starts.)
       const m = this.live.marker;
-      if (m.runRowId > 0 && (row.job_status !== "RUNNING" || row.last_executed !== m.startedAt)) this.live.abort.abort();
+      if (m.runRowId > 0 && (row.job_status !== "RUNNING" || row.last_executed !== m.startedAt)) await this.stopLive(this.live, null);
       return;
     }
     await this.arm(row, settings);
@@ -238,8 +285,7 @@ export class JobEngine {
     this.bind(uid);
     let cancelled = false;
     if (this.live) {
-      this.live.cancelledBy = by ?? undefined;
-      this.live.abort.abort();
+      await this.stopLive(this.live, by);
       cancelled = true;
     }
     if (this.state.pendingExecute) {
@@ -263,14 +309,36 @@ export class JobEngine {
     return row ? (JSON.parse(row.v) as ProcessNode) : null;
   }
 
-  /** Waits for the current run, if any (tests). */
+  /**
+   * Waits until no alarm pass is working (tests): an in-worker run has ended; an executor run has
+   * ended or waits for its next step.
+   */
   async idle(): Promise<void> {
-    while (this.live) await this.live.done;
+    let seen: Promise<unknown>;
+    do {
+      seen = this.chain;
+      await seen;
+    } while (seen !== this.chain);
+  }
+
+  /**
+   * A callback for an executor run arrived: the run's next step, now. While its start or a step is in
+   * progress (a cancel's STOPPED answer comes back during the step that forwards the cancel), that
+   * part arms the next step at once instead, so the callback never waits for the step that caused it.
+   * False: no such run is here.
+   */
+  async executorEvent(runId: string): Promise<boolean> {
+    const live = this.live;
+    if (!live || live.marker.runId !== runId) return false;
+    const busy = !live.detached || live.stepping || live.wakeQueued;
+    live.wakeQueued = true;
+    if (!busy) await this.alarm();
+    return true;
   }
 
   /** Debug/test view of the object's state. */
-  snapshot(): EngineState & { live: boolean } {
-    return { ...this.state, live: this.live !== undefined };
+  snapshot(): EngineState & { live: boolean; detached: boolean } {
+    return { ...this.state, live: this.live !== undefined, detached: this.live?.detached === true };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -307,7 +375,16 @@ export class JobEngine {
 
   private async onDeleted(): Promise<void> {
     this.setCopy(undefined);
-    if (this.live) this.live.abort.abort();
+    const live = this.live;
+    if (live?.detached) {
+      // Nothing of the job is left to record the run on: the executor is told to stop.
+      live.abort.abort();
+      live.tracker.finish("STOPPED", "Job deleted");
+      safeSink(this.sink).runFinished({ outcome: "STOPPED", message: "Job cancelled: the job was deleted", now: clock.now() });
+      this.saveProgress(live.tracker.process);
+      this.live = undefined;
+      await abandonExecutorRun(live.ctx);
+    } else if (live) live.abort.abort();
     await this.ctx.storage.deleteAlarm();
     if (!this.state.deleted || this.state.mark) {
       const uid = this.state.uid!;
@@ -444,7 +521,11 @@ export class JobEngine {
   private async alarmPass(): Promise<void> {
     const uid = this.state.uid!;
     await this.recoverLostRun();
-    if (this.live) return; // the run's end arms the next alarm
+    if (this.live) {
+      // An executor run waiting for its next step takes it; an in-worker run's end arms the next alarm.
+      if (this.live.detached) await this.stepDetached(this.live);
+      return;
+    }
     const current = this.cache ?? (await this.read(uid));
     if (!current) return this.onDeleted();
     const { row, settings } = current;
@@ -507,11 +588,11 @@ export class JobEngine {
         // Now and then: keep the newest claims only (older occurrences can never be due again).
         this.sql.exec(`DELETE FROM sched_claims WHERE occurrence < (SELECT MIN(occurrence) FROM (SELECT occurrence FROM sched_claims ORDER BY occurrence DESC LIMIT 64))`);
       }
-      const marker = this.begin(row, due, trigger, startedAt, executedBy, -1);
+      const marker = this.begin(row, due, trigger, startedAt, executedBy, triggeredBy, -1);
       consume();
       this.save();
       const recorded = tryStartRun(this.env.DB, startInput);
-      return this.execute(row, settings, marker, triggeredBy, recorded, announced);
+      return this.execute(row, settings, marker, recorded, announced);
     }
 
     const result = await tryStartRun(this.env.DB, startInput);
@@ -533,13 +614,21 @@ export class JobEngine {
       }
       return this.arm(fresh.row, fresh.settings);
     }
-    const marker = this.begin(row, due, trigger, startedAt, executedBy, result.runRowId);
+    const marker = this.begin(row, due, trigger, startedAt, executedBy, triggeredBy, result.runRowId);
     consume();
     this.save();
-    await this.execute(row, settings, marker, triggeredBy, Promise.resolve(result), announced);
+    await this.execute(row, settings, marker, Promise.resolve(result), announced);
   }
 
-  private begin(row: JobRow, due: DueOccurrence, trigger: Trigger, startedAt: number, executedBy: string | null, runRowId: number): RunningMarker {
+  private begin(
+    row: JobRow,
+    due: DueOccurrence,
+    trigger: Trigger,
+    startedAt: number,
+    executedBy: string | null,
+    triggeredBy: string | null,
+    runRowId: number,
+  ): RunningMarker {
     const marker: RunningMarker = {
       runId: `${row.uid}-${due.scheduledAt}`,
       runRowId,
@@ -548,65 +637,33 @@ export class JobEngine {
       startedAt,
       executedBy,
     };
+    const userUid = triggeredBy ?? executedBy;
+    if (userUid) marker.userUid = userUid;
     this.state.running = marker;
     delete this.state.blockedUntil;
     return marker;
   }
 
-  private async execute(
-    row: JobRow,
-    settings: Settings,
-    marker: RunningMarker,
-    triggeredBy: string | null,
-    recorded: Promise<StartResult>,
-    /** `execute` already wrote the run's first notification. */
-    announced = false,
-  ): Promise<void> {
-    const db = this.env.DB;
+  /**
+   * The run's in-memory side: its cancel signal, progress tracker and handler context. Opened when a
+   * run starts, or (`resumed`) for an executor run between two steps in a new instance of the object.
+   */
+  private openLive(row: JobRow, settings: Settings, marker: RunningMarker, recorded: Promise<StartResult>, resumed?: ProcessNode): LiveRun {
     const abort = new AbortController();
-    const userUid = triggeredBy ?? marker.executedBy ?? undefined;
-    const tracker = new ProgressTracker(safeSink(this.sink), () => clock.now(), {
-      jobId: row.uid,
-      jobType: row.job_type,
-      description: row.name,
-      userId: userUid,
-    });
-    let resolveDone!: () => void;
-    const live: LiveRun = { marker, abort, tracker, done: new Promise<void>((r) => (resolveDone = r)) };
-    this.live = live;
-    tracker.onChange = () => this.saveProgress(tracker.process);
-    this.saveProgress(tracker.process);
-    // D1 refused the start (independent types record it while the run starts): stop at once.
-    let refused = false;
-    const recording = recorded.then(
-      (r) => {
-        if (r.outcome !== "started") {
-          refused = true;
-          abort.abort();
-        } else marker.runRowId = r.runRowId;
-        return r;
-      },
-      (e) => {
-        refused = true;
-        abort.abort();
-        throw e;
-      },
+    if (marker.cancelled) abort.abort();
+    const sink = safeSink(this.sink);
+    const tracker = new ProgressTracker(
+      sink,
+      () => clock.now(),
+      resumed ? { resume: resumed } : { jobId: row.uid, jobType: row.job_type, description: row.name, userId: marker.userUid },
     );
-    recording.catch(() => {}); // awaited (and logged) at the run's end; not unhandled meanwhile
-
-    const parameters = readParameters(row);
-    if (!announced) safeSink(this.sink).runStarted({ jobId: row.uid, jobType: row.job_type, parameters, userUid, now: marker.startedAt });
-    const beat = setInterval(() => {
-      heartbeat(db, row.uid, marker.startedAt, clock.now()).catch(() => {});
-    }, HEARTBEAT_MS);
-
     const ctx: JobRunContext = {
       env: this.env,
       runId: marker.runId,
       jobId: row.uid,
       jobType: row.job_type,
       jobName: row.name,
-      parameters,
+      parameters: readParameters(row),
       user: marker.executedBy ? { uid: marker.executedBy } : undefined,
       scheduledAt: marker.scheduledAt,
       trigger: marker.trigger,
@@ -618,57 +675,156 @@ export class JobEngine {
       },
       clock,
       now: () => clock.now(),
-      notify: (level, message) => safeSink(this.sink).notify(level, message, clock.now()),
+      notify: (level, message) => sink.notify(level, message, clock.now()),
       sleep: (ms) => cancellableSleep(ms, abort.signal),
     };
+    const live: LiveRun = { row, settings, marker, abort, tracker, ctx, recording: recorded, refused: false, detached: false, stepping: false, wakeQueued: false, lastBeat: 0 };
+    // D1 refused the start (independent types record it while the run starts): stop at once.
+    live.recording = recorded.then(
+      (r) => {
+        if (r.outcome !== "started") {
+          live.refused = true;
+          abort.abort();
+        } else marker.runRowId = r.runRowId;
+        return r;
+      },
+      (e) => {
+        live.refused = true;
+        abort.abort();
+        throw e;
+      },
+    );
+    live.recording.catch(() => {}); // awaited (and logged) at the run's end; not unhandled meanwhile
+    tracker.onChange = () => this.saveProgress(tracker.process);
+    if (!resumed) this.saveProgress(tracker.process);
+    this.live = live;
+    return live;
+  }
 
-    let status: RunStatus = "COMPLETED";
-    let message = "Job completed";
-    let error: string | null = null;
-    let errorCodes: string | null = null;
-    let summary: unknown;
+  /**
+   * Runs a started occurrence. An in-worker handler runs to its end inside this alarm pass. A type
+   * that runs on the executor only has its start delivered here; the run then waits between steps
+   * (`detach`), with no alarm pass held open, however long the executor takes.
+   */
+  private async execute(
+    row: JobRow,
+    settings: Settings,
+    marker: RunningMarker,
+    recorded: Promise<StartResult>,
+    /** `execute` already wrote the run's first notification. */
+    announced = false,
+  ): Promise<void> {
+    const live = this.openLive(row, settings, marker, recorded);
+    if (!announced) safeSink(this.sink).runStarted({ jobId: row.uid, jobType: row.job_type, parameters: live.ctx.parameters, userUid: marker.userUid, now: marker.startedAt });
+    const beat = setInterval(() => {
+      heartbeat(this.env.DB, row.uid, marker.startedAt, clock.now()).catch(() => {});
+    }, HEARTBEAT_MS);
+    const own = inWorkerHandler(row.job_type);
+    let step: StepResult;
     try {
-      // The run is claimed and stamped; its work begins on the next turn of the event loop, so one
-      // job's synchronous work never delays the start of the other jobs due at the same instant.
-      await new Promise<void>((resolve) => setTimeout(resolve, 0));
-      ctx.throwIfCancelled();
-      const result = await getJobHandler(row.job_type)(ctx);
-      summary = result?.summary;
-      if (abort.signal.aborted) {
-        status = "STOPPED";
-        message = "Job cancelled";
-      } else if (result?.message) message = result.message;
-    } catch (e) {
-      // What the handler reported before it failed or stopped, if anything (the executor attaches it).
-      summary = (e as { summary?: unknown } | null)?.summary;
-      if (abort.signal.aborted || e instanceof JobCancelledError) {
-        status = "STOPPED";
-        message = "Job cancelled";
-      } else {
-        status = "FAILED";
-        error = e instanceof Error ? e.message : String(e);
-        message = error || "Job failed";
-        if (e instanceof JobRunError && e.errorCodes.length) errorCodes = e.errorCodes.join(" ");
-      }
+      step = await this.attempt(live, async () => {
+        // The run is claimed and stamped; its work begins on the next turn of the event loop, so one
+        // job's synchronous work never delays the start of the other jobs due at the same instant.
+        await new Promise<void>((resolve) => setTimeout(resolve, 0));
+        live.ctx.throwIfCancelled();
+        if (!own) return beginExecutorRun(live.ctx);
+        return { done: true, result: (await own(live.ctx)) ?? {} };
+      });
     } finally {
       clearInterval(beat);
     }
+    await this.settle(live, step);
+  }
 
+  /** An executor run's next step (its alarm, or a callback's wake-up). */
+  private async stepDetached(live: LiveRun): Promise<void> {
+    const cursor = live.marker.executor!;
+    live.wakeQueued = false;
+    live.stepping = true;
+    let step: StepResult;
+    try {
+      step = await this.attempt(live, () => stepExecutorRun(live.ctx, cursor));
+    } finally {
+      live.stepping = false;
+    }
+    await this.settle(live, step);
+  }
+
+  /** Runs one part of the run; a throw becomes the run's outcome (FAILED, or STOPPED after a cancel). */
+  private async attempt(live: LiveRun, part: () => Promise<ExecutorStep>): Promise<StepResult> {
+    const aborted = live.abort.signal;
+    try {
+      const step = await part();
+      if (!step.done) return step;
+      const { result } = step;
+      if (aborted.aborted) return { done: true, outcome: { status: "STOPPED", message: "Job cancelled", error: null, errorCodes: null, summary: result.summary } };
+      return { done: true, outcome: { status: "COMPLETED", message: result.message ?? "Job completed", error: null, errorCodes: null, summary: result.summary } };
+    } catch (e) {
+      // What the run reported before it failed or stopped, if anything (the executor attaches it).
+      const summary = (e as { summary?: unknown } | null)?.summary;
+      if (aborted.aborted || e instanceof JobCancelledError) {
+        return { done: true, outcome: { status: "STOPPED", message: "Job cancelled", error: null, errorCodes: null, summary } };
+      }
+      const error = e instanceof Error ? e.message : String(e);
+      const errorCodes = e instanceof JobRunError && e.errorCodes.length ? e.errorCodes.join(" ") : null;
+      return { done: true, outcome: { status: "FAILED", message: error || "Job failed", error, errorCodes, summary } };
+    }
+  }
+
+  private async settle(live: LiveRun, step: StepResult): Promise<void> {
+    if (step.done) return this.end(live, step.outcome);
+    return this.detach(live, step.cursor, step.wakeAt);
+  }
+
+  /**
+   * The executor run goes on without this alarm pass: its cursor is stored with the run marker, the
+   * job's heartbeat refreshed, and the alarm set for the next step (a callback may wake it sooner).
+   */
+  private async detach(live: LiveRun, cursor: ExecutorRunCursor, wakeAt: number): Promise<void> {
+    try {
+      await live.recording;
+    } catch {
+      // not recorded: the abort makes the next step forward the cancel and end the run
+    }
+    live.marker.executor = cursor;
+    live.detached = true;
+    this.save();
+    const now = clock.now();
+    if (now - live.lastBeat >= HEARTBEAT_MS / 2) {
+      live.lastBeat = now;
+      await heartbeat(this.env.DB, live.row.uid, live.marker.startedAt, now).catch(() => {});
+    }
+    await this.ctx.storage.setAlarm(live.wakeQueued ? now : wakeAt);
+  }
+
+  /** Stops the run at its next check (cancel, revert); a waiting executor run is stepped at once. */
+  private async stopLive(live: LiveRun, by: string | null): Promise<void> {
+    if (!live.marker.cancelled) {
+      live.marker.cancelled = { by };
+      this.save();
+    }
+    live.abort.abort();
+    if (live.detached) await this.ctx.storage.setAlarm(clock.now());
+  }
+
+  /** Records the run's outcome (notifications, progress, D1), then continues the queue and re-arms. */
+  private async end(live: LiveRun, outcome: RunOutcome): Promise<void> {
+    const { row, settings, marker, tracker } = live;
+    const { status, message, errorCodes, summary } = outcome;
     const now = clock.now();
     tracker.finish(status, status === "COMPLETED" ? undefined : message);
     safeSink(this.sink).runFinished({ outcome: status, message, summary, now });
     try {
-      await recording;
+      await live.recording;
     } catch (e) {
       console.error(`job ${row.uid}: recording the start failed`, e);
     }
-    if (refused) {
+    if (live.refused) {
       // Never recorded in D1: nothing to finish there. Re-read and re-arm.
       delete this.state.running;
       this.save();
       this.saveProgress(tracker.process);
       this.live = undefined;
-      resolveDone();
       const fresh = await this.read(row.uid);
       if (!fresh) return this.onDeleted();
       this.observe(fresh.row);
@@ -689,18 +845,15 @@ export class JobEngine {
     };
     // The marker stays, with the outcome, until the end is recorded: should `finishRun` fail, the
     // retry alarm (or the next contact) records it at once (`recoverLostRun`).
-    marker.ended = {
-      status,
-      at: now,
-      errorCodes,
-      error: status === "STOPPED" ? (live.cancelledBy ? `Cancelled by ${live.cancelledBy}` : "Cancelled") : error,
-    };
+    const cancelledBy = marker.cancelled?.by;
+    marker.ended = { status, at: now, errorCodes, error: status === "STOPPED" ? (cancelledBy ? `Cancelled by ${cancelledBy}` : "Cancelled") : outcome.error };
+    delete marker.executor;
     this.save();
     const planned = this.plan(predicted, settings, now);
     let result: { row: JobRow | null; settings: Settings } | undefined;
     try {
       result = await finishRun(
-        db,
+        this.env.DB,
         {
           uid: row.uid,
           startedAt: marker.startedAt,
@@ -719,7 +872,6 @@ export class JobEngine {
       this.save();
       this.saveProgress(tracker.process);
       this.live = undefined;
-      resolveDone();
     }
     await this.afterRun(row, status, now);
     // Arm from the fresh row (deleted, disabled or changed during the run, or as predicted).

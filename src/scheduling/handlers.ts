@@ -1,8 +1,9 @@
 /**
- * Job handlers: what a run of each job type does. A registry keyed by job type; implementations
- * live in `src/jobs/handlers/<type>.ts`. Types without an in-worker handler run on the external
- * executor (`executorHandler`), which fails the run with E7010 and a clear message when no executor
- * is configured — a run of an unimplemented type never "completes".
+ * Job handlers: what a run of each job type does inside the Worker. A registry keyed by job type;
+ * implementations live in `src/jobs/handlers/<type>.ts`. Types without an in-worker handler run on
+ * the external executor (the engine drives `beginExecutorRun` / `stepExecutorRun`), which fails the
+ * run with E7010 and a clear message when no executor is configured — a run of an unimplemented type
+ * never "completes".
  *
  * A handler gets the run context: parameters, the user it runs as, a progress API (stages, items,
  * messages — forwarded to the job's task notifications), a cancel signal, and the clock. It returns
@@ -10,13 +11,7 @@
  * ends STOPPED when it stops because of a cancel (`JobCancelledError`, or any error after a cancel).
  */
 import type { Env } from "../env";
-import {
-  JobCancelledError,
-  JobRunError,
-  executorHandler,
-  type ExecutorRunContext,
-  type RunResult,
-} from "../executor/handler";
+import { JobCancelledError, JobRunError, type ExecutorRunContext, type RunResult } from "../executor/handler";
 import type { Clock } from "../http/clock";
 import { accountExpiryAlertHandler } from "../jobs/handlers/account-expiry-alert";
 import { credentialsExpiryAlertHandler } from "../jobs/handlers/credentials-expiry-alert";
@@ -86,15 +81,7 @@ export function registerJobHandler(jobType: string, handler: JobHandler | null):
   else overrides.delete(jobType);
 }
 
-/** The in-worker handler of a type, if it has one. */
+/** The in-worker handler of a type; undefined: the type runs on the external executor. */
 export function inWorkerHandler(jobType: string): JobHandler | undefined {
   return overrides.get(jobType) ?? HANDLERS[jobType];
-}
-
-/** The handler that runs a type: its in-worker handler, else the external executor. */
-export function getJobHandler(jobType: string): JobHandler {
-  const own = inWorkerHandler(jobType);
-  if (own) return own;
-  const viaExecutor = executorHandler(jobType);
-  return (ctx) => viaExecutor(ctx as ExecutorRunContext & { env: ExecutorRunContext["env"] });
 }

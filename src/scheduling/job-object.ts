@@ -5,7 +5,6 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import { wakeExecutorRun } from "../executor/handler";
 import { JobNotifications } from "../tasks/job-notifications";
 import type { TaskSnapshot } from "../tasks/types";
 import { JobEngine, type ExecuteResult } from "./engine";
@@ -46,7 +45,7 @@ export class JobObject extends DurableObject<Env> {
     return this.engine.progress();
   }
 
-  /** Waits until the current run (if any) has ended. */
+  /** Waits until no alarm pass is working (an executor run may still wait for its next step). */
   async idle(): Promise<void> {
     await this.engine.idle();
   }
@@ -63,8 +62,8 @@ export class JobObject extends DurableObject<Env> {
     await this.notifications.clear();
   }
 
-  /** The executor callback route wakes a waiting executor run through here. */
-  executorEvent(runId: string): boolean {
-    return wakeExecutorRun(runId);
+  /** The executor callback route: a callback for `runId` arrived; the run takes its next step now. */
+  async executorEvent(runId: string): Promise<boolean> {
+    return this.engine.executorEvent(runId);
   }
 }

@@ -41,11 +41,22 @@ export class ProgressTracker implements JobProgress {
   /** Called after every structural change (a new stage, a finished stage) so the owner can persist. */
   onChange: (() => void) | undefined;
 
+  /** A new process, or (`resume`) the stored tree of a run that goes on in a new object instance. */
   constructor(
     private readonly sink: NotificationSink,
     private readonly now: () => number,
-    init: { jobId: string; jobType: string; description: string; userId?: string },
+    init: { jobId: string; jobType: string; description: string; userId?: string } | { resume: ProcessNode },
   ) {
+    if ("resume" in init) {
+      this.process = init.resume;
+      const stage = this.process.stages.at(-1);
+      if (stage?.status === "RUNNING") {
+        this.stage = stage;
+        const item = stage.items.at(-1);
+        if (item?.status === "RUNNING") this.item = item;
+      }
+      return;
+    }
     this.process = {
       jobId: init.jobId,
       jobType: init.jobType,

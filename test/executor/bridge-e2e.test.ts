@@ -1,18 +1,17 @@
 /**
- * The executor protocol end to end in one run: the scheduler side (`executorHandler` and the
- * callback routes of the main Worker), the DHIS2 bridge (its request handler and run logic, with
+ * The executor protocol end to end in one run: the scheduler side (`beginExecutorRun` /
+ * `stepExecutorRun`, driven here as the job's object drives them, and the callback routes of the
+ * main Worker), the DHIS2 bridge (its request handler and run logic, with
  * in-memory run storage and alarms fired by the test) and a stub DHIS2 server.
  */
 import { createExecutionContext, env } from "cloudflare:test";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { setExecutorTransport } from "../../src/executor/config";
 import {
   beginExecutorRun,
-  executorHandler,
   JobCancelledError,
   JobRunError,
-  setExecutorPollMs,
   stepExecutorRun,
   type ExecutorRunContext,
   type ExecutorStep,
@@ -48,6 +47,16 @@ interface Harness {
 }
 
 const yieldReal = () => new Promise<void>((r) => setTimeout(r, 5));
+
+/** Drives a run as the job's object does (begin, then steps), a step after every short real wait. */
+async function drive(ctx: ExecutorRunContext): Promise<RunResult> {
+  let step = await beginExecutorRun(ctx);
+  while (!step.done) {
+    await yieldReal();
+    step = await stepExecutorRun(ctx, step.cursor);
+  }
+  return step.result;
+}
 
 function harness(): Harness {
   const clk = manualClock(T0);
@@ -114,7 +123,7 @@ function harness(): Harness {
         sleep: yieldReal,
         progress,
       };
-      return executorHandler(jobType)(ctx);
+      return drive(ctx);
     },
     async tick(ms) {
       for (let i = 0; i < 5; i++) await yieldReal();
@@ -134,11 +143,9 @@ async function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: 
 }
 
 describe("executor protocol with the DHIS2 bridge", () => {
-  beforeEach(() => setExecutorPollMs(5));
   afterEach(() => {
     setExecutorTransport(null);
     setClock(null);
-    setExecutorPollMs(2000);
   });
 
   it("runs ANALYTICS_TABLE on DHIS2 and relays its notifications in order", async () => {
@@ -229,7 +236,8 @@ describe("executor protocol with the DHIS2 bridge", () => {
       now: () => h.clk.now(),
     };
     let step: ExecutorStep = await beginExecutorRun(ctx);
-    expect(step).toEqual({ done: false, cursor: { runId: "runDetach01", lastId: 0, lastHeard: T0, cancelAt: null } });
+    // The next step is due within 10 s (the heartbeat deadline, 120 s, is further away).
+    expect(step).toEqual({ done: false, cursor: { runId: "runDetach01", lastId: 0, lastHeard: T0, cancelAt: null }, wakeAt: T0 + 10_000 });
     const steps: ExecutorStep[] = [];
     while (!step.done) {
       h.clk.advance(3000);
@@ -423,7 +431,7 @@ describe("executor protocol with the DHIS2 bridge", () => {
       notify: () => undefined,
       now: () => T0,
     };
-    const r = await settle(executorHandler("ANALYTICS_TABLE")(ctx));
+    const r = await settle(beginExecutorRun(ctx));
     expect(r.ok).toBe(false);
     const err = (r as { error: JobRunError }).error;
     expect(err).toBeInstanceOf(JobRunError);

@@ -1,21 +1,25 @@
 /**
  * Executor and in-worker handlers through the real scheduler engine: a job's Durable Object runs
  * the handler, the task notifications, summary, run history and job status come out as for any job.
+ *
+ * An executor run never holds the object's alarm pass: the pass delivers the start and returns, and
+ * the run is stepped by the executor's callbacks and the object's alarm, for as long as it takes, in
+ * any instance of the object. The clock is fixed in 2035, so alarms fire only when a test fires them.
  */
-import { createExecutionContext, env } from "cloudflare:test";
+import { abortAllDurableObjects, createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Dhis2Config } from "../../bridge/src/dhis2";
 import { MemoryRunHost, handleBridgeRequest } from "../../bridge/src/runner";
 import { app } from "../../src/app";
 import { setExecutorTransport } from "../../src/executor/config";
-import { executorHandler, setExecutorPollMs } from "../../src/executor/handler";
-import type { FetchLike } from "../../src/executor/protocol";
+import { signedRequest, type CallbackKind, type FetchLike, type StartRequest } from "../../src/executor/protocol";
 import { disableInactiveUsersHandler } from "../../src/jobs/handlers/disable-inactive-users";
 import { manualClock, setClock } from "../../src/http/clock";
-import { registerJobHandler, type JobRunContext } from "../../src/scheduling/handlers";
+import { reconcileJobObjects, resetStaleJobs } from "../../src/scheduling/reconcile";
+import { registerJobHandler } from "../../src/scheduling/handlers";
 import { syncJobObject } from "../../src/scheduling/sync";
 import { api, json } from "../helpers";
-import { T0, alarmOf, cleanupJobs, fire, insertJob, row, runs, track, until } from "../scheduling/support";
+import { T0, alarmOf, cleanupJobs, fire, insertJob, row, runs, stub, track, until } from "../scheduling/support";
 import { analyticsScript, StubDhis2 } from "./stub-dhis2";
 
 const clk = manualClock(T0);
@@ -27,27 +31,38 @@ beforeAll(async () => {
 beforeEach(() => {
   clk.set(T0);
   setClock(clk);
-  setExecutorPollMs(5);
 });
 afterEach(async () => {
+  await settled();
   await cleanupJobs();
-  registerJobHandler("ANALYTICS_TABLE", null);
   registerJobHandler("DISABLE_INACTIVE_USERS", null);
   setExecutorTransport(null);
-  setExecutorPollMs(2000);
   setClock(null);
 });
+
+const pending: ExecutionContext[] = [];
+
+/** The main Worker with the executor secret (the test environment has none); its waitUntil work is kept. */
+const scheduler: FetchLike = {
+  fetch: async (input, init) => {
+    const ctx = createExecutionContext();
+    pending.push(ctx);
+    return app.fetch(new Request(input, init), { ...env, EXECUTOR_SECRET: SECRET }, ctx);
+  },
+};
+
+/** Waits for the work the callbacks left behind: their wake-ups, i.e. the run's steps in its object. */
+async function settled(): Promise<void> {
+  while (pending.length) await waitOnExecutionContext(pending.shift()!);
+}
 
 /**
  * ANALYTICS_TABLE runs on the executor, which is the DHIS2 bridge (polling every 3 s on the manual
  * clock) in front of a stub DHIS2 playing the analytics script; `credentials` are the bridge's.
  */
-function analyticsThroughBridge(credentials: Omit<Dhis2Config, "baseUrl">): { dhis2: StubDhis2; host: MemoryRunHost } {
+function analyticsThroughBridge(credentials: Omit<Dhis2Config, "baseUrl">): { dhis2: StubDhis2; host: MemoryRunHost; tick(): Promise<void> } {
   const dhis2 = new StubDhis2();
   dhis2.script = analyticsScript();
-  const scheduler: FetchLike = {
-    fetch: async (input, init) => app.fetch(new Request(input, init), { ...env, EXECUTOR_SECRET: SECRET }, createExecutionContext()),
-  };
   const host = new MemoryRunHost({
     secret: SECRET,
     dhis2: { baseUrl: dhis2.baseUrl, ...credentials },
@@ -56,18 +71,69 @@ function analyticsThroughBridge(credentials: Omit<Dhis2Config, "baseUrl">): { dh
     now: () => clk.now(),
     pollIntervalMs: 3000,
   });
-  setExecutorTransport({ fetch: async (input, init) => handleBridgeRequest(new Request(input, init), { secret: SECRET, now: () => clk.now() }, host) });
-  // The test environment has no EXECUTOR_SECRET binding: the run gets it here.
-  registerJobHandler("ANALYTICS_TABLE", (ctx: JobRunContext) => executorHandler("ANALYTICS_TABLE")({ ...ctx, env: { ...ctx.env, EXECUTOR_SECRET: SECRET } }));
-  return { dhis2, host };
+  setExecutorTransport({ fetch: async (input, init) => handleBridgeRequest(new Request(input, init), { secret: SECRET, now: () => clk.now() }, host) }, SECRET);
+  return {
+    dhis2,
+    host,
+    /** 3 s later: the bridge polls DHIS2 and posts its callbacks, which step the run. */
+    async tick() {
+      clk.advance(3000);
+      await host.runDueAlarms(clk.now());
+      await settled();
+    },
+  };
 }
 
-/** Executes the job now; `run` settles when its run (the object's alarm) is over. */
-async function executeNow(uid: string): Promise<{ run: Promise<boolean> }> {
+/**
+ * An executor under the test's control: it accepts every start, records starts and cancels, and
+ * posts the run's callbacks (signed, with the run's token) when the test says so.
+ */
+class TestExecutor implements FetchLike {
+  readonly starts: StartRequest[] = [];
+  readonly cancels: string[] = [];
+
+  constructor() {
+    setExecutorTransport(this, SECRET);
+  }
+
+  async fetch(input: Request | string | URL, init?: RequestInit): Promise<Response> {
+    const req = new Request(input, init);
+    const path = new URL(req.url).pathname;
+    if (path === "/runs") {
+      this.starts.push((await req.json()) as StartRequest);
+      return Response.json({ status: "accepted" }, { status: 202 });
+    }
+    if (path.endsWith("/cancel")) {
+      this.cancels.push(path);
+      return Response.json({ status: "cancelled" }, { status: 202 });
+    }
+    return new Response("Not found", { status: 404 });
+  }
+
+  /** Posts a callback of the last run started; returns once the step it caused is over. */
+  async callback(kind: CallbackKind, body: Record<string, unknown>): Promise<Response> {
+    const start = this.starts.at(-1)!;
+    const req = await signedRequest(SECRET, "POST", `${start.callback.url}/${kind}`, body, clk.now(), { Authorization: `Bearer ${start.callback.token}` });
+    const res = await scheduler.fetch(req);
+    await settled();
+    return res;
+  }
+}
+
+/** Executes the job now and fires its alarm: the run starts (and, on an executor, is handed over). */
+async function executeNow(uid: string): Promise<void> {
   await syncJobObject(env, uid);
   const res = await api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" });
   expect(res.status).toBe(200);
-  return { run: fire(uid) };
+  expect(await fire(uid)).toBe(true);
+}
+
+async function tasksOf(jobType: string, uid: string): Promise<any[]> {
+  return json<any[]>(await api(`/api/system/tasks/${jobType}/${uid}`));
+}
+
+async function executorRunState(runId: string): Promise<string | null> {
+  return env.DB.prepare(`SELECT state FROM executor_runs WHERE run_id = ?`).bind(runId).first<string>("state");
 }
 
 describe("runs through the scheduler engine", () => {
@@ -89,7 +155,7 @@ describe("runs through the scheduler engine", () => {
 
   it("an executor type on a server without executor fails at once: ERROR notification, E7010", async () => {
     const uid = await insertJob({ jobType: "ANALYTICS_TABLE", cron: "0 0 3 ? * *", parameters: { lastYears: 2 } });
-    await (await executeNow(uid)).run;
+    await executeNow(uid);
     const history = await runs(uid);
     expect(history).toHaveLength(1);
     expect(history[0]).toMatchObject({ status: "FAILED" });
@@ -106,18 +172,16 @@ describe("runs through the scheduler engine", () => {
   });
 
   it("an executor run relays the DHIS2 bridge's notifications into the job's tasks", async () => {
-    const { dhis2, host } = analyticsThroughBridge({ token: "d2pat_test" });
+    const { dhis2, tick } = analyticsThroughBridge({ token: "d2pat_test" });
     const uid = await insertJob({ jobType: "ANALYTICS_TABLE", cron: "0 0 3 ? * *", parameters: { lastYears: 2 } });
-    const { run } = await executeNow(uid);
-    await until(async () => dhis2.callsTo("POST", "/api/resourceTables/analytics").length === 1);
+    await executeNow(uid);
+    // The alarm pass is over: DHIS2 was started, the run waits for its executor between steps.
+    expect(dhis2.callsTo("POST", "/api/resourceTables/analytics")).toHaveLength(1);
     expect(dhis2.calls[0].auth).toBe("ApiToken d2pat_test");
-    for (let i = 0; i < 3; i++) {
-      clk.advance(3000);
-      await host.runDueAlarms(clk.now());
-    }
-    await run;
-    expect((await row(uid))!).toMatchObject({ last_executed_status: "COMPLETED", error_codes: null });
-    const tasks = await json<any[]>(await api(`/api/system/tasks/ANALYTICS_TABLE/${uid}`));
+    expect((await row(uid))!).toMatchObject({ job_status: "RUNNING" });
+    for (let i = 0; i < 3; i++) await tick();
+    expect((await row(uid))!).toMatchObject({ job_status: "SCHEDULED", last_executed_status: "COMPLETED", error_codes: null });
+    const tasks = await tasksOf("ANALYTICS_TABLE", uid);
     expect(tasks.map((t) => [t.level, t.message, t.completed])).toEqual([
       // The final message replaced the newest LOOP message, as DHIS2's notifier does.
       ["INFO", "Analytics tables updated: 00:01:02.345", true],
@@ -129,18 +193,21 @@ describe("runs through the scheduler engine", () => {
   });
 
   it("a cancel reaches DHIS2 through the bridge and the run ends STOPPED", async () => {
-    const { dhis2, host } = analyticsThroughBridge({ username: "admin", password: "district" });
+    const { dhis2, tick } = analyticsThroughBridge({ username: "admin", password: "district" });
     const uid = await insertJob({ jobType: "ANALYTICS_TABLE", cron: "0 0 3 ? * *" });
-    const { run } = await executeNow(uid);
-    await until(async () => dhis2.callsTo("POST", "/api/resourceTables/analytics").length === 1);
-    clk.advance(3000);
-    await host.runDueAlarms(clk.now());
+    await executeNow(uid);
+    await tick();
     const res = await api(`/api/jobConfigurations/${uid}/cancel`, { method: "POST" });
     expect(res.status).toBe(204);
-    await run;
+    // The cancel is forwarded by the run's next step, due at once.
+    expect(await alarmOf(uid)).toBe(clk.now());
+    expect(await fire(uid)).toBe(true);
     expect(dhis2.callsTo("POST", `/api/jobConfigurations/${dhis2.taskId}/cancel`)).toHaveLength(1);
+    // The bridge answered with its STOPPED completion while that step ran: the next step is due at once.
+    await settled();
+    expect(await fire(uid)).toBe(true);
     expect((await row(uid))!).toMatchObject({ last_executed_status: "STOPPED" });
-    const tasks = await json<any[]>(await api(`/api/system/tasks/ANALYTICS_TABLE/${uid}`));
+    const tasks = await tasksOf("ANALYTICS_TABLE", uid);
     expect(tasks[0]).toMatchObject({ completed: true, message: "Job cancelled" });
     expect(tasks[1]).toMatchObject({ level: "INFO", message: "Analytics table update parameters: lastYears=2" });
   });
@@ -153,12 +220,166 @@ describe("runs through the scheduler engine", () => {
       .bind(T0 - 400 * 24 * 3600 * 1000)
       .run();
     const uid = await insertJob({ jobType: "DISABLE_INACTIVE_USERS", cron: "0 0 3 ? * *", parameters: { inactiveMonths: 6 } });
-    await (await executeNow(uid)).run;
+    await executeNow(uid);
     expect((await row(uid))!).toMatchObject({ last_executed_status: "COMPLETED" });
     expect(await env.DB.prepare(`SELECT disabled FROM users WHERE uid = 'uIdle000001'`).first("disabled")).toBe(1);
     const summary = await json(await api(`/api/system/taskSummaries/DISABLE_INACTIVE_USERS/${uid}`));
     expect(summary).toMatchObject({ responseType: "DisableInactiveUsersSummary", inactiveMonths: 6, disabled: 1, disabledUsers: [{ uid: "uIdle000001", username: "idle" }] });
     const tasks = await json<any[]>(await api(`/api/system/tasks/DISABLE_INACTIVE_USERS/${uid}`));
     expect(tasks[0]).toMatchObject({ level: "INFO", completed: true, message: "Disabled 1 inactive user" });
+  });
+});
+
+describe("executor runs outlive the alarm pass that starts them", () => {
+  const CRON_3AM = "0 0 3 ? * *";
+
+  async function startOnTestExecutor(): Promise<{ uid: string; ex: TestExecutor; runId: string }> {
+    const ex = new TestExecutor();
+    const uid = await insertJob({ jobType: "ANALYTICS_TABLE", cron: CRON_3AM, parameters: { lastYears: 2 } });
+    await executeNow(uid);
+    expect(ex.starts).toHaveLength(1);
+    return { uid, ex, runId: ex.starts[0].runId };
+  }
+
+  it("the start is delivered, the alarm pass returns, and the run waits between steps", async () => {
+    const { uid, runId } = await startOnTestExecutor();
+    expect((await row(uid))!).toMatchObject({ job_status: "RUNNING", last_executed: T0, last_alive: T0 });
+    const state = await stub(uid).schedulerState();
+    expect(state).toMatchObject({ live: true, detached: true, running: { runId, executor: { runId, lastId: 0, lastHeard: T0, cancelAt: null } } });
+    // The next step is the 10-s look at the run, not the 120-s heartbeat deadline.
+    expect(await alarmOf(uid)).toBe(T0 + 10_000);
+    expect(await executorRunState(runId)).toBe("RUNNING");
+    // A second execute is refused while the run goes on.
+    const again = await api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" });
+    expect(again.status).toBe(409);
+  });
+
+  it("a run of 2.5 hours (ten times an alarm's limit) completes, stepped by callbacks and alarms, never taken for lost", async () => {
+    const { uid, ex, runId } = await startOnTestExecutor();
+    for (let minute = 1; minute <= 150; minute++) {
+      clk.advance(60_000);
+      const partition = minute / 10;
+      const res =
+        minute % 10 === 0
+          ? await ex.callback("items", { message: `Populated partition ${partition}`, index: partition, total: 15 })
+          : await ex.callback("heartbeat", {});
+      expect(res.status).toBe(200);
+      // The object's own look at the run (its alarm, every 10 s in production).
+      expect(await fire(uid)).toBe(true);
+      if (minute % 30 === 0) {
+        // The Cron Trigger's safety net finds nothing wrong with a run whose steps keep its heartbeat.
+        expect(await resetStaleJobs(env, clk.now())).toEqual([]);
+        await reconcileJobObjects(env, clk.now());
+        expect((await row(uid))!).toMatchObject({ job_status: "RUNNING", last_alive: clk.now() });
+      }
+    }
+    // The items arrived as the run's LOOP notifications, each as it came (a step per callback).
+    const during = await tasksOf("ANALYTICS_TABLE", uid);
+    expect(during[0]).toMatchObject({ level: "LOOP", message: "[15/15] Populated partition 15", completed: false });
+
+    expect((await ex.callback("summary", { summary: { tables: 15 } })).status).toBe(200);
+    expect((await ex.callback("complete", { outcome: "COMPLETED", message: "Analytics tables updated: 02:30:00" })).status).toBe(200);
+    const end = T0 + 150 * 60_000;
+    expect((await row(uid))!).toMatchObject({
+      job_status: "SCHEDULED",
+      last_executed: T0,
+      last_finished: end,
+      last_executed_status: "COMPLETED",
+      last_alive: null,
+      error_codes: null,
+    });
+    expect((await runs(uid)).map((r) => r.status)).toEqual(["COMPLETED"]);
+    expect(await executorRunState(runId)).toBe("FINISHED");
+    expect((await tasksOf("ANALYTICS_TABLE", uid))[0]).toMatchObject({ level: "INFO", completed: true, message: "Analytics tables updated: 02:30:00" });
+    expect(await json(await api(`/api/system/taskSummaries/ANALYTICS_TABLE/${uid}`))).toEqual({ tables: 15 });
+    // Re-armed on its schedule: 03:00 the same day.
+    expect(await alarmOf(uid)).toBe(Date.UTC(2035, 0, 1, 3));
+    expect(await stub(uid).schedulerState()).toMatchObject({ live: false, detached: false });
+    // Callbacks after the end are refused.
+    const late = await ex.callback("messages", { message: "late" });
+    expect(late.status).toBe(409);
+  });
+
+  it("survives a reset of its object between two steps: the next instance carries the run on", async () => {
+    const { uid, ex } = await startOnTestExecutor();
+    expect((await ex.callback("messages", { level: "INFO", message: "Stage 1 of 2" })).status).toBe(200);
+    const cursorOf = async () => ((await stub(uid).schedulerState()) as any).running.executor.lastId as number;
+    const before = await cursorOf();
+    await abortAllDurableObjects(); // every object instance is gone, with everything it held in memory
+    clk.advance(30_000);
+    expect((await ex.callback("messages", { level: "INFO", message: "Stage 2 of 2" })).status).toBe(200);
+    // The new instance took the run from its storage and stepped it on this callback.
+    expect(await stub(uid).schedulerState()).toMatchObject({ live: true, detached: true });
+    expect(await cursorOf()).toBeGreaterThan(before);
+    expect((await ex.callback("complete", { outcome: "COMPLETED", message: "Done" })).status).toBe(200);
+    expect((await row(uid))!).toMatchObject({ job_status: "SCHEDULED", last_executed_status: "COMPLETED", last_finished: T0 + 30_000 });
+    expect((await runs(uid)).map((r) => r.status)).toEqual(["COMPLETED"]);
+    const tasks = await tasksOf("ANALYTICS_TABLE", uid);
+    expect(tasks.map((t) => [t.message, t.completed])).toEqual([
+      ["Done", true],
+      ["Stage 2 of 2", false],
+      ["Stage 1 of 2", false],
+      ["", false], // the PARAMETERS notification the run started with
+    ]);
+    const progress = await json(await api(`/api/jobConfigurations/${uid}/progress`));
+    expect(progress).toMatchObject({ sequence: [{ jobId: uid, status: "SUCCESS" }] });
+  });
+
+  it("an executor that falls silent fails the run exactly at the heartbeat deadline", async () => {
+    const { uid, ex, runId } = await startOnTestExecutor();
+    for (let t = 10_000; t <= 110_000; t += 10_000) {
+      clk.set(T0 + t);
+      expect(await fire(uid)).toBe(true);
+      expect((await row(uid))!.job_status).toBe("RUNNING");
+    }
+    clk.set(T0 + 115_000);
+    expect(await fire(uid)).toBe(true);
+    // The next look is due at the deadline (120 s after the executor was last heard from), not 10 s later.
+    expect(await alarmOf(uid)).toBe(T0 + 120_001);
+    clk.set(T0 + 120_001);
+    expect(await fire(uid)).toBe(true);
+    const message = "Executor heartbeat timeout: no progress from the executor for 120 s (limit 120 s)";
+    expect((await row(uid))!).toMatchObject({ job_status: "SCHEDULED", last_executed_status: "FAILED" });
+    expect(await runs(uid)).toMatchObject([{ status: "FAILED", error: message }]);
+    expect((await tasksOf("ANALYTICS_TABLE", uid))[0]).toMatchObject({ level: "ERROR", completed: true, message });
+    expect(await executorRunState(runId)).toBe("FINISHED");
+    expect((await ex.callback("heartbeat", {})).status).toBe(409);
+  });
+
+  it("a cancel is forwarded by the next step at once; an executor that never confirms ends STOPPED after 30 s", async () => {
+    const { uid, ex } = await startOnTestExecutor();
+    clk.advance(5000);
+    expect((await api(`/api/jobConfigurations/${uid}/cancel`, { method: "POST" })).status).toBe(204);
+    expect(await alarmOf(uid)).toBe(clk.now());
+    expect(await fire(uid)).toBe(true);
+    expect(ex.cancels).toEqual([`/runs/${ex.starts[0].runId}/cancel`]);
+    expect((await row(uid))!.job_status).toBe("RUNNING");
+    // Callbacks are answered CANCELLING from now on (the executor learns of the cancel there too).
+    expect(await json(await ex.callback("heartbeat", {}))).toEqual({ runId: ex.starts[0].runId, state: "CANCELLING" });
+    clk.advance(30_001);
+    expect(await fire(uid)).toBe(true);
+    expect((await row(uid))!).toMatchObject({ job_status: "SCHEDULED", last_executed_status: "STOPPED" });
+    expect((await runs(uid))[0]).toMatchObject({ status: "STOPPED", error: expect.stringMatching(/^Cancelled by /) });
+    expect((await tasksOf("ANALYTICS_TABLE", uid))[0]).toMatchObject({ completed: true, message: "Job cancelled" });
+    expect(ex.cancels).toHaveLength(1);
+  });
+
+  it("deleting the job during the run tells the executor to stop and refuses the run's callbacks", async () => {
+    const { uid, ex, runId } = await startOnTestExecutor();
+    const res = await api(`/api/jobConfigurations/${uid}`, { method: "DELETE" });
+    expect(res.status).toBe(200);
+    expect(ex.cancels).toEqual([`/runs/${runId}/cancel`]);
+    expect(await executorRunState(runId)).toBe("FINISHED");
+    expect((await ex.callback("messages", { message: "still going" })).status).toBe(409);
+    expect(await alarmOf(uid)).toBeNull();
+    expect(await stub(uid).schedulerState()).toMatchObject({ live: false, deleted: true });
+  });
+
+  it("the executor's failure ends the run FAILED with its message and error codes", async () => {
+    const { uid, ex } = await startOnTestExecutor();
+    clk.advance(60_000);
+    expect((await ex.callback("complete", { outcome: "FAILED", message: "relation analytics_temp does not exist", errorCodes: ["E7131"] })).status).toBe(200);
+    expect((await row(uid))!).toMatchObject({ last_executed_status: "FAILED", error_codes: "E7131" });
+    expect((await tasksOf("ANALYTICS_TABLE", uid))[0]).toMatchObject({ level: "ERROR", completed: true, message: "relation analytics_temp does not exist" });
   });
 });
