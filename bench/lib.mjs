@@ -2,6 +2,7 @@
 // temporary directory, migrations applied first), load it with autocannon, report throughput and
 // latency, stop it. Used by every bench/*.bench.mjs file; run them with `npm run bench [-- name…]`.
 import { spawn, spawnSync } from "node:child_process";
+import { createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
@@ -44,27 +45,33 @@ export function freePort() {
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Starts `wrangler dev` on a free port with its own persisted state. Returns
- * `{ url, port, dir, stop() }`. `vars` become `--var NAME:value` bindings.
+ * Starts `wrangler dev` on a free port (or `port`) with its own persisted state (or the state in
+ * `dir`, which is then kept: a restart on the same state). Returns `{ url, port, dir, stop() }`.
+ * `vars` become `--var NAME:value` bindings; `config` is another Worker's wrangler.toml (no D1 then).
  */
-export async function startWorker({ vars = {}, readyPath = "/api/ping", timeoutMs = 90_000 } = {}) {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "hrhis4-bench-"));
-  const migrate = spawnSync(WRANGLER, ["d1", "migrations", "apply", "hrhis4", "--local", "--persist-to", dir], {
-    cwd: ROOT,
-    env: WRANGLER_ENV,
-    encoding: "utf8",
-  });
-  if (migrate.status !== 0) {
-    await rm(dir, { recursive: true, force: true });
-    throw new Error(`wrangler d1 migrations apply failed (${migrate.status}):\n${migrate.stdout}\n${migrate.stderr}`);
+export async function startWorker({ vars = {}, readyPath = "/api/ping", timeoutMs = 90_000, port, dir, config } = {}) {
+  const own = !dir;
+  dir ??= await mkdtemp(path.join(os.tmpdir(), "hrhis4-bench-"));
+  if (!config) {
+    const migrate = spawnSync(WRANGLER, ["d1", "migrations", "apply", "hrhis4", "--local", "--persist-to", dir], {
+      cwd: ROOT,
+      env: WRANGLER_ENV,
+      encoding: "utf8",
+    });
+    if (migrate.status !== 0) {
+      if (own) await rm(dir, { recursive: true, force: true });
+      throw new Error(`wrangler d1 migrations apply failed (${migrate.status}):\n${migrate.stdout}\n${migrate.stderr}`);
+    }
   }
-  const port = await freePort();
-  const args = ["--port", String(port), "--ip", "127.0.0.1", "--persist-to", dir, "--log-level", "error"];
+  port ??= await freePort();
+  const logLevel = process.env.BENCH_LOG_DIR ? "info" : "error";
+  const args = ["--port", String(port), "--ip", "127.0.0.1", "--persist-to", dir, "--log-level", logLevel, "--inspector-port", String(await freePort())];
+  if (config) args.push("-c", config);
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const { url, stop } = await devServer({
     args,
     port,
-    cleanupDir: dir,
+    cleanupDir: own ? dir : null,
     readyPath,
     isReady: (status) => status < 500,
     timeoutMs,
@@ -85,6 +92,12 @@ export async function devServer({ args, port, cleanupDir, readyPath, isReady, ti
   let output = "";
   child.stdout.on("data", (d) => (output = (output + d).slice(-4000)));
   child.stderr.on("data", (d) => (output = (output + d).slice(-4000)));
+  if (process.env.BENCH_LOG_DIR) {
+    // Debugging: the whole output of this wrangler, in BENCH_LOG_DIR/wrangler-<port>.log.
+    const log = createWriteStream(path.join(process.env.BENCH_LOG_DIR, `wrangler-${port}.log`));
+    child.stdout.pipe(log);
+    child.stderr.pipe(log);
+  }
   let exited = false;
   child.on("exit", () => (exited = true));
 
@@ -105,7 +118,7 @@ export async function devServer({ args, port, cleanupDir, readyPath, isReady, ti
         }
       }
     }
-    await rm(cleanupDir, { recursive: true, force: true }).catch(() => {});
+    if (cleanupDir) await rm(cleanupDir, { recursive: true, force: true }).catch(() => {});
   };
 
   const deadline = Date.now() + timeoutMs;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `node scripts/start-bridge.mjs`: runs the scheduler (`npm start`, http://localhost:8787) and the
+// `npm start` with DHIS2_BASE_URL set (or `npm run start:bridge`): runs the scheduler (`npm start`, http://localhost:8787) and the
 // DHIS2 bridge executor (bridge/, http://localhost:8788) together, wired to each other:
 //   scheduler: EXECUTOR_URL=http://localhost:8788, EXECUTOR_CALLBACK_URL=http://localhost:8787, EXECUTOR_SECRET
 //   bridge:    EXECUTOR_SECRET (the same), DHIS2_BASE_URL, DHIS2_USERNAME/DHIS2_PASSWORD or DHIS2_TOKEN
@@ -18,6 +18,8 @@ const env = {
   CI: "true",
   WRANGLER_SEND_METRICS: "false",
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  // scripts/start.mjs, started below as the scheduler, serves instead of starting the bridge again.
+  HRHIS4_BRIDGE_RUNNING: "1",
 };
 const port = process.env.PORT || "8787";
 const bridgePort = process.env.BRIDGE_PORT || "8788";

@@ -34,7 +34,12 @@ export class StubDhis2 implements FetchLike {
   refuseStart: { status: number; message: string } | null = null;
   private polls = 0;
 
-  constructor(readonly baseUrl = "https://dhis2.example.org") {}
+  readonly baseUrl: string;
+
+  /** (No parameter property: bench/bridge.bench.mjs loads this file with Node's type stripping.) */
+  constructor(baseUrl = "https://dhis2.example.org") {
+    this.baseUrl = baseUrl;
+  }
 
   callsTo(method: string, pathPrefix: string): StubCall[] {
     return this.calls.filter((c) => c.method === method && c.path.startsWith(pathPrefix));
