@@ -4,6 +4,11 @@
  *   verifying the scheduler's signature before anything else;
  * - `BridgeRunner`: one run (one Durable Object in production): starts the DHIS2 task, polls it on
  *   alarms, relays new notifications as callbacks, then the summary and the completion.
+ *
+ * Callbacks are delivered at least once: each is queued in the run's storage with its own nonce and
+ * sent in order; one the scheduler did not answer (down, 5xx) is sent again, re-signed with the same
+ * nonce, at the next alarm (the scheduler keeps a (run, nonce) once). A completion is retried until
+ * the scheduler has it or the run's record expires.
  */
 import {
   CallbackClient,
@@ -11,7 +16,9 @@ import {
   MAX_SKEW_MS,
   ProtocolError,
   verifySignature,
+  randomToken,
   type CallbackAck,
+  type CallbackKind,
   type CompleteCallback,
   type ExecutorLevel,
   type FetchLike,
@@ -51,12 +58,26 @@ interface RunState {
   /** When the last callback went to the scheduler (heartbeats only fill silences). */
   lastSent?: number;
   result?: CompleteCallback;
+  /** Callbacks not yet delivered, oldest first (each body carries its nonce). */
+  outbox?: Outgoing[];
+  /** When the run finished here (its record is kept TOMBSTONE_MS from then). */
+  finishedAt?: number;
 }
+
+interface Outgoing {
+  kind: CallbackKind;
+  body: Record<string, unknown>;
+}
+
+/** What the scheduler's answers say of the run. */
+type Delivery = "sent" | "later" | "cancelled" | "finished";
 
 /** Consecutive failed DHIS2 polls before the run fails. */
 export const MAX_POLL_FAILURES = 10;
 /** A finished run's record (its result, for idempotent starts) is kept this long. */
 export const TOMBSTONE_MS = 15 * 60 * 1000;
+/** Undelivered callbacks kept at most (the oldest messages go first; a completion always stays). */
+export const MAX_OUTBOX = 500;
 
 export class BridgeRunner {
   constructor(
@@ -132,12 +153,11 @@ export class BridgeRunner {
   private async finish(state: RunState, result: CompleteCallback): Promise<void> {
     state.phase = "FINISHED";
     state.result = result;
+    state.finishedAt = this.deps.now();
+    this.enqueue(state, "complete", { ...result });
     await this.storage.put("run", state);
-    try {
-      await this.callbacks(state.start).complete(result);
-    } catch {
-      // The scheduler's heartbeat timeout covers a lost completion.
-    }
+    await this.flush(state);
+    await this.storage.put("run", state);
     if (state.createdJob && state.taskId) {
       try {
         await this.dhis2().deleteJob(state.taskId);
@@ -145,7 +165,47 @@ export class BridgeRunner {
         // DHIS2 removes finished run-once jobs itself after a while.
       }
     }
-    await this.storage.setAlarm(this.deps.now() + TOMBSTONE_MS);
+    await this.storage.setAlarm(state.outbox?.length ? this.deps.now() + this.deps.pollIntervalMs : state.finishedAt + TOMBSTONE_MS);
+  }
+
+  /** Queues a callback; its nonce stays the same for every attempt. */
+  private enqueue(state: RunState, kind: CallbackKind, payload: Record<string, unknown>): void {
+    const outbox = (state.outbox ??= []);
+    outbox.push({ kind, body: { ...payload, nonce: randomToken().slice(0, 16) } });
+    while (outbox.length > MAX_OUTBOX) {
+      const drop = outbox.findIndex((o) => o.kind !== "complete");
+      if (drop < 0) break;
+      outbox.splice(drop, 1);
+    }
+  }
+
+  /**
+   * Sends the queued callbacks in order, stopping at the first the scheduler did not take (no answer,
+   * 408, 429 or 5xx: "later", the next alarm sends it again). A callback refused for good (400, 401)
+   * is dropped. "cancelled" / "finished": the scheduler's answers say the run is to stop or is over.
+   */
+  private async flush(state: RunState): Promise<Delivery> {
+    const cb = this.callbacks(state.start);
+    const outbox = (state.outbox ??= []);
+    while (outbox.length) {
+      const next = outbox[0];
+      const res = await safePost(() => cb.post(next.kind, next.body));
+      if (!res || res.status === 408 || res.status === 429 || res.status >= 500) return "later";
+      outbox.shift();
+      state.lastSent = this.deps.now();
+      if (res.status === 409) {
+        // The scheduler already finished the run (timeout, cancel, or this completion arrived before).
+        if (state.phase === "RUNNING") {
+          outbox.length = 0;
+          return "finished";
+        }
+        continue;
+      }
+      if (!res.ok) continue;
+      const body = (await res.json().catch(() => null)) as CallbackAck | null;
+      if (body?.state === "CANCELLING" && state.phase === "RUNNING") return "cancelled";
+    }
+    return "sent";
   }
 
   /** One polling round (the Durable Object alarm). */
@@ -153,10 +213,18 @@ export class BridgeRunner {
     const state = await this.storage.get<RunState>("run");
     if (!state) return;
     if (state.phase === "FINISHED") {
-      await this.storage.deleteAll();
+      const now = this.deps.now();
+      const expires = (state.finishedAt ?? now) + TOMBSTONE_MS;
+      if (!state.outbox?.length || now >= expires) {
+        await this.storage.deleteAll();
+        return;
+      }
+      // The scheduler did not have the completion yet: send it again.
+      await this.flush(state);
+      await this.storage.put("run", state);
+      await this.storage.setAlarm(state.outbox.length ? now + this.deps.pollIntervalMs : expires);
       return;
     }
-    const cb = this.callbacks(state.start);
     let list: Dhis2Notification[];
     try {
       list = await this.dhis2().tasks(state.taskType!, state.taskId!);
@@ -168,7 +236,7 @@ export class BridgeRunner {
         await this.finish(state, { outcome: "FAILED", message: `Lost the DHIS2 task after ${state.failures} failed polls: ${message}` });
         return;
       }
-      await this.pollLater(state, cb, true);
+      await this.pollLater(state, false);
       return;
     }
     // Oldest first; skip what was relayed already and the PARAMETERS opener.
@@ -181,10 +249,9 @@ export class BridgeRunner {
       if (done && n === newest) continue;
       if (n.dataType === "PARAMETERS" || !n.message) continue;
       const level = (["DEBUG", "INFO", "WARN", "ERROR", "LOOP"].includes(n.level ?? "") ? n.level : "INFO") as ExecutorLevel;
-      const res = level === "LOOP" ? await safePost(() => cb.item(n.message!)) : await safePost(() => cb.message(level, n.message!));
+      if (level === "LOOP") this.enqueue(state, "items", { message: n.message });
+      else this.enqueue(state, "messages", { level, message: n.message });
       relayed++;
-      state.lastSent = this.deps.now();
-      if (await this.ack(state, res)) return;
     }
     if (state.seen.length > 2000) state.seen = state.seen.slice(-1000);
     if (done) {
@@ -200,21 +267,25 @@ export class BridgeRunner {
       await this.finish(state, result);
       return;
     }
-    await this.pollLater(state, cb, !relayed);
+    await this.pollLater(state, relayed > 0);
   }
 
   /**
-   * Saves the run and arms the next poll; first sends a heartbeat when `mayBeat` and one is due
-   * (no next poll when the scheduler's answer to it ends the run).
+   * Delivers the queued callbacks — or, when there were none to send (`relayed` false) and one is due,
+   * a heartbeat — saves the run and arms the next poll (none when the scheduler's answers end the run).
    */
-  private async pollLater(state: RunState, cb: CallbackClient, mayBeat: boolean): Promise<void> {
-    if (mayBeat && this.heartbeatDue(state)) {
-      state.lastSent = this.deps.now();
-      await this.storage.put("run", state);
-      if (await this.ack(state, await safePost(() => cb.heartbeat()))) return;
-    } else {
-      await this.storage.put("run", state);
+  private async pollLater(state: RunState, relayed: boolean): Promise<void> {
+    await this.storage.put("run", state);
+    let delivery = await this.flush(state);
+    if (delivery === "sent" && !relayed && this.heartbeatDue(state)) {
+      this.enqueue(state, "heartbeat", {});
+      delivery = await this.flush(state);
+      // A heartbeat carries nothing: one the scheduler did not take is not sent again.
+      if (state.outbox?.at(-1)?.kind === "heartbeat") state.outbox.pop();
     }
+    if (delivery === "cancelled") return this.stop(state, "Job cancelled");
+    if (delivery === "finished") return this.stop(state, "Run finished by the scheduler");
+    await this.storage.put("run", state);
     await this.storage.setAlarm(this.deps.now() + this.deps.pollIntervalMs);
   }
 
@@ -224,22 +295,6 @@ export class BridgeRunner {
     return state.lastSent === undefined || this.deps.now() - state.lastSent >= period / 2;
   }
 
-  /** Reads a callback answer; stops the run when the scheduler says CANCELLING or FINISHED. */
-  private async ack(state: RunState, res: Response | null): Promise<boolean> {
-    if (!res) return false;
-    if (res.status === 409) {
-      // The scheduler already finished the run (timeout, cancel): stop the DHIS2 side too.
-      await this.stop(state, "Run finished by the scheduler");
-      return true;
-    }
-    if (!res.ok) return false;
-    const body = (await res.json().catch(() => null)) as CallbackAck | null;
-    if (body?.state === "CANCELLING") {
-      await this.stop(state, "Job cancelled");
-      return true;
-    }
-    return false;
-  }
 }
 
 function key(n: Dhis2Notification): string {

@@ -29,7 +29,7 @@ import {
   type StartRequest,
   type StartResponse,
 } from "./protocol";
-import { createExecutorRun, eventsAfter, purgeExpired, setRunState } from "./store";
+import { EVENTS_PER_STEP, createExecutorRun, eventsAfter, purgeExpired, setRunState } from "./store";
 
 /**
  * What a run's steps get (the scheduler's run context has this shape): the run's identity as the
@@ -294,7 +294,8 @@ async function step(cfg: ExecutorConfig, ctx: ExecutorRunContext, before: Execut
         `Executor heartbeat timeout: no progress from the executor for ${Math.round((now - cursor.lastHeard) / 1000)} s (limit ${Math.round(cfg.heartbeatTimeoutMs / 1000)} s)`,
       );
     }
-    return { done: false, cursor, wakeAt: wakeAt(cfg, cursor, now) };
+    // More callbacks than one step relays: the next step follows at once.
+    return { done: false, cursor, wakeAt: events.length === EVENTS_PER_STEP ? now : wakeAt(cfg, cursor, now) };
   } catch (err) {
     await finalize(ctx);
     throw err;

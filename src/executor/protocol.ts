@@ -58,8 +58,10 @@ export type StartResponse =
   | { status: "accepted" }
   | { status: "done"; outcome?: ExecutorOutcome; message?: string; summary?: unknown };
 
-/** Executor → scheduler callbacks, `POST {callback.url}/{kind}`. */
-/** Every callback may carry a `nonce` (any string up to 64 characters), ignored by the scheduler. */
+/**
+ * Executor → scheduler callbacks, `POST {callback.url}/{kind}`. Every callback may carry a `nonce` (any string up to 64 characters). Callbacks are delivered at
+ * least once: one sent again (re-signed) with the nonce of an earlier delivery is stored once.
+ */
 export interface MessageCallback {
   level?: ExecutorLevel;
   message: string;
@@ -219,28 +221,16 @@ export class CallbackClient {
     private readonly now: () => number,
   ) {}
 
+  /**
+   * Signs and sends one callback. A `nonce` in `payload` is kept (a callback sent again after a lost
+   * answer carries its first nonce, so the scheduler stores it once); else a fresh one is added.
+   */
   async post(kind: CallbackKind, payload: object): Promise<Response> {
     const url = `${this.callbackUrl.replace(/\/$/, "")}/${kind}`;
-    // A nonce keeps two identical callbacks sent within the same millisecond from looking like a replay.
-    const body = { ...payload, nonce: randomToken().slice(0, 16) };
+    // A nonce also keeps two identical callbacks sent within the same millisecond from looking like a replay.
+    const body = { nonce: randomToken().slice(0, 16), ...payload };
     const req = await signedRequest(this.secret, "POST", url, body, this.now(), { Authorization: `Bearer ${this.token}` });
     return this.http.fetch(req);
-  }
-
-  message(level: ExecutorLevel, message: string): Promise<Response> {
-    return this.post("messages", { level, message } satisfies MessageCallback);
-  }
-  item(message: string, index?: number, total?: number): Promise<Response> {
-    return this.post("items", { message, index, total } satisfies ItemCallback);
-  }
-  heartbeat(): Promise<Response> {
-    return this.post("heartbeat", {});
-  }
-  summary(summary: unknown): Promise<Response> {
-    return this.post("summary", { summary } satisfies SummaryCallback);
-  }
-  complete(body: CompleteCallback): Promise<Response> {
-    return this.post("complete", body);
   }
 }
 

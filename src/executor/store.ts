@@ -74,17 +74,24 @@ export async function setRunState(db: D1Database, runId: string, state: Executor
 }
 
 /** Stores one callback and refreshes the run's heartbeat. */
+/** Stores a callback; one carrying the nonce of a stored callback of the run (a re-delivery) is kept once. */
 export async function appendEvent(db: D1Database, runId: string, kind: string, payload: unknown, now: number): Promise<void> {
+  const nonce = (payload as { nonce?: unknown } | null)?.nonce;
   await db.batch([
-    db.prepare(`INSERT INTO executor_events (run_id, kind, payload, received) VALUES (?, ?, ?, ?)`).bind(runId, kind, JSON.stringify(payload ?? {}), now),
+    db
+      .prepare(`INSERT OR IGNORE INTO executor_events (run_id, kind, payload, received, nonce) VALUES (?, ?, ?, ?, ?)`)
+      .bind(runId, kind, JSON.stringify(payload ?? {}), now, typeof nonce === "string" ? nonce : null),
     db.prepare(`UPDATE executor_runs SET last_heard = ?, state = CASE WHEN state = 'STARTING' THEN 'RUNNING' ELSE state END WHERE run_id = ?`).bind(now, runId),
   ]);
 }
 
+/** Most callbacks one step relays (a step that reads this many is followed by another at once). */
+export const EVENTS_PER_STEP = 500;
+
 export async function eventsAfter(db: D1Database, runId: string, afterId: number): Promise<ExecutorEventRow[]> {
   const { results } = await db
-    .prepare(`SELECT * FROM executor_events WHERE run_id = ? AND id > ? ORDER BY id LIMIT 500`)
-    .bind(runId, afterId)
+    .prepare(`SELECT * FROM executor_events WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?`)
+    .bind(runId, afterId, EVENTS_PER_STEP)
     .all<ExecutorEventRow>();
   return results;
 }

@@ -36,8 +36,10 @@ interface Harness {
   host: MemoryRunHost;
   /** Requests the scheduler sent to the executor (after the transport wrapper). */
   sent: Request[];
-  /** Callbacks the bridge sent to the scheduler. */
+  /** Callbacks the bridge sent to the scheduler (every attempt). */
   callbacks: Request[];
+  /** While `down`, the bridge's callbacks find no scheduler (a network error). */
+  link: { down: boolean };
   transport: FetchLike & { mode: "up" | "down" | "503-once" };
   log: { level: string; message: string }[];
   abort: AbortController;
@@ -63,6 +65,7 @@ function harness(): Harness {
   setClock(clk);
   const dhis2 = new StubDhis2();
   const callbacks: Request[] = [];
+  const link = { down: false };
   const deps: BridgeDeps = {
     secret: SECRET,
     dhis2: { baseUrl: dhis2.baseUrl + "/api", username: "admin", password: "district" },
@@ -71,6 +74,7 @@ function harness(): Harness {
       fetch: async (input, init) => {
         const req = new Request(input, init);
         callbacks.push(req.clone());
+        if (link.down) throw new TypeError("Network connection lost");
         return scheduler.fetch(req);
       },
     },
@@ -101,6 +105,7 @@ function harness(): Harness {
     host,
     sent,
     callbacks,
+    link,
     transport,
     log,
     abort,
@@ -442,5 +447,70 @@ describe("executor protocol with the DHIS2 bridge", () => {
     // Callback endpoints do not exist without a secret.
     const res = await app.fetch(new Request("http://x/api/executor/runs/runNoExec01/heartbeat", { method: "POST", body: "{}" }), env, createExecutionContext());
     expect(res.status).toBe(404);
+  });
+  it("callbacks the scheduler did not take are sent again, in order and with their nonce, once it answers", async () => {
+    const h = harness();
+    h.dhis2.script = analyticsScript();
+    const done = h.run("ANALYTICS_TABLE");
+    await h.tick(0);
+    h.link.down = true;
+    await h.tick(3000);
+    await h.tick(3000);
+    expect(h.log).toEqual([]); // nothing reached the scheduler
+    h.link.down = false;
+    await h.tick(3000);
+    expect(await done).toEqual({ message: "Analytics tables updated: 00:01:02.345" });
+    expect(h.log).toEqual([
+      { level: "INFO", message: "Analytics table update parameters: lastYears=2" },
+      { level: "INFO", message: "Performing pre-create table work" },
+      { level: "LOOP", message: "[1/2] Populated analytics_2025" },
+      { level: "LOOP", message: "[2/2] Populated analytics_2026" },
+    ]);
+    const attempts = await Promise.all(h.callbacks.map(async (r) => ({ kind: new URL(r.url).pathname.split("/").pop(), ...((await r.clone().json()) as { message?: string; nonce: string }) })));
+    const first = attempts.filter((a) => a.message === "Analytics table update parameters: lastYears=2");
+    expect(first).toHaveLength(3); // two failed attempts, then delivered
+    expect(new Set(first.map((a) => a.nonce)).size).toBe(1);
+    expect(attempts.slice(-5).map((a) => a.kind)).toEqual(["messages", "messages", "items", "items", "complete"]);
+  });
+
+  it("a completion the scheduler did not take is sent again by the finished run's alarm", async () => {
+    const h = harness();
+    h.dhis2.script = [[{ uid: "r0000000001", level: "INFO", message: "Resource tables generated", completed: true }]];
+    const done = h.run("RESOURCE_TABLE", {}, "runLateEnd1");
+    await h.tick(0);
+    h.link.down = true;
+    await h.tick(3000);
+    const finishedAt = h.clk.now();
+    // Finished on the bridge; the completion waits in the run's record, retried every poll interval.
+    expect(h.host.runs.get("runLateEnd1")?.alarm).toBe(h.clk.now() + 3000);
+    h.link.down = false;
+    await h.tick(3000);
+    expect(await done).toEqual({ message: "Resource tables generated" });
+    const completes = h.callbacks.filter((r) => r.url.endsWith("/complete"));
+    expect(completes).toHaveLength(2);
+    const nonces = await Promise.all(completes.map(async (r) => ((await r.clone().json()) as { nonce: string }).nonce));
+    expect(nonces[0]).toBe(nonces[1]);
+    // Delivered: the record is kept for idempotent starts until it expires, then removed.
+    expect(h.host.runs.get("runLateEnd1")?.alarm).toBe(finishedAt + 15 * 60 * 1000);
+    await h.tick(15 * 60 * 1000);
+    expect(h.host.runs.get("runLateEnd1")?.data.size).toBe(0);
+  });
+
+  it("a callback delivered twice (its answer was lost) is relayed once", async () => {
+    const h = harness();
+    h.dhis2.script = analyticsScript();
+    const done = h.run("ANALYTICS_TABLE", {}, "runTwice001");
+    await h.tick(0);
+    const start = (await h.sent[0].clone().json()) as StartRequest;
+    const auth = { Authorization: `Bearer ${start.callback.token}` };
+    const body = { level: "WARN", message: "sent twice", nonce: "n-twice-0001" };
+    const once = await scheduler.fetch(await signedRequest(SECRET, "POST", `${start.callback.url}/messages`, body, h.clk.now(), auth));
+    h.clk.advance(1);
+    const again = await scheduler.fetch(await signedRequest(SECRET, "POST", `${start.callback.url}/messages`, body, h.clk.now(), auth));
+    expect([once.status, again.status]).toEqual([200, 200]);
+    expect(await env.DB.prepare(`SELECT COUNT(*) AS n FROM executor_events WHERE run_id = 'runTwice001' AND nonce = 'n-twice-0001'`).first("n")).toBe(1);
+    for (let i = 0; i < 3; i++) await h.tick(3000);
+    await done;
+    expect(h.log.filter((l) => l.message === "sent twice")).toEqual([{ level: "WARN", message: "sent twice" }]);
   });
 });
