@@ -69,11 +69,18 @@ const pct = (xs, p) => {
 /** Polls the job's tasks every 20 ms until `done(job)`; records when each message was first seen. */
 async function watch(base, uid, seenAt, done, timeoutMs) {
   const end = Date.now() + timeoutMs;
-  for (;;) {
+  const look = async () => {
     const tasks = await api(base, `/api/system/tasks/ANALYTICS_TABLE/${uid}`);
     if (tasks.status === 200) for (const t of tasks.body) if (!seenAt.has(t.message)) seenAt.set(t.message, Date.now());
+    return tasks.body ?? [];
+  };
+  for (;;) {
+    const tasks = await look();
     const job = (await api(base, `/api/jobConfigurations/${uid}?fields=jobStatus,lastExecutedStatus`)).body;
-    if (done(job, tasks.body ?? [])) return job;
+    if (done(job, tasks)) {
+      await look(); // what arrived between the two reads (the run's last message)
+      return job;
+    }
     if (Date.now() > end) throw new Error(`run did not end within ${timeoutMs} ms: ${JSON.stringify(job)}`);
     await sleep(20);
   }
