@@ -242,6 +242,8 @@ export class JobEngine {
       // (Only once the start is recorded: an independent run is recorded while it starts.)
       const m = this.live.marker;
       if (m.runRowId > 0 && (row.job_status !== "RUNNING" || row.last_executed !== m.startedAt)) await this.stopLive(this.live, null);
+      // An executor run between steps always has its alarm (reconcile's syncs repair a lost one).
+      else if (this.live.detached && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(clock.now());
       return;
     }
     await this.arm(row, settings);
@@ -424,6 +426,11 @@ export class JobEngine {
     }
     const now = clock.now();
     const failed = await failLostRun(this.env.DB, uid, marker.startedAt, now, LOST_RUN_MESSAGE);
+    const jobType = this.cache?.row.job_type;
+    if (jobType && !inWorkerHandler(jobType)) {
+      // The object died while delivering the start: the executor may have the run; it is told to stop.
+      await abandonExecutorRun({ env: this.env, runId: marker.runId, jobId: uid, jobType, parameters: {}, notify: () => {}, now: () => clock.now() });
+    }
     const stored = this.progress();
     if (stored && stored.status === "RUNNING") {
       stored.status = "ERROR";

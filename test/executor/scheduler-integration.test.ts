@@ -6,7 +6,7 @@
  * the run is stepped by the executor's callbacks and the object's alarm, for as long as it takes, in
  * any instance of the object. The clock is fixed in 2035, so alarms fire only when a test fires them.
  */
-import { abortAllDurableObjects, createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { abortAllDurableObjects, createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Dhis2Config } from "../../bridge/src/dhis2";
 import { MemoryRunHost, handleBridgeRequest } from "../../bridge/src/runner";
@@ -19,7 +19,7 @@ import { reconcileJobObjects, resetStaleJobs } from "../../src/scheduling/reconc
 import { registerJobHandler } from "../../src/scheduling/handlers";
 import { syncJobObject } from "../../src/scheduling/sync";
 import { api, json } from "../helpers";
-import { T0, alarmOf, cleanupJobs, fire, insertJob, row, runs, stub, track, until } from "../scheduling/support";
+import { T0, alarmOf, cleanupJobs, fire, gate, insertJob, row, runs, stub, track, until } from "../scheduling/support";
 import { analyticsScript, StubDhis2 } from "./stub-dhis2";
 
 const clk = manualClock(T0);
@@ -91,6 +91,8 @@ function analyticsThroughBridge(credentials: Omit<Dhis2Config, "baseUrl">): { dh
 class TestExecutor implements FetchLike {
   readonly starts: StartRequest[] = [];
   readonly cancels: string[] = [];
+  /** While set, a start request waits for it (the object may be reset meanwhile). */
+  hold: Promise<void> | null = null;
 
   constructor() {
     setExecutorTransport(this, SECRET);
@@ -101,6 +103,7 @@ class TestExecutor implements FetchLike {
     const path = new URL(req.url).pathname;
     if (path === "/runs") {
       this.starts.push((await req.json()) as StartRequest);
+      if (this.hold) await this.hold;
       return Response.json({ status: "accepted" }, { status: 202 });
     }
     if (path.endsWith("/cancel")) {
@@ -381,5 +384,33 @@ describe("executor runs outlive the alarm pass that starts them", () => {
     expect((await ex.callback("complete", { outcome: "FAILED", message: "relation analytics_temp does not exist", errorCodes: ["E7131"] })).status).toBe(200);
     expect((await row(uid))!).toMatchObject({ last_executed_status: "FAILED", error_codes: "E7131" });
     expect((await tasksOf("ANALYTICS_TABLE", uid))[0]).toMatchObject({ level: "ERROR", completed: true, message: "relation analytics_temp does not exist" });
+  });
+
+  it("an object reset while the start is delivered: the run is failed as lost and the executor told to stop", async () => {
+    const ex = new TestExecutor();
+    const held = gate();
+    ex.hold = held.promise;
+    const uid = await insertJob({ jobType: "ANALYTICS_TABLE", cron: CRON_3AM });
+    await syncJobObject(env, uid);
+    expect((await api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" })).status).toBe(200);
+    const pass = fire(uid).catch(() => false); // the reset ends this alarm pass
+    await until(async () => ex.starts.length === 1);
+    await abortAllDurableObjects();
+    held.open();
+    await pass;
+    const runId = ex.starts[0].runId;
+    // The next contact (here the Cron Trigger's reconcile) finds the run marker without its cursor.
+    await reconcileJobObjects(env, clk.now() + 120_000);
+    expect((await row(uid))!).toMatchObject({ job_status: "SCHEDULED", last_executed_status: "FAILED" });
+    expect(ex.cancels).toEqual([`/runs/${runId}/cancel`]);
+    expect(await executorRunState(runId)).toBe("FINISHED");
+  });
+
+  it("a waiting run whose alarm was lost gets it back from the next sync (reconcile)", async () => {
+    const { uid } = await startOnTestExecutor();
+    await runInDurableObject(stub(uid), (_instance, state) => state.storage.deleteAlarm());
+    expect(await alarmOf(uid)).toBeNull();
+    await syncJobObject(env, uid);
+    expect(await alarmOf(uid)).toBe(clk.now());
   });
 });
