@@ -5,16 +5,16 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateUid, isValidUid } from "../../src/http/uid";
-import { JobNotifications, notificationUid } from "../../src/tasks/job-notifications";
+import { JobNotifications, KV_PROGRESS_INTERVAL_MS, notificationUid } from "../../src/tasks/job-notifications";
 import { summaryKey, taskKey, type TaskKeyMetadata } from "../../src/tasks/kv";
 import type { Env } from "../../src/env";
 
 const T0 = Date.UTC(2026, 10, 29, 8, 0, 0, 0);
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}$/;
 
-/** A pacing clock that jumps a second per reading: every KV write is allowed at once. */
+/** A pacing clock that jumps a progress interval per reading: every KV write is allowed at once. */
 let fastT = 1_000_000;
-const fastPacing = () => ({ now: () => (fastT += 1000) });
+const fastPacing = () => ({ now: () => (fastT += KV_PROGRESS_INTERVAL_MS) });
 
 /** Runs `fn` inside the job's object with one JobNotifications instance, waiting for its KV writes. */
 async function inJob<T>(

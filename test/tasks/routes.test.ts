@@ -11,7 +11,7 @@ import { generateUid } from "../../src/http/uid";
 import { ensureBootstrapAdmin } from "../../src/users/bootstrap";
 import { hashPassword } from "../../src/users/password";
 import { TASK_CATEGORIES } from "../../src/jobs/registry";
-import { JobNotifications } from "../../src/tasks/job-notifications";
+import { JobNotifications, KV_PROGRESS_INTERVAL_MS } from "../../src/tasks/job-notifications";
 import { summaryKey, taskKey } from "../../src/tasks/kv";
 import { cleanupTasks } from "../../src/tasks/cleanup";
 import { STALE_GRACE_MS } from "../../src/tasks/service";
@@ -21,8 +21,9 @@ import { api, basic, json } from "../helpers";
 
 const T0 = Date.UTC(2026, 10, 29, 8, 0, 0, 0);
 const clock = manualClock(T0);
+/** A pacing clock that jumps a progress interval per reading: every KV write is allowed at once. */
 let pacingT = 5_000_000;
-const pacing = { now: () => (pacingT += 1000) };
+const pacing = { now: () => (pacingT += KV_PROGRESS_INTERVAL_MS) };
 
 /** Three kinds of callers (plus admin, a superuser): the starter, a log reader, an unrelated user. */
 const STARTER = { uid: "stArter0001", username: "starter", password: "Starter123!" };
