@@ -26,8 +26,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api", systemRoutes);
   app.route("/api", taskRoutes);
   app.route("/api", userRoutes);
-  app.route("/api", jobConfigurationRoutes);
+  // Before the job configuration routes: /jobConfigurations/due, /stale and /clean are not job ids.
   app.route("/api", schedulingRoutes);
+  app.route("/api", jobConfigurationRoutes);
   app.route("/api", settingsRoutes);
   app.route("/api", queueRoutes);
   app.route("/api", executorRoutes);

@@ -4,13 +4,17 @@
  * - `POST /jobConfigurations/{id}/enable` and `/disable` — 204, idempotent;
  * - `POST /jobConfigurations/{id}/cancel` — cooperative cancel, 204;
  * - `POST /jobConfigurations/{id}/revert` — force a stuck RUNNING job back (FAILED), 204;
- * - `GET /jobConfigurations/{id}/progress` — the progress tree of the current or last run.
+ * - `GET /jobConfigurations/{id}/progress` — the progress tree of the current or last run;
+ * - `GET /jobConfigurations/due`, `/stale` and `POST /jobConfigurations/clean` — DHIS2's (beta)
+ *   maintenance views: jobs due soon, runs without heartbeat (JobEntry lists), and the deletion of
+ *   finished run-once jobs (entries.ts).
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { currentUser, requireAuthority } from "../http/auth";
 import { clock } from "../http/clock";
-import { uidParam } from "../http/params";
+import { badRequest } from "../http/webmessage";
+import { queryBool, queryInt, uidParam } from "../http/params";
 import { emptyResponse, jsonResponse, NO_STORE } from "../http/respond";
 import { createRouter, SECURED, type AppEnv } from "../http/router";
 import { conflict, forbidden, notFoundObject } from "../http/webmessage";
@@ -18,6 +22,8 @@ import { isSystemJobType } from "../jobs/registry";
 import { hasAuthority } from "../users/store";
 import { progressJson } from "./progress";
 import { hasUsableSchedule } from "./schedule";
+import { dueJobs, jobEntryJson, staleJobs } from "./entries";
+import { cleanupFinishedRunOnceJobs } from "./reconcile";
 import { failLostRun, readJob, type JobRow } from "./store";
 import { jobObject, syncJobObject } from "./sync";
 import { serverTimeZone } from "../http/dates";
@@ -109,7 +115,89 @@ const progressRoute = createRoute({
   },
 });
 
+const JobEntrySchema = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    schedulingType: z.string(),
+    name: z.string(),
+    status: z.string(),
+    executedBy: z.string().optional(),
+    cronExpression: z.string().optional(),
+    delay: z.number().optional(),
+    lastExecuted: z.string().optional(),
+    lastFinished: z.string().optional(),
+    lastAlive: z.string().optional(),
+    queueName: z.string().optional(),
+    queuePosition: z.number().optional(),
+    parameters: z.unknown().optional(),
+  })
+  .openapi("JobEntry", { description: "DHIS2's JobEntry: the scheduling-relevant part of a job (dates in the server zone)" });
+
+const entryList = { "application/json": { schema: z.array(JobEntrySchema) } };
+
+const dueRoute = createRoute({
+  method: "get",
+  path: "/jobConfigurations/due",
+  summary: "Enabled jobs whose next start is at most `seconds` away (DHIS2 beta)",
+  description: "Soonest first, as the job objects have armed them. Without `includeWaiting`, jobs that would wait for a RUNNING job of their type are left out.",
+  tags: ["jobConfigurations"],
+  security: SECURITY,
+  request: { query: z.object({ seconds: queryInt(), includeWaiting: queryBool(false) }) },
+  responses: { 200: { description: "JobEntry list", content: entryList }, ...(errorResponses([400, 401]) as Record<number, never>) },
+});
+
+const staleRoute = createRoute({
+  method: "get",
+  path: "/jobConfigurations/stale",
+  summary: "RUNNING jobs without a heartbeat for more than `seconds` (DHIS2 beta)",
+  tags: ["jobConfigurations"],
+  security: SECURITY,
+  request: { query: z.object({ seconds: queryInt() }) },
+  responses: { 200: { description: "JobEntry list, oldest heartbeat first", content: entryList }, ...(errorResponses([400, 401]) as Record<number, never>) },
+});
+
+const cleanRoute = createRoute({
+  method: "post",
+  path: "/jobConfigurations/clean",
+  summary: "Delete finished run-once jobs whose run ended more than `minutes` ago (DHIS2 beta)",
+  description: "Requires ALL or F_PERFORM_MAINTENANCE. System jobs are never deleted.",
+  tags: ["jobConfigurations"],
+  security: SECURITY,
+  request: { query: z.object({ minutes: queryInt() }) },
+  responses: { 204: { description: "Done" }, ...(errorResponses([400, 401, 403]) as Record<number, never>) },
+});
+
 type Ctx = Context<AppEnv>;
+
+/** A required int query parameter (Spring's wording when it is missing). */
+function required(value: number | undefined, name: string): number {
+  if (value === undefined) throw badRequest(`Required request parameter '${name}' for method parameter type int is not present`);
+  return value;
+}
+
+/** Registers a route whose handler reads its validated query (no path parameter). */
+function registerQuery<Q>(route: unknown, handler: (c: Ctx, query: Q) => Promise<Response>): void {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  (schedulingRoutes.openapi as any).call(schedulingRoutes, route, (c: any) => handler(c, c.req.valid("query") as Q));
+}
+
+function entries(c: Ctx, rows: JobRow[]): Response {
+  const tz = serverTimeZone(c.env);
+  return jsonResponse(rows.map((r) => jobEntryJson(r, tz)), 200, { "Cache-Control": NO_STORE });
+}
+
+registerQuery<{ seconds?: number; includeWaiting?: boolean }>(dueRoute, async (c, q) =>
+  entries(c, await dueJobs(c.env.DB, clock.now(), required(q.seconds, "seconds"), q.includeWaiting === true)),
+);
+
+registerQuery<{ seconds?: number }>(staleRoute, async (c, q) => entries(c, await staleJobs(c.env.DB, clock.now(), required(q.seconds, "seconds"))));
+
+registerQuery<{ minutes?: number }>(cleanRoute, async (c, q) => {
+  requireAuthority(currentUser(c), [MAINTENANCE], `Access is denied, requires one Authority from [${MAINTENANCE}]`);
+  await cleanupFinishedRunOnceJobs(c.env, clock.now(), required(q.minutes, "minutes"));
+  return emptyResponse(204);
+});
 
 /** Registers a route whose handler builds its own Response (validated `id` path parameter). */
 function register(route: unknown, handler: (c: Ctx, id: string) => Promise<Response>): void {

@@ -203,6 +203,9 @@ const MATRIX: Record<string, Row> = {
     prepare: async (cell) => ({ path: await freshJobPath(parse("DELETE /api/jobConfiguration/{}"), cell) }),
   },
   "GET /api/jobConfigurations/{}/progress": { expect: [401, 403, 403, 403, 200, 200], note: "superuser, F_JOB_LOG_READ or the job's executedBy" },
+  "GET /api/jobConfigurations/due": { expect: ANY_USER(200), prepare: async () => ({ path: "/api/jobConfigurations/due?seconds=60" }) },
+  "GET /api/jobConfigurations/stale": { expect: ANY_USER(200), prepare: async () => ({ path: "/api/jobConfigurations/stale?seconds=600" }) },
+  "POST /api/jobConfigurations/clean": { expect: MAINT(204), prepare: async () => ({ path: "/api/jobConfigurations/clean?minutes=60" }) },
   "DELETE /api/jobConfigurations/{}": {
     expect: SCHED(200),
     prepare: async (cell) => ({ path: await freshJobPath(parse("DELETE /api/jobConfigurations/{}"), cell) }),
