@@ -79,8 +79,8 @@ export const JobTypesExtendedSchema = z
   .record(z.string(), z.record(z.string(), PropertySchema))
   .openapi("JobTypesExtended", { description: "Configurable job types mapped to their parameters by name." });
 
-const SchedulingTypeSchema = z.enum(["CRON", "FIXED_DELAY", "ONCE_ASAP"]);
-const JobStatusSchema = z.enum(["RUNNING", "SCHEDULED", "DISABLED", "COMPLETED", "STOPPED", "FAILED", "NOT_STARTED"]);
+export const SchedulingTypeSchema = z.enum(["CRON", "FIXED_DELAY", "ONCE_ASAP"]);
+export const JobStatusSchema = z.enum(["RUNNING", "SCHEDULED", "DISABLED", "COMPLETED", "STOPPED", "FAILED", "NOT_STARTED"]);
 
 export const JobConfigurationSchema = z
   .object({

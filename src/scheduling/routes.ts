@@ -22,6 +22,7 @@ import { isSystemJobType } from "../jobs/registry";
 import { hasAuthority } from "../users/store";
 import { progressJson } from "./progress";
 import { hasUsableSchedule } from "./schedule";
+import { JobStatusSchema, SchedulingTypeSchema } from "../jobconfigs/schemas";
 import { dueJobs, jobEntryJson, staleJobs } from "./entries";
 import { cleanupFinishedRunOnceJobs } from "./reconcile";
 import { failLostRun, readJob, type JobRow } from "./store";
@@ -119,9 +120,9 @@ const JobEntrySchema = z
   .object({
     id: z.string(),
     type: z.string(),
-    schedulingType: z.string(),
+    schedulingType: SchedulingTypeSchema,
     name: z.string(),
-    status: z.string(),
+    status: JobStatusSchema,
     executedBy: z.string().optional(),
     cronExpression: z.string().optional(),
     delay: z.number().optional(),
