@@ -5,7 +5,8 @@
 //
 // Jobs are seeded as D1 rows and armed by the Worker's own Cron Trigger (reconcile), or with
 // BENCH_SCHEDULER_SEED=api through POST /api/jobConfigurations. BENCH_SCHEDULER_SIZES (default
-// "100,1000"; add 10000 where the machine allows) and BENCH_SCHEDULER_CONCURRENCY (parallel API
+// "100,1000"; add more where the machine allows: local workerd keeps every object's SQLite file
+// open, so a few thousand objects exhaust a 20,000 open-file limit, see docs/RELIABILITY.md "Scale") and BENCH_SCHEDULER_CONCURRENCY (parallel API
 // creations, default 32) tune the run. Run alone: another process editing src/ makes wrangler dev
 // reload the Worker (and reset every object) mid-run.
 import { spawnSync } from "node:child_process";
