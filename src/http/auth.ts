@@ -38,6 +38,7 @@ import {
   toAuthUser,
   type UserRow,
 } from "../users/store";
+import { parseTokenAttributes, tokenConstraintViolation, type TokenRequest } from "../users/token-attributes";
 import { findTokenByKey } from "../users/tokens";
 
 /** Paths served without credentials (after version/suffix normalisation). */
@@ -211,9 +212,11 @@ export function csrfViolation(req: Request, corsOrigins: string | undefined): st
   return "Cross-site request refused: send X-Requested-With: XMLHttpRequest or an Origin header with session requests.";
 }
 
-async function tokenUser(db: D1Database, key: string, now: number, browser: boolean): Promise<AuthUser> {
+async function tokenUser(db: D1Database, key: string, now: number, browser: boolean, req: TokenRequest): Promise<AuthUser> {
   const token = await findTokenByKey(db, key.trim());
   if (!token || (token.expire !== null && token.expire <= now)) throw unauthorized("Unauthorized", browser);
+  const violation = tokenConstraintViolation(parseTokenAttributes(token.attributes), req);
+  if (violation) throw unauthorized(violation, browser);
   const row = await findUserByUid(db, token.owner_uid);
   if (!row) throw unauthorized("Unauthorized", browser);
   const state = accountState(row, now);
@@ -225,7 +228,7 @@ async function tokenUser(db: D1Database, key: string, now: number, browser: bool
  * Resolves the caller from the Authorization header, else from the session cookie; undefined when
  * there is neither. (CSRF rules for cookie requests are applied by the middleware.)
  */
-export async function authenticate(c: { env: AppEnv["Bindings"]; req: { header(name: string): string | undefined } }): Promise<AuthUser | undefined> {
+export async function authenticate(c: { env: AppEnv["Bindings"]; req: TokenRequest }): Promise<AuthUser | undefined> {
   const header = c.req.header("Authorization");
   const browser = c.req.header("X-Requested-With") === "XMLHttpRequest";
   if (!header) {
@@ -238,7 +241,7 @@ export async function authenticate(c: { env: AppEnv["Bindings"]; req: { header(n
   const scheme = (space === -1 ? header : header.slice(0, space)).toLowerCase();
   const value = space === -1 ? "" : header.slice(space + 1);
   if (scheme === "basic") return basicUser(c.env.DB, value, now, browser);
-  if (scheme === "apitoken") return tokenUser(c.env.DB, value, now, browser);
+  if (scheme === "apitoken") return tokenUser(c.env.DB, value, now, browser, c.req);
   throw unauthorized("Unauthorized", browser);
 }
 

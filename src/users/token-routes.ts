@@ -4,9 +4,8 @@
  * `DELETE /api/apiToken/{id}` (owner or superuser; anyone else gets 404, as if it did not exist).
  *
  * `expire` is epoch milliseconds (default: 30 days from now) and must lie in the future.
- * Token `attributes` (DHIS2's IP / method / referrer allow-lists) are not enforced by this service,
- * so only unrestrictive ones are accepted (empty lists, or every HTTP method); a real restriction is
- * refused with 409 rather than silently ignored.
+ * `attributes` are DHIS2's IP / method / referrer allow-lists, enforced at every authentication with
+ * the token (token-attributes.ts); invalid ones are refused with 409.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -22,13 +21,13 @@ import type { AppEnv } from "../http/router";
 import { type ErrorReport, importReportConflict, notFoundObject, objectReport, webMessage } from "../http/webmessage";
 import { ERRORS, fieldsQuery, SECURITY } from "./openapi";
 import { MAX_INSTANT } from "./manage";
+import { readTokenAttributes, type TokenAttribute } from "./token-attributes";
 import { createToken, deleteToken, findTokenByUid, listTokens } from "./tokens";
 import { tokenJson } from "./views";
 import { serverTimeZone } from "../http/dates";
 
 export const TOKEN_KLASS = "org.hisp.dhis.security.apikey.ApiToken";
 export const DEFAULT_TOKEN_LIFETIME_MS = 30 * 24 * 3600 * 1000;
-const ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 const tz = (c: Context<AppEnv>) => serverTimeZone(c.env);
 
@@ -37,7 +36,10 @@ function tokenError(message: string, property: string): ErrorReport {
 }
 
 /** Reads a token creation body; returns the errors (empty when valid). */
-export function readTokenInput(body: Record<string, unknown>, now: number): { expire: number; name: string | null; errors: ErrorReport[] } {
+export function readTokenInput(
+  body: Record<string, unknown>,
+  now: number,
+): { expire: number; name: string | null; attributes: TokenAttribute[]; errors: ErrorReport[] } {
   const errors: ErrorReport[] = [];
   let expire = now + DEFAULT_TOKEN_LIFETIME_MS;
   const ev = coerceNumber(body.expire);
@@ -53,39 +55,9 @@ export function readTokenInput(body: Record<string, unknown>, now: number): { ex
     if (body.name.length > 255) errors.push(tokenError("Maximum length of property `name` is 255.", "name"));
     else name = body.name.trim();
   }
-  const attrs = body.attributes;
-  if (attrs !== undefined && attrs !== null) {
-    if (!Array.isArray(attrs)) errors.push(tokenError("Property `attributes` must be a list.", "attributes"));
-    else {
-      for (const a of attrs) {
-        if (!isUnrestrictive(a)) {
-          errors.push(tokenError("Token attributes that restrict IPs, methods or referrers are not supported by this server.", "attributes"));
-          break;
-        }
-      }
-    }
-  }
-  return { expire, name, errors };
-}
-
-function isUnrestrictive(attr: unknown): boolean {
-  if (!attr || typeof attr !== "object") return false;
-  const a = attr as Record<string, unknown>;
-  const list = (k: string) => (Array.isArray(a[k]) ? (a[k] as unknown[]) : a[k] === undefined || a[k] === null ? [] : null);
-  switch (a.type) {
-    case "IpAllowedList":
-      return list("allowedIps")?.length === 0;
-    case "RefererAllowedList":
-      return list("allowedReferrers")?.length === 0;
-    case "MethodAllowedList": {
-      const m = list("allowedMethods");
-      if (m === null) return false;
-      const upper = new Set(m.map((x) => String(x).toUpperCase()));
-      return m.length === 0 || ALL_METHODS.every((x) => upper.has(x));
-    }
-    default:
-      return false;
-  }
+  const { attributes, problems } = readTokenAttributes(body.attributes);
+  for (const p of problems) errors.push(tokenError(p, "attributes"));
+  return { expire, name, attributes, errors };
 }
 
 const WebMessageSchema = z.object({ httpStatus: z.string(), httpStatusCode: z.number(), status: z.string() }).passthrough();
@@ -147,9 +119,9 @@ export function registerTokenRoutes(router: OpenAPIHono<AppEnv>): void {
     const user = currentUser(c);
     const body = await readJsonObject(c, false);
     const now = clock.now();
-    const { expire, name, errors } = readTokenInput(body, now);
+    const { expire, name, attributes, errors } = readTokenInput(body, now);
     if (errors.length) throw importReportConflict(TOKEN_KLASS, undefined, errors);
-    const { uid, key } = await createToken(c.env.DB, user.uid, expire, name, now);
+    const { uid, key } = await createToken(c.env.DB, user.uid, expire, name, now, attributes);
     const msg = webMessage(201, {
       response: { responseType: "ApiTokenCreationResponse", uid, klass: TOKEN_KLASS, errorReports: [], key },
     });

@@ -4,6 +4,7 @@
  */
 import { generateUid } from "../http/uid";
 import { sha256Hex } from "./password";
+import type { TokenAttribute } from "./token-attributes";
 
 const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 export const TOKEN_PREFIX = "d2pat_";
@@ -43,14 +44,23 @@ export interface TokenRow {
   expire: number | null;
   created: number;
   last_used: number | null;
+  /** JSON list of TokenAttribute (token-attributes.ts); null = unrestricted. */
+  attributes: string | null;
 }
 
-export async function createToken(db: D1Database, ownerUid: string, expire: number | null, name: string | null, now: number) {
+export async function createToken(
+  db: D1Database,
+  ownerUid: string,
+  expire: number | null,
+  name: string | null,
+  now: number,
+  attributes: TokenAttribute[] = [],
+) {
   const key = newTokenKey();
   const uid = generateUid();
   await db
-    .prepare(`INSERT INTO api_tokens (uid, key_hash, owner_uid, name, expire, created) VALUES (?, ?, ?, ?, ?, ?)`)
-    .bind(uid, await sha256Hex(key), ownerUid, name, expire, now)
+    .prepare(`INSERT INTO api_tokens (uid, key_hash, owner_uid, name, expire, created, attributes) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+    .bind(uid, await sha256Hex(key), ownerUid, name, expire, now, attributes.length ? JSON.stringify(attributes) : null)
     .run();
   return { uid, key };
 }

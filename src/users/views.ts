@@ -2,6 +2,7 @@
 import { formatDate } from "../http/dates";
 import { type AuthUser, effectiveAuthorities, type UserRow } from "./store";
 import type { TokenRow } from "./tokens";
+import { parseTokenAttributes } from "./token-attributes";
 
 function parseStrings(json: string | null): string[] {
   if (!json) return [];
@@ -72,7 +73,7 @@ export function tokenJson(row: TokenRow & { owner_username?: string | null }, ti
     created: formatDate(row.created, timeZone),
     expire: row.expire ?? undefined,
     lastUsed: formatDate(row.last_used, timeZone),
-    attributes: [],
+    attributes: parseTokenAttributes(row.attributes),
     createdBy: row.owner_username ? { id: row.owner_uid, username: row.owner_username } : { id: row.owner_uid },
   };
   for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];

@@ -54,20 +54,67 @@ describe("POST /api/apiToken", () => {
     expect(str.status).toBe(201);
   });
 
-  it("accepts unrestrictive attributes and refuses real restrictions", async () => {
-    const ok = await api("/api/apiToken", {
+  it("stores the token's restrictions (normalized, empty lists dropped) and shows them", async () => {
+    const res = await api("/api/apiToken", {
       method: "POST",
       body: {
         attributes: [
-          { type: "MethodAllowedList", allowedMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"] },
+          { type: "MethodAllowedList", allowedMethods: ["get", "GET"] },
           { type: "IpAllowedList", allowedIps: [] },
+          { type: "RefererAllowedList", allowedReferrers: ["https://Apps.example.org/Dashboard"] },
         ],
       },
     });
-    expect(ok.status).toBe(201);
-    const res = await api("/api/apiToken", { method: "POST", body: { attributes: [{ type: "IpAllowedList", allowedIps: ["10.0.0.1"] }] } });
+    expect(res.status).toBe(201);
+    const uid = (await json(res)).response.uid;
+    const token = await json(await api(`/api/apiToken/${uid}`));
+    expect(token.attributes).toEqual([
+      { type: "MethodAllowedList", allowedMethods: ["GET"] },
+      { type: "RefererAllowedList", allowedReferrers: ["https://apps.example.org/dashboard"] },
+    ]);
+    const open = await api("/api/apiToken", { method: "POST", body: { attributes: [{ type: "IpAllowedList", allowedIps: [] }] } });
+    const row = await env.DB.prepare("SELECT attributes FROM api_tokens WHERE uid = ?").bind((await json(open)).response.uid).first<{ attributes: string | null }>();
+    expect(row!.attributes).toBeNull();
+  });
+
+  it("enforces the restrictions at every request (401 with DHIS2's message)", async () => {
+    const create = async (attributes: unknown[]) => (await json(await api("/api/apiToken", { method: "POST", body: { attributes } }))).response.key as string;
+    const call = (key: string, headers: Record<string, string> = {}, method = "GET") => api("/api/system/ping", { auth: `ApiToken ${key}`, headers, method });
+    const refused = async (res: Response, message: string) => {
+      expect(res.status).toBe(401);
+      expect(await json(res)).toMatchObject({ httpStatusCode: 401, status: "ERROR", message });
+    };
+
+    const byIp = await create([{ type: "IpAllowedList", allowedIps: ["203.0.113.7", "2001:DB8::1"] }]);
+    expect((await call(byIp, { "CF-Connecting-IP": "203.0.113.7" })).status).toBe(200);
+    expect((await call(byIp, { "CF-Connecting-IP": "2001:db8::1" })).status).toBe(200);
+    await refused(await call(byIp, { "CF-Connecting-IP": "198.51.100.1" }), "Failed to authenticate API token, request ip address is not allowed.");
+    await refused(await call(byIp), "Failed to authenticate API token, request ip address is not allowed.");
+
+    const getOnly = await create([{ type: "MethodAllowedList", allowedMethods: ["GET"] }]);
+    expect((await call(getOnly)).status).toBe(200);
+    await refused(
+      await api("/api/apiToken", { method: "POST", auth: `ApiToken ${getOnly}`, body: {} }),
+      "Failed to authenticate API token, request http method is not allowed.",
+    );
+
+    const fromApp = await create([{ type: "RefererAllowedList", allowedReferrers: ["https://apps.example.org/dashboard"] }]);
+    expect((await call(fromApp, { Referer: "https://APPS.example.org/dashboard" })).status).toBe(200);
+    await refused(await call(fromApp), "Failed to authenticate API token, request http referrer is missing or not allowed.");
+    await refused(await call(fromApp, { Referer: "https://evil.example.org/" }), "Failed to authenticate API token, request http referrer is missing or not allowed.");
+  });
+
+  it.each([
+    [[{ type: "IpAllowedList", allowedIps: ["10.0.0.300"] }], "Not a valid ip address, value=10.0.0.300"],
+    [[{ type: "IpAllowedList", allowedIps: ["localhost"] }], "Not a valid ip address, value=localhost"],
+    [[{ type: "MethodAllowedList", allowedMethods: ["TRACE"] }], "Not a valid http method, value=TRACE; allowed: GET, POST, PUT, PATCH, DELETE"],
+    [[{ type: "GeoAllowedList", allowed: ["NO"] }], "Unknown token attribute type `GeoAllowedList`; expected one of IpAllowedList, MethodAllowedList, RefererAllowedList."],
+    [[{ type: "IpAllowedList", allowedIps: "10.0.0.1" }], "Property `allowedIps` of IpAllowedList must be a list of strings."],
+    [[{ type: "IpAllowedList", allowedIps: Array.from({ length: 101 }, (_, i) => `10.0.${Math.floor(i / 250)}.${i % 250}`) }], "A token may carry at most 100 attribute entries."],
+  ])("refuses the attributes %j with 409", async (attributes, message) => {
+    const res = await api("/api/apiToken", { method: "POST", body: { attributes } });
     expect(res.status).toBe(409);
-    expect((await json(res)).response.errorReports[0]).toMatchObject({ errorCode: "E4027", errorProperty: "attributes", mainKlass: KLASS });
+    expect((await json(res)).response.errorReports[0]).toMatchObject({ errorCode: "E4027", errorProperty: "attributes", mainKlass: KLASS, message });
   });
 
   it.each([
