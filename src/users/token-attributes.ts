@@ -4,7 +4,8 @@
  * breaks one is refused with 401 and DHIS2's message (the first broken rule).
  *
  * The client IP is `CF-Connecting-IP`, which Cloudflare's edge sets on every request (a client cannot
- * choose it); without it (local tools that do not set it) an IP-restricted token is refused.
+ * choose it; `wrangler dev` sets the local client's address); a request without it is refused for an
+ * IP-restricted token.
  */
 
 export type TokenAttribute =
