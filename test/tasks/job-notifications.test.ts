@@ -378,9 +378,12 @@ describe("KV write-through", () => {
       return n.snapshot()!;
     });
     const gaps = rec.writes.slice(1).map((w, i) => w.at - rec.writes[i].at);
+    // The pacing reads its clock a moment before the write is issued (and recorded here), so one
+    // write's record may lag its pacing instant by a millisecond or two: SLACK allows for that.
+    const SLACK = 5;
     // Progress writes (all but the last two gaps: end of run, summary) are >= 400 ms apart.
-    for (const g of gaps.slice(0, -2)) expect(g).toBeGreaterThanOrEqual(400);
-    for (const g of gaps.slice(-2)) expect(g).toBeGreaterThanOrEqual(100);
+    for (const g of gaps.slice(0, -2)) expect(g).toBeGreaterThanOrEqual(400 - SLACK);
+    for (const g of gaps.slice(-2)) expect(g).toBeGreaterThanOrEqual(100 - SLACK);
     // ~1.2 s of reporting: the start, 2-3 progress writes, the end, the summary.
     expect(rec.writes.length).toBeGreaterThanOrEqual(4);
     expect(rec.writes.length).toBeLessThanOrEqual(7);
