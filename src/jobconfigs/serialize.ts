@@ -93,7 +93,8 @@ export function isConfigurableRow(row: Pick<JobRow, "job_type" | "system">): boo
   return row.system === 0 && getJobType(row.job_type)?.configurable === true;
 }
 
-function parseParameters(text: string | null): unknown {
+/** The stored `job_parameters` JSON; undefined when absent or unreadable. */
+export function parseParameters(text: string | null): unknown {
   if (text === null || text === "") return undefined;
   try {
     return JSON.parse(text);

@@ -8,6 +8,7 @@
  *   `jobsRescheduleAfterMinutes`).
  */
 import { formatDate } from "../http/dates";
+import { parseParameters } from "../jobconfigs/serialize";
 import { JOB_COLUMNS } from "../jobconfigs/store";
 import { hasIndependentRuns } from "../jobs/registry";
 import { configFromRow, deriveSchedulingType } from "./schedule";
@@ -35,15 +36,6 @@ export function jobEntryJson(row: JobRow, timeZone: string): Record<string, unkn
   };
   for (const [k, v] of Object.entries(optional)) if (v !== null && v !== undefined) out[k] = v;
   return out;
-}
-
-function parseParameters(text: string | null): unknown {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 const JOB_COLUMNS_OF_C = JOB_COLUMNS.split(", ")
