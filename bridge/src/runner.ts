@@ -165,7 +165,13 @@ export class BridgeRunner {
         // DHIS2 removes finished run-once jobs itself after a while.
       }
     }
-    await this.storage.setAlarm(state.outbox?.length ? this.deps.now() + this.deps.pollIntervalMs : state.finishedAt + TOMBSTONE_MS);
+    await this.armFinished(state);
+  }
+
+  /** A finished run's next alarm: its undelivered completion sent again, else the end of its record. */
+  private async armFinished(state: RunState): Promise<void> {
+    const now = this.deps.now();
+    await this.storage.setAlarm(state.outbox?.length ? now + this.deps.pollIntervalMs : (state.finishedAt ?? now) + TOMBSTONE_MS);
   }
 
   /** Queues a callback; its nonce stays the same for every attempt. */
@@ -222,7 +228,7 @@ export class BridgeRunner {
       // The scheduler did not have the completion yet: send it again.
       await this.flush(state);
       await this.storage.put("run", state);
-      await this.storage.setAlarm(state.outbox.length ? now + this.deps.pollIntervalMs : expires);
+      await this.armFinished(state);
       return;
     }
     let list: Dhis2Notification[];
