@@ -40,7 +40,11 @@ async function serveDhis2() {
     const chunks = [];
     for await (const c of req) chunks.push(c);
     const body = chunks.length ? Buffer.concat(chunks) : undefined;
-    const request = new Request(`http://127.0.0.1${req.url}`, { method: req.method, headers: req.headers, body: req.method === "GET" ? undefined : body });
+    const request = new Request(`http://127.0.0.1${req.url}`, {
+      method: req.method,
+      headers: req.headers,
+      body: req.method === "GET" ? undefined : body,
+    });
     const answer = await state.stub.fetch(request);
     const text = await answer.text();
     if (req.url.startsWith("/api/system/tasks/") && text) {
@@ -90,7 +94,12 @@ async function watch(base, uid, seenAt, done, timeoutMs) {
 async function createJob(base, name, hour) {
   const res = await api(base, "/api/jobConfigurations", {
     method: "POST",
-    body: JSON.stringify({ name: `${name} ${Date.now()}`, jobType: "ANALYTICS_TABLE", cronExpression: `0 0 ${hour} ? * *`, jobParameters: { lastYears: 2 } }),
+    body: JSON.stringify({
+      name: `${name} ${Date.now()}`,
+      jobType: "ANALYTICS_TABLE",
+      cronExpression: `0 0 ${hour} ? * *`,
+      jobParameters: { lastYears: 2 },
+    }),
   });
   if (res.status !== 201) throw new Error(`create answered ${res.status}: ${JSON.stringify(res.body)}`);
   return res.body.response.uid;
@@ -111,7 +120,13 @@ export default async function bridgeBench() {
   const bridge = await startWorker({
     config: "bridge/wrangler.toml",
     readyPath: "/health",
-    vars: { EXECUTOR_SECRET: secret, DHIS2_BASE_URL: dhis2.url, DHIS2_USERNAME: "admin", DHIS2_PASSWORD: "district", POLL_INTERVAL_SECONDS: "1" },
+    vars: {
+      EXECUTOR_SECRET: secret,
+      DHIS2_BASE_URL: dhis2.url,
+      DHIS2_USERNAME: "admin",
+      DHIS2_PASSWORD: "district",
+      POLL_INTERVAL_SECONDS: "1",
+    },
   });
   const schedulerDir = await mkdtemp(path.join(os.tmpdir(), "hrhis4-bench-"));
   const schedulerPort = await freePort();
@@ -187,8 +202,17 @@ export default async function bridgeBench() {
     const cancel = await api(base, `/api/jobConfigurations/${uid3}/cancel`, { method: "POST" });
     const job3 = await watch(base, uid3, new Map(), finished, 45_000);
     const dhis2Cancels = dhis2.state.stub.callsTo("POST", "/api/jobConfigurations/").filter((c) => c.path.endsWith("/cancel")).length;
-    if (cancel.status !== 204 || job3.lastExecutedStatus !== "STOPPED" || dhis2Cancels !== 1) failures.push(`cancel: ${cancel.status} ${JSON.stringify(job3)}, DHIS2 cancels ${dhis2Cancels}`);
-    console.table([{ scenario: "cancel", "cancel answer": cancel.status, outcome: job3.lastExecutedStatus, "DHIS2 cancels": dhis2Cancels, "cancel → STOPPED (ms)": Date.now() - tCancel }]);
+    if (cancel.status !== 204 || job3.lastExecutedStatus !== "STOPPED" || dhis2Cancels !== 1)
+      failures.push(`cancel: ${cancel.status} ${JSON.stringify(job3)}, DHIS2 cancels ${dhis2Cancels}`);
+    console.table([
+      {
+        scenario: "cancel",
+        "cancel answer": cancel.status,
+        outcome: job3.lastExecutedStatus,
+        "DHIS2 cancels": dhis2Cancels,
+        "cancel → STOPPED (ms)": Date.now() - tCancel,
+      },
+    ]);
   } finally {
     await scheduler.stop();
     await bridge.stop();

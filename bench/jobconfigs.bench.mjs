@@ -19,7 +19,16 @@ import path from "node:path";
 import { basicAuth, devServer, freePort, load, report, ROOT, startWorker, WRANGLER, WRANGLER_ENV } from "./lib.mjs";
 
 const JOBS = Number(process.env.BENCH_JOBS) || 10_000;
-const TYPES = ["DATA_INTEGRITY", "RESOURCE_TABLE", "ANALYTICS_TABLE", "DATA_SYNC", "MONITORING", "PREDICTOR", "SEND_SCHEDULED_MESSAGE", "TEST"];
+const TYPES = [
+  "DATA_INTEGRITY",
+  "RESOURCE_TABLE",
+  "ANALYTICS_TABLE",
+  "DATA_SYNC",
+  "MONITORING",
+  "PREDICTOR",
+  "SEND_SCHEDULED_MESSAGE",
+  "TEST",
+];
 const PARAMS = {
   ANALYTICS_TABLE: { lastYears: 2, skipTableTypes: [], skipPrograms: [], skipResourceTables: false, skipOutliers: false },
   DATA_SYNC: { pageSize: 10000 },
@@ -36,7 +45,7 @@ function seedSql(count) {
   const rows = [];
   for (let i = 0; i < count; i++) {
     const type = TYPES[i % TYPES.length];
-    const uid = "b" + i.toString(36).padStart(10, "0");
+    const uid = `b${i.toString(36).padStart(10, "0")}`;
     const cron = `${i % 60} ${Math.floor(i / 60) % 60} ${i % 24} ? * *`;
     const params = PARAMS[type] ? JSON.stringify(PARAMS[type]) : null;
     rows.push(
@@ -117,7 +126,9 @@ export default async function jobConfigurationsBench() {
     await rm(seedDir, { recursive: true, force: true });
     if (seeded.status !== 0) throw new Error(`seeding failed:\n${seeded.stdout}\n${seeded.stderr}`);
     const page = await (await fetch(`${server.url}/api/jobConfigurations?fields=id&pageSize=1`, { headers: auth })).json();
-    console.log(`seeded ${JOBS} jobs in ${((performance.now() - t0) / 1000).toFixed(1)} s; the API counts ${page.pager.total} jobs (with the system jobs)`);
+    console.log(
+      `seeded ${JOBS} jobs in ${((performance.now() - t0) / 1000).toFixed(1)} s; the API counts ${page.pager.total} jobs (with the system jobs)`,
+    );
     if (page.pager.total < JOBS) throw new Error("the service does not see the seeded jobs");
 
     raw = await startRawWorker(server.dir);
@@ -130,7 +141,11 @@ export default async function jobConfigurationsBench() {
       { name: "raw D1 query (50 rows, all columns)", url: `${raw.url}/?limit=50`, headers: {} },
       { name: "GET /api/jobConfigurations (page 1 of 50, default fields)", url: `${server.url}/api/jobConfigurations`, headers: auth },
       { name: "GET /api/jobConfigurations?fields=* (50)", url: `${server.url}/api/jobConfigurations?fields=*`, headers: auth },
-      { name: "GET …?filter=jobType:eq:TEST&fields=* (50)", url: `${server.url}/api/jobConfigurations?filter=jobType:eq:TEST&fields=*`, headers: auth },
+      {
+        name: "GET …?filter=jobType:eq:TEST&fields=* (50)",
+        url: `${server.url}/api/jobConfigurations?filter=jobType:eq:TEST&fields=*`,
+        headers: auth,
+      },
       { name: "GET …?page=150 (50, default fields)", url: `${server.url}/api/jobConfigurations?page=150`, headers: auth },
     ];
     const runs = targets.map(() => []);
@@ -160,13 +175,17 @@ export default async function jobConfigurationsBench() {
     for (const r of [def, star]) {
       const ratio = r.p50 / base.p50;
       const ratio99 = r.p99 / base.p99;
-      console.log(`${r.name}: p50 ${r.p50.toFixed(2)} ms = ${ratio.toFixed(2)}x raw (p99 ${r.p99.toFixed(2)} ms = ${ratio99.toFixed(2)}x); target <= 2x: ${ratio <= 2 ? "OK" : "MISSED"}`);
+      console.log(
+        `${r.name}: p50 ${r.p50.toFixed(2)} ms = ${ratio.toFixed(2)}x raw (p99 ${r.p99.toFixed(2)} ms = ${ratio99.toFixed(2)}x); target <= 2x: ${ratio <= 2 ? "OK" : "MISSED"}`,
+      );
     }
 
     for (const fields of ["", "&fields=*"]) {
       const all = await timed(`${server.url}/api/jobConfigurations?paging=false${fields}`, auth);
       const count = all.status === 200 ? JSON.parse(all.body).jobConfigurations.length : -1;
-      console.log(`paging=false${fields || " (default fields)"}: ${all.status}, ${count} jobs, ${(all.bytes / 1e6).toFixed(2)} MB in ${all.ms.toFixed(0)} ms`);
+      console.log(
+        `paging=false${fields || " (default fields)"}: ${all.status}, ${count} jobs, ${(all.bytes / 1e6).toFixed(2)} MB in ${all.ms.toFixed(0)} ms`,
+      );
       if (all.status !== 200 || count < JOBS) console.log("paging=false: MISSED");
     }
     const rawAll = await timed(`${raw.url}/?limit=20000`, {});

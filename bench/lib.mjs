@@ -27,7 +27,7 @@ export const WRANGLER_ENV = {
 };
 
 export const ADMIN = { username: "admin", password: "district" };
-export const basicAuth = (u = ADMIN.username, p = ADMIN.password) => "Basic " + Buffer.from(`${u}:${p}`).toString("base64");
+export const basicAuth = (u = ADMIN.username, p = ADMIN.password) => `Basic ${Buffer.from(`${u}:${p}`).toString("base64")}`;
 
 /** A TCP port nobody listens on right now. */
 export function freePort() {
@@ -65,7 +65,18 @@ export async function startWorker({ vars = {}, readyPath = "/api/ping", timeoutM
   }
   port ??= await freePort();
   const logLevel = process.env.BENCH_LOG_DIR ? "info" : "error";
-  const args = ["--port", String(port), "--ip", "127.0.0.1", "--persist-to", dir, "--log-level", logLevel, "--inspector-port", String(await freePort())];
+  const args = [
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--persist-to",
+    dir,
+    "--log-level",
+    logLevel,
+    "--inspector-port",
+    String(await freePort()),
+  ];
   if (config) args.push("-c", config);
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const { url, stop } = await devServer({
@@ -87,7 +98,17 @@ export async function startWorker({ vars = {}, readyPath = "/api/ping", timeoutM
  * it spawned (and nothing else), then removes `cleanupDir`. Should wrangler exit first, the error
  * carries `exitedMessage` (after `stop()` when `stopIfExited`); past `timeoutMs`, `timeoutMessage`.
  */
-export async function devServer({ args, port, cleanupDir, readyPath, isReady, timeoutMs, exitedMessage, timeoutMessage, stopIfExited = true }) {
+export async function devServer({
+  args,
+  port,
+  cleanupDir,
+  readyPath,
+  isReady,
+  timeoutMs,
+  exitedMessage,
+  timeoutMessage,
+  stopIfExited = true,
+}) {
   const child = spawn(WRANGLER, ["dev", ...args], { cwd: ROOT, env: WRANGLER_ENV, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
   child.stdout.on("data", (d) => (output = (output + d).slice(-4000)));

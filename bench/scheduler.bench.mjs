@@ -87,7 +87,10 @@ async function seedThroughD1(server, n, due) {
     const until = Date.now() + 30_000;
     for (;;) {
       await sleep(1000);
-      const now2 = d1(server.dir, `SELECT COUNT(*) AS n FROM job_schedule s JOIN job_configurations c ON c.uid = s.job_uid WHERE c.job_type = 'TEST' AND s.alarm_at = ${due}`)[0].n;
+      const now2 = d1(
+        server.dir,
+        `SELECT COUNT(*) AS n FROM job_schedule s JOIN job_configurations c ON c.uid = s.job_uid WHERE c.job_type = 'TEST' AND s.alarm_at = ${due}`,
+      )[0].n;
       if (now2 === armed || now2 >= n || Date.now() > until) {
         armed = now2;
         break;
@@ -137,7 +140,8 @@ async function runOne(n, concurrency) {
     const jobs = d1(server.dir, `SELECT COUNT(*) AS n FROM job_configurations WHERE job_type = 'TEST'`)[0].n;
     const atDue = rows.filter((r) => r.scheduled_at === due);
     const perOccurrence = new Map();
-    for (const r of rows) perOccurrence.set(`${r.job_uid}@${r.scheduled_at}`, (perOccurrence.get(`${r.job_uid}@${r.scheduled_at}`) ?? 0) + 1);
+    for (const r of rows)
+      perOccurrence.set(`${r.job_uid}@${r.scheduled_at}`, (perOccurrence.get(`${r.job_uid}@${r.scheduled_at}`) ?? 0) + 1);
     const twice = [...perOccurrence.values()].filter((c) => c > 1).length;
     const jobsRun = new Set(atDue.map((r) => r.job_uid)).size;
     const lost = jobs - jobsRun;
@@ -150,7 +154,7 @@ async function runOne(n, concurrency) {
     const span = Math.max(1, lastEnd - due);
     const result = {
       jobs: n,
-      "runs": atDue.length,
+      runs: atDue.length,
       completed,
       "p50 ms": percentile(lateness, 50),
       "p99 ms": percentile(lateness, 99),
@@ -168,7 +172,10 @@ async function runOne(n, concurrency) {
 }
 
 export default async function schedulerBench() {
-  const sizes = (process.env.BENCH_SCHEDULER_SIZES || "100,1000").split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
+  const sizes = (process.env.BENCH_SCHEDULER_SIZES || "100,1000")
+    .split(",")
+    .map((s) => Number(s.trim()))
+    .filter((n) => n > 0);
   const concurrency = Number(process.env.BENCH_SCHEDULER_CONCURRENCY) || 32;
   const results = [];
   for (const n of sizes) {
@@ -179,7 +186,9 @@ export default async function schedulerBench() {
   console.table(results);
   for (const r of results) {
     const ok = r["ran twice"] === 0 && r.lost === 0 && r["other occurrences"] === 0;
-    console.log(`N=${r.jobs}: exactly once ${ok ? "OK" : "VIOLATED"}; p99 ${r["p99 ms"]} ms${r.jobs === 1000 ? ` (target ≤ 1000 ms): ${r["p99 ms"] <= 1000 ? "OK" : "MISSED"}` : ""}`);
+    console.log(
+      `N=${r.jobs}: exactly once ${ok ? "OK" : "VIOLATED"}; p99 ${r["p99 ms"]} ms${r.jobs === 1000 ? ` (target ≤ 1000 ms): ${r["p99 ms"] <= 1000 ? "OK" : "MISSED"}` : ""}`,
+    );
   }
 }
 

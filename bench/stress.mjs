@@ -74,19 +74,22 @@ try {
 
   // --- setup -----------------------------------------------------------------------------------
   const execJobs = [];
-  for (let i = 0; i < EXEC_JOBS; i++) execJobs.push(await createJob(base, { name: `Stress exec ${i}`, jobType: "TEST", cronExpression: uniqueCron() }));
+  for (let i = 0; i < EXEC_JOBS; i++)
+    execJobs.push(await createJob(base, { name: `Stress exec ${i}`, jobType: "TEST", cronExpression: uniqueCron() }));
   const cronJobs = [];
   for (let i = 0; i < CRON_JOBS; i++) {
     // Every 5 s, offset by a second per job (same type, so the cron expressions must differ).
     cronJobs.push(await createJob(base, { name: `Stress cron ${i}`, jobType: "TEST", cronExpression: `${i}/5 * * * * *` }));
   }
   const putJobs = [];
-  for (let i = 0; i < 8; i++) putJobs.push(await createJob(base, { name: `Stress put ${i}`, jobType: "DATA_INTEGRITY", cronExpression: uniqueCron() }));
+  for (let i = 0; i < 8; i++)
+    putJobs.push(await createJob(base, { name: `Stress put ${i}`, jobType: "DATA_INTEGRITY", cronExpression: uniqueCron() }));
 
   // --- the mixed workload -------------------------------------------------------------------------
   const kinds = {};
   const count = (kind, status) => {
-    const k = (kinds[kind] ??= { total: 0, statuses: {} });
+    kinds[kind] ??= { total: 0, statuses: {} };
+    const k = kinds[kind];
     k.total++;
     k.statuses[status] = (k.statuses[status] ?? 0) + 1;
   };
@@ -112,14 +115,24 @@ try {
   });
 
   const requests = [
-    req("list jobs", (r) => ({ ...r, method: "GET", path: `/api/jobConfigurations?fields=id,name,jobStatus,nextExecutionTime&pageSize=50&page=${1 + Math.floor(Math.random() * 2)}` })),
+    req("list jobs", (r) => ({
+      ...r,
+      method: "GET",
+      path: `/api/jobConfigurations?fields=id,name,jobStatus,nextExecutionTime&pageSize=50&page=${1 + Math.floor(Math.random() * 2)}`,
+    })),
     req("read job", (r) => ({ ...r, method: "GET", path: `/api/jobConfigurations/${pick([...execJobs, ...cronJobs, ...putJobs])}` })),
     req(
       "create job",
       (r, context) => {
         const name = `Stress created ${process.pid}-${seq++}`;
         context.name = name;
-        return { ...r, method: "POST", path: "/api/jobConfigurations", headers: JSON_HEADERS, body: JSON.stringify({ name, jobType: "TEST", cronExpression: uniqueCron() }) };
+        return {
+          ...r,
+          method: "POST",
+          path: "/api/jobConfigurations",
+          headers: JSON_HEADERS,
+          body: JSON.stringify({ name, jobType: "TEST", cronExpression: uniqueCron() }),
+        };
       },
       (status, body, context) => {
         if (status === 201) created.set(JSON.parse(body).response.uid, context.name);
@@ -147,7 +160,13 @@ try {
         const name = `Stress put ${uid} v${seq++}`;
         context.uid = uid;
         context.name = name;
-        return { ...r, method: "PUT", path: `/api/jobConfigurations/${uid}`, headers: JSON_HEADERS, body: JSON.stringify({ name, jobType: "DATA_INTEGRITY", cronExpression: uniqueCron() }) };
+        return {
+          ...r,
+          method: "PUT",
+          path: `/api/jobConfigurations/${uid}`,
+          headers: JSON_HEADERS,
+          body: JSON.stringify({ name, jobType: "DATA_INTEGRITY", cronExpression: uniqueCron() }),
+        };
       },
       (status, _body, context) => {
         if (status === 200) lastPut.set(context.uid, context.name);
@@ -173,14 +192,24 @@ try {
   let running = 0;
   for (let i = 0; i < 60; i++) {
     manual = d1(worker.dir, `SELECT COUNT(*) AS n FROM job_runs WHERE trigger = 'MANUAL' AND status <> 'RUNNING'`)[0].n;
-    running = d1(worker.dir, `SELECT COUNT(*) AS n FROM job_configurations WHERE job_status = 'RUNNING' AND uid IN (${execJobs.map((u) => `'${u}'`).join(",")})`)[0].n;
+    running = d1(
+      worker.dir,
+      `SELECT COUNT(*) AS n FROM job_configurations WHERE job_status = 'RUNNING' AND uid IN (${execJobs.map((u) => `'${u}'`).join(",")})`,
+    )[0].n;
     if (manual >= expectedManual && running === 0) break;
     await sleep(1000);
   }
 
   // --- figures ------------------------------------------------------------------------------------
   const total = result.requests.total;
-  const fiveXX = Object.values(kinds).reduce((a, k) => a + Object.entries(k.statuses).filter(([s]) => Number(s) >= 500).reduce((x, [, c]) => x + c, 0), 0);
+  const fiveXX = Object.values(kinds).reduce(
+    (a, k) =>
+      a +
+      Object.entries(k.statuses)
+        .filter(([s]) => Number(s) >= 500)
+        .reduce((x, [, c]) => x + c, 0),
+    0,
+  );
   console.log("\nMixed workload");
   console.table({
     duration_s: ((ended - started) / 1000).toFixed(1),
@@ -205,14 +234,23 @@ try {
   // Lost jobs: every created job is stored with its name; every PUT job holds a name it was given.
   const stored = new Map(d1(worker.dir, `SELECT uid, name FROM job_configurations`).map((r) => [r.uid, r.name]));
   const lostJobs = [...created].filter(([uid, name]) => stored.get(uid) !== name);
-  if (lostJobs.length) problems.push(`${lostJobs.length} created jobs lost or changed: ${lostJobs.slice(0, 5).map(([u]) => u).join(", ")}`);
+  if (lostJobs.length)
+    problems.push(
+      `${lostJobs.length} created jobs lost or changed: ${lostJobs
+        .slice(0, 5)
+        .map(([u]) => u)
+        .join(", ")}`,
+    );
   for (const [uid] of lastPut) {
-    if (!String(stored.get(uid) ?? "").startsWith(`Stress put ${uid} v`)) problems.push(`PUT job ${uid} lost its update (${stored.get(uid)})`);
+    if (!String(stored.get(uid) ?? "").startsWith(`Stress put ${uid} v`))
+      problems.push(`PUT job ${uid} lost its update (${stored.get(uid)})`);
   }
 
   // Lost runs: accepted executes vs MANUAL runs, per job. Requests still in flight when the load
   // stopped were processed by the server but never answered to us: they may add runs, never remove.
-  const manualByJob = new Map(d1(worker.dir, `SELECT job_uid, COUNT(*) AS n FROM job_runs WHERE trigger = 'MANUAL' GROUP BY job_uid`).map((r) => [r.job_uid, r.n]));
+  const manualByJob = new Map(
+    d1(worker.dir, `SELECT job_uid, COUNT(*) AS n FROM job_runs WHERE trigger = 'MANUAL' GROUP BY job_uid`).map((r) => [r.job_uid, r.n]),
+  );
   let unanswered = 0;
   for (const uid of execJobs) {
     const want = accepted.get(uid) ?? 0;
@@ -226,7 +264,10 @@ try {
           : `job ${uid}: ${got} manual runs for ${want} accepted executes (+${inFlight} unanswered): runs nobody asked for`,
       );
       // Evidence for whoever investigates: the job's manual runs.
-      const rows = d1(worker.dir, `SELECT id, scheduled_at, started_at, finished_at, status, triggered_by FROM job_runs WHERE job_uid = '${uid}' AND trigger = 'MANUAL' ORDER BY id`);
+      const rows = d1(
+        worker.dir,
+        `SELECT id, scheduled_at, started_at, finished_at, status, triggered_by FROM job_runs WHERE job_uid = '${uid}' AND trigger = 'MANUAL' ORDER BY id`,
+      );
       console.error(`manual runs of ${uid}:\n${rows.map((r) => JSON.stringify(r)).join("\n")}`);
     }
   }
@@ -241,7 +282,10 @@ try {
   );
   const cronTotal = cronRuns.reduce((a, r) => a + r.n, 0);
   const expectedCron = CRON_JOBS * Math.floor((ended - started) / 5000);
-  const lifecycle = d1(worker.dir, `SELECT last_executed_status AS s, COUNT(*) AS n FROM job_configurations WHERE uid IN (${execJobs.map((u) => `'${u}'`).join(",")}) GROUP BY s`);
+  const lifecycle = d1(
+    worker.dir,
+    `SELECT last_executed_status AS s, COUNT(*) AS n FROM job_configurations WHERE uid IN (${execJobs.map((u) => `'${u}'`).join(",")}) GROUP BY s`,
+  );
 
   console.log("\nConsistency");
   console.table({
@@ -255,12 +299,14 @@ try {
     "occurrences run twice": dupes.length,
     "jobs left RUNNING": running,
   });
-  console.log(`cron run outcomes: ${JSON.stringify(Object.fromEntries(cronRuns.map((r) => [r.status, r.n])))}; exec jobs last status: ${JSON.stringify(Object.fromEntries(lifecycle.map((r) => [r.s, r.n])))}`);
+  console.log(
+    `cron run outcomes: ${JSON.stringify(Object.fromEntries(cronRuns.map((r) => [r.status, r.n])))}; exec jobs last status: ${JSON.stringify(Object.fromEntries(lifecycle.map((r) => [r.s, r.n])))}`,
+  );
   if (cronTotal < expectedCron * 0.9) problems.push(`cron jobs recorded ${cronTotal} occurrences, expected about ${expectedCron}`);
 
   if (problems.length) {
     failed = true;
-    console.error("\nFAILED:\n- " + problems.join("\n- "));
+    console.error(`\nFAILED:\n- ${problems.join("\n- ")}`);
   } else {
     console.log("\nOK: zero 5xx, zero lost jobs, zero lost runs, no occurrence ran twice.");
   }

@@ -65,8 +65,12 @@ export default async function systemBench() {
 
     const ratio = median(ratios);
     const idP50 = results[4].p50;
-    console.log(`info / ping throughput (median of per-round ratios ${ratios.map((x) => (100 * x).toFixed(0) + "%").join(", ")}): ${(100 * ratio).toFixed(0)}% (target >= 70%): ${ratio >= 0.7 ? "OK" : "MISSED"}`);
-    console.log(`id?limit=10000 p50, one connection: ${idP50.toFixed(2)} ms (target < 10 ms): ${idP50 < 10 ? "OK" : "MISSED"}; the trivial route's own p50 on this server is ${results[3].p50.toFixed(2)} ms`);
+    console.log(
+      `info / ping throughput (median of per-round ratios ${ratios.map((x) => `${(100 * x).toFixed(0)}%`).join(", ")}): ${(100 * ratio).toFixed(0)}% (target >= 70%): ${ratio >= 0.7 ? "OK" : "MISSED"}`,
+    );
+    console.log(
+      `id?limit=10000 p50, one connection: ${idP50.toFixed(2)} ms (target < 10 ms): ${idP50 < 10 ? "OK" : "MISSED"}; the trivial route's own p50 on this server is ${results[3].p50.toFixed(2)} ms`,
+    );
     const bad = results.filter((r) => r.non2xx > 0 || r.errors > 0);
     if (bad.length) console.log(`non-2xx or errors in: ${bad.map((r) => r.name).join(", ")}`);
   } finally {

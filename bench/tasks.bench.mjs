@@ -56,7 +56,8 @@ export default async function tasksBench() {
         }),
       });
       const body = await res.json().catch(() => ({}));
-      if (res.status !== 201 || !body.response?.uid) throw new Error(`POST /api/jobConfigurations answered ${res.status}: ${JSON.stringify(body)}`);
+      if (res.status !== 201 || !body.response?.uid)
+        throw new Error(`POST /api/jobConfigurations answered ${res.status}: ${JSON.stringify(body)}`);
       return body.response.uid;
     });
 
@@ -88,10 +89,23 @@ export default async function tasksBench() {
     // 3. Poll while they run; GET /api/system/info (same authentication, no task work) as a baseline.
     const paths = ids.map((id) => `/api/system/tasks/TEST/${id}`);
     const results = [];
-    results.push(await loadRotating({ name: `GET /tasks/TEST/{id} (${jobs} jobs)`, base: server.url, paths, headers, duration, connections }));
-    results.push(await loadRotating({ name: "GET /api/system/info (baseline)", base: server.url, paths: ["/api/system/info"], headers, duration, connections }));
+    results.push(
+      await loadRotating({ name: `GET /tasks/TEST/{id} (${jobs} jobs)`, base: server.url, paths, headers, duration, connections }),
+    );
+    results.push(
+      await loadRotating({
+        name: "GET /api/system/info (baseline)",
+        base: server.url,
+        paths: ["/api/system/info"],
+        headers,
+        duration,
+        connections,
+      }),
+    );
     // One client polling alone: latency without queueing behind the other connections.
-    results.push(await loadRotating({ name: `GET /tasks/TEST/{id} (1 conn)`, base: server.url, paths, headers, duration, connections: 1, warmup: 0 }));
+    results.push(
+      await loadRotating({ name: `GET /tasks/TEST/{id} (1 conn)`, base: server.url, paths, headers, duration, connections: 1, warmup: 0 }),
+    );
     const after = await inProgress();
     report(results, "GET /api/system/info (baseline)");
     console.log(`runs in progress: ${before}/${jobs} before, ${after}/${jobs} after the measurements`);
@@ -140,13 +154,29 @@ export default async function tasksBench() {
 
     // 6. The same polls once every run has finished (the endpoint's own cost, without 100 runs competing for the CPU).
     const idle = [
-      await loadRotating({ name: `GET /tasks/TEST/{id} (${jobs} jobs, finished)`, base: server.url, paths, headers, duration, connections }),
-      await loadRotating({ name: "GET /api/system/info (baseline, idle)", base: server.url, paths: ["/api/system/info"], headers, duration, connections }),
+      await loadRotating({
+        name: `GET /tasks/TEST/{id} (${jobs} jobs, finished)`,
+        base: server.url,
+        paths,
+        headers,
+        duration,
+        connections,
+      }),
+      await loadRotating({
+        name: "GET /api/system/info (baseline, idle)",
+        base: server.url,
+        paths: ["/api/system/info"],
+        headers,
+        duration,
+        connections,
+      }),
     ];
     report(idle, "GET /api/system/info (baseline, idle)");
 
     const poll = results[0];
-    console.log(`poll p99 while running: ${poll.p99.toFixed(2)} ms with ${connections} connections, ${results[2].p99.toFixed(2)} ms with one (target < 50 ms): ${Math.min(poll.p99, results[2].p99) < 50 ? "OK" : "MISSED"}`);
+    console.log(
+      `poll p99 while running: ${poll.p99.toFixed(2)} ms with ${connections} connections, ${results[2].p99.toFixed(2)} ms with one (target < 50 ms): ${Math.min(poll.p99, results[2].p99) < 50 ? "OK" : "MISSED"}`,
+    );
     console.log(`baseline GET /api/system/info p99 in the same period: ${results[1].p99.toFixed(2)} ms`);
     console.log(`poll p99 after the runs: ${idle[0].p99.toFixed(2)} ms`);
     console.log(`KV writes per job per second: max ${maxRate.toFixed(3)} (target <= 1): ${maxRate <= 1 ? "OK" : "MISSED"}`);

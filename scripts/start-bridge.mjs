@@ -26,8 +26,10 @@ const bridgePort = process.env.BRIDGE_PORT || "8788";
 const secret = process.env.EXECUTOR_SECRET || randomBytes(32).toString("base64url");
 
 if (!process.env.DHIS2_BASE_URL) {
-  console.error("Set DHIS2_BASE_URL (and DHIS2_USERNAME/DHIS2_PASSWORD or DHIS2_TOKEN), e.g.\n" +
-    "  DHIS2_BASE_URL=https://play.im.dhis2.org/stable-2-42-1 DHIS2_USERNAME=admin DHIS2_PASSWORD=district node scripts/start-bridge.mjs");
+  console.error(
+    "Set DHIS2_BASE_URL (and DHIS2_USERNAME/DHIS2_PASSWORD or DHIS2_TOKEN), e.g.\n" +
+      "  DHIS2_BASE_URL=https://play.im.dhis2.org/stable-2-42-1 DHIS2_USERNAME=admin DHIS2_PASSWORD=district node scripts/start-bridge.mjs",
+  );
   process.exit(2);
 }
 
@@ -36,9 +38,12 @@ for (const name of ["DHIS2_USERNAME", "DHIS2_PASSWORD", "DHIS2_TOKEN", "POLL_INT
   if (process.env[name]) bridgeVars.push("--var", `${name}:${process.env[name]}`);
 }
 const schedulerVars = [
-  "--var", `EXECUTOR_URL:http://localhost:${bridgePort}`,
-  "--var", `EXECUTOR_CALLBACK_URL:http://localhost:${port}`,
-  "--var", `EXECUTOR_SECRET:${secret}`,
+  "--var",
+  `EXECUTOR_URL:http://localhost:${bridgePort}`,
+  "--var",
+  `EXECUTOR_CALLBACK_URL:http://localhost:${port}`,
+  "--var",
+  `EXECUTOR_SECRET:${secret}`,
 ];
 
 const children = [];
@@ -58,7 +63,23 @@ function run(name, cmd, args) {
   return child;
 }
 
-run("bridge", "wrangler", ["dev", "-c", "bridge/wrangler.toml", "--port", bridgePort, "--ip", "127.0.0.1", "--inspector-port", "0", ...bridgeVars]);
+run("bridge", "wrangler", [
+  "dev",
+  "-c",
+  "bridge/wrangler.toml",
+  "--port",
+  bridgePort,
+  "--ip",
+  "127.0.0.1",
+  "--inspector-port",
+  "0",
+  ...bridgeVars,
+]);
 run("scheduler", process.execPath, ["scripts/start.mjs", ...schedulerVars, ...process.argv.slice(2)]);
-console.log(`\nScheduler http://localhost:${port}/api  ·  DHIS2 bridge http://localhost:${bridgePort}/health  ·  DHIS2 ${process.env.DHIS2_BASE_URL}\n`);
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => children.forEach((c) => c.kill(sig)));
+console.log(
+  `\nScheduler http://localhost:${port}/api  ·  DHIS2 bridge http://localhost:${bridgePort}/health  ·  DHIS2 ${process.env.DHIS2_BASE_URL}\n`,
+);
+for (const sig of ["SIGINT", "SIGTERM"])
+  process.on(sig, () => {
+    for (const c of children) c.kill(sig);
+  });

@@ -7,7 +7,7 @@ export const BASE = "http://localhost:8787";
 export const ADMIN = { username: "admin", password: "district" };
 
 export function basic(username: string, password: string): string {
-  return "Basic " + btoa(`${username}:${password}`);
+  return `Basic ${btoa(`${username}:${password}`)}`;
 }
 
 export const adminAuth = () => basic(ADMIN.username, ADMIN.password);

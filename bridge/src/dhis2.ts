@@ -79,7 +79,8 @@ export function startFor(jobType: string, parameters: Record<string, unknown>, n
       // The endpoint skips aggregate and tracked-entity tables only as groups.
       const agg = AGGREGATE.filter((t) => skip.has(t)).length;
       const trk = TRACKED.filter((t) => skip.has(t)).length;
-      if ((agg && agg < AGGREGATE.length) || (trk && trk < TRACKED.length) || skip.has("ORG_UNIT_TARGET") || list(p.skipPrograms).length) return job;
+      if ((agg && agg < AGGREGATE.length) || (trk && trk < TRACKED.length) || skip.has("ORG_UNIT_TARGET") || list(p.skipPrograms).length)
+        return job;
       if (agg) q.push(["skipAggregate", "true"]);
       if (trk) q.push(["skipTrackedEntities", "true"]);
       for (const [type, flag] of Object.entries(SKIP_FLAGS)) if (skip.has(type)) q.push([flag, "true"]);
@@ -88,19 +89,32 @@ export function startFor(jobType: string, parameters: Record<string, unknown>, n
     case "RESOURCE_TABLE":
       return { mode: "task", method: "POST", path: "/api/resourceTables", query: [], taskType: "RESOURCE_TABLE" };
     case "MONITORING": {
-      const defaults = !p.relativeStart && !p.relativeEnd && !list(p.validationRuleGroups).length && p.sendNotifications !== true && p.persistResults !== true;
+      const defaults =
+        !p.relativeStart &&
+        !p.relativeEnd &&
+        !list(p.validationRuleGroups).length &&
+        p.sendNotifications !== true &&
+        p.persistResults !== true;
       return defaults ? { mode: "task", method: "POST", path: "/api/resourceTables/monitoring", query: [], taskType: "MONITORING" } : job;
     }
     case "DATA_INTEGRITY": {
       const checks = list(p.checks);
       const q: [string, string][] = checks.length ? [["checks", checks.join(",")]] : [];
-      if (p.type === "DETAILS") return { mode: "task", method: "POST", path: "/api/dataIntegrity/details", query: q, taskType: "DATA_INTEGRITY_DETAILS" };
-      if (p.type === "SUMMARY") return { mode: "task", method: "POST", path: "/api/dataIntegrity/summary", query: q, taskType: "DATA_INTEGRITY" };
+      if (p.type === "DETAILS")
+        return { mode: "task", method: "POST", path: "/api/dataIntegrity/details", query: q, taskType: "DATA_INTEGRITY_DETAILS" };
+      if (p.type === "SUMMARY")
+        return { mode: "task", method: "POST", path: "/api/dataIntegrity/summary", query: q, taskType: "DATA_INTEGRITY" };
       return { mode: "task", method: "POST", path: "/api/dataIntegrity", query: q, taskType: "DATA_INTEGRITY" };
     }
     case "DATA_INTEGRITY_DETAILS": {
       const checks = list(p.checks);
-      return { mode: "task", method: "POST", path: "/api/dataIntegrity/details", query: checks.length ? [["checks", checks.join(",")]] : [], taskType: "DATA_INTEGRITY_DETAILS" };
+      return {
+        mode: "task",
+        method: "POST",
+        path: "/api/dataIntegrity/details",
+        query: checks.length ? [["checks", checks.join(",")]] : [],
+        taskType: "DATA_INTEGRITY_DETAILS",
+      };
     }
     case "PREDICTOR": {
       const day = 24 * 3600 * 1000;
@@ -131,7 +145,7 @@ export class Dhis2Client {
 
   private authHeader(): string | undefined {
     if (this.cfg.token) return `ApiToken ${this.cfg.token}`;
-    if (this.cfg.username) return "Basic " + btoa(`${this.cfg.username}:${this.cfg.password ?? ""}`);
+    if (this.cfg.username) return `Basic ${btoa(`${this.cfg.username}:${this.cfg.password ?? ""}`)}`;
     return undefined;
   }
 
@@ -144,13 +158,19 @@ export class Dhis2Client {
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let res: Response;
     try {
-      res = await this.http.fetch(url.toString(), { method, headers, body: body === undefined ? undefined : JSON.stringify(body), redirect: "manual" });
+      res = await this.http.fetch(url.toString(), {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        redirect: "manual",
+      });
     } catch (err) {
       throw new Dhis2Error(`DHIS2 server unreachable: ${err instanceof Error ? err.message : String(err)}`, true);
     }
     const text = await res.text();
     if (res.status >= 500) throw new Dhis2Error(`DHIS2 server error: HTTP ${res.status} on ${method} ${path}`, true, res.status);
-    if (res.status >= 300 && res.status < 400) throw new Dhis2Error(`DHIS2 redirected ${method} ${path} (authentication failed?)`, false, res.status);
+    if (res.status >= 300 && res.status < 400)
+      throw new Dhis2Error(`DHIS2 redirected ${method} ${path} (authentication failed?)`, false, res.status);
     if (res.status >= 400) {
       let message = `HTTP ${res.status}`;
       try {

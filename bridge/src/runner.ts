@@ -103,7 +103,11 @@ export class BridgeRunner {
     return true;
   }
 
-  async start(req: StartRequest, signature: string, expires: number): Promise<{ status: number; body: StartResponse | { message: string } }> {
+  async start(
+    req: StartRequest,
+    signature: string,
+    expires: number,
+  ): Promise<{ status: number; body: StartResponse | { message: string } }> {
     if (!(await this.accept(signature, expires))) return { status: 409, body: { message: "Replayed request refused" } };
     const existing = await this.storage.get<RunState>("run");
     if (existing) {
@@ -176,7 +180,8 @@ export class BridgeRunner {
 
   /** Queues a callback; its nonce stays the same for every attempt. */
   private enqueue(state: RunState, kind: CallbackKind, payload: Record<string, unknown>): void {
-    const outbox = (state.outbox ??= []);
+    state.outbox ??= [];
+    const outbox = state.outbox;
     outbox.push({ kind, body: { ...payload, nonce: randomToken().slice(0, 16) } });
     while (outbox.length > MAX_OUTBOX) {
       const drop = outbox.findIndex((o) => o.kind !== "complete");
@@ -192,7 +197,8 @@ export class BridgeRunner {
    */
   private async flush(state: RunState): Promise<Delivery> {
     const cb = this.callbacks(state.start);
-    const outbox = (state.outbox ??= []);
+    state.outbox ??= [];
+    const outbox = state.outbox;
     while (outbox.length) {
       const next = outbox[0];
       const res = await safePost(() => cb.post(next.kind, next.body));
@@ -268,7 +274,10 @@ export class BridgeRunner {
         summary = undefined;
       }
       const failed = newest.level === "ERROR";
-      const result: CompleteCallback = { outcome: failed ? "FAILED" : "COMPLETED", message: newest.message || (failed ? "DHIS2 job failed" : "DHIS2 job completed") };
+      const result: CompleteCallback = {
+        outcome: failed ? "FAILED" : "COMPLETED",
+        message: newest.message || (failed ? "DHIS2 job failed" : "DHIS2 job completed"),
+      };
       if (summary !== undefined) result.summary = summary;
       await this.finish(state, result);
       return;
@@ -300,7 +309,6 @@ export class BridgeRunner {
     const period = Math.max(1, state.start.heartbeatSeconds || 30) * 1000;
     return state.lastSent === undefined || this.deps.now() - state.lastSent >= period / 2;
   }
-
 }
 
 function key(n: Dhis2Notification): string {
@@ -358,7 +366,14 @@ export async function handleBridgeRequest(req: Request, deps: Pick<BridgeDeps, "
     } catch {
       return json({ message: "Malformed JSON" }, 400);
     }
-    if (!start || typeof start !== "object" || !RUN_ID.test(String(start.runId)) || typeof start.jobType !== "string" || !start.callback?.url || !start.callback?.token) {
+    if (
+      !start ||
+      typeof start !== "object" ||
+      !RUN_ID.test(String(start.runId)) ||
+      typeof start.jobType !== "string" ||
+      !start.callback?.url ||
+      !start.callback?.token
+    ) {
       return json({ message: "Invalid start request" }, 400);
     }
     const idem = req.headers.get(HEADER_IDEMPOTENCY);

@@ -112,7 +112,9 @@ export function runStub(runId: string): DurableObjectStub<BridgeRunObject> {
 }
 
 /** What the run's object holds: its run record, its replay cache and its alarm. */
-export async function objectState(runId: string): Promise<{ keys: string[]; run: any; signatures: [string, number][] | undefined; alarm: number | null }> {
+export async function objectState(
+  runId: string,
+): Promise<{ keys: string[]; run: any; signatures: [string, number][] | undefined; alarm: number | null }> {
   return runInDurableObject(runStub(runId), async (_instance, state) => {
     const all = await state.storage.list();
     return {
@@ -127,7 +129,7 @@ export async function objectState(runId: string): Promise<{ keys: string[]; run:
 /** Checks that a callback is signed with the shared secret and carries the run's bearer token. */
 export async function expectAuthentic(cb: RecordedCallback, body: StartRequest): Promise<string | null> {
   if (cb.headers.get("Authorization") !== `Bearer ${body.callback.token}`) return `bad token: ${cb.headers.get("Authorization")}`;
-  if (!cb.url.startsWith(body.callback.url + "/")) return `bad URL: ${cb.url}`;
+  if (!cb.url.startsWith(`${body.callback.url}/`)) return `bad URL: ${cb.url}`;
   const sig = await verifySignature(SECRET, { method: cb.method, url: cb.url, headers: cb.headers }, cb.text, Date.now());
   return sig.ok ? null : `bad signature: ${sig.message}`;
 }

@@ -8,7 +8,17 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { verifySignature, type StartRequest } from "../../src/executor/protocol";
 import { analyticsScript } from "../../test/executor/stub-dhis2";
-import { bridge, expectAuthentic, objectState, runStub, signedCancel, signedStart, startBody, stubOutbound, type Outbound } from "./harness";
+import {
+  bridge,
+  expectAuthentic,
+  objectState,
+  runStub,
+  signedCancel,
+  signedStart,
+  startBody,
+  stubOutbound,
+  type Outbound,
+} from "./harness";
 
 const TASK = "ZtmqFRnEyuV";
 const TOMBSTONE_MS = 15 * 60 * 1000;
@@ -45,7 +55,11 @@ describe("BridgeRunObject", () => {
     expect(await alarm("runObject001")).toBe(true);
     expect(tasks()).toBe(1);
     expect(out.kinds()).toEqual(["messages"]);
-    expect(out.callbacks[0].body).toEqual({ level: "INFO", message: "Analytics table update parameters: lastYears=2", nonce: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/) });
+    expect(out.callbacks[0].body).toEqual({
+      level: "INFO",
+      message: "Analytics table update parameters: lastYears=2",
+      nonce: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/),
+    });
     let s = await objectState("runObject001");
     expect(s.run).toMatchObject({ phase: "RUNNING", seen: ["n0000000001", "n0000000002"] });
     expect(s.alarm).toBeGreaterThan(Date.now() + 3500_000); // the next poll is armed
@@ -70,7 +84,12 @@ describe("BridgeRunObject", () => {
     for (const cb of out.callbacks) {
       expect(cb.method).toBe("POST");
       expect(await expectAuthentic(cb, body)).toBeNull();
-      const forged = await verifySignature("another-secret-0123456789", { method: cb.method, url: cb.url, headers: cb.headers }, cb.text, Date.now());
+      const forged = await verifySignature(
+        "another-secret-0123456789",
+        { method: cb.method, url: cb.url, headers: cb.headers },
+        cb.text,
+        Date.now(),
+      );
       expect(forged.ok).toBe(false);
     }
     expect(out.callbacks.map((c) => c.url)).toEqual(
@@ -106,12 +125,21 @@ describe("BridgeRunObject", () => {
     const body = await start("runObject002", "META_DATA_SYNC", { dataValuesPageSize: 5000 });
     const created = out.dhis2.callsTo("POST", "/api/jobConfigurations");
     expect(created).toHaveLength(1);
-    expect(JSON.parse(created[0].body)).toEqual({ name: "HRHIS4 META_DATA_SYNC runObject002", jobType: "META_DATA_SYNC", schedulingType: "ONCE_ASAP", jobParameters: { dataValuesPageSize: 5000 } });
+    expect(JSON.parse(created[0].body)).toEqual({
+      name: "HRHIS4 META_DATA_SYNC runObject002",
+      jobType: "META_DATA_SYNC",
+      schedulingType: "ONCE_ASAP",
+      jobParameters: { dataValuesPageSize: 5000 },
+    });
     expect((await objectState("runObject002")).run).toMatchObject({ taskType: "META_DATA_SYNC", taskId: TASK, createdJob: true });
 
     expect(await alarm("runObject002")).toBe(true);
     expect(out.kinds()).toEqual(["complete"]);
-    expect(out.callbacks[0].body).toMatchObject({ outcome: "COMPLETED", message: "Metadata sync done", summary: { status: "OK", stats: { created: 3, updated: 1 } } });
+    expect(out.callbacks[0].body).toMatchObject({
+      outcome: "COMPLETED",
+      message: "Metadata sync done",
+      summary: { status: "OK", stats: { created: 3, updated: 1 } },
+    });
     expect(await expectAuthentic(out.callbacks[0], body)).toBeNull();
     expect(out.dhis2.callsTo("GET", `/api/system/tasks/META_DATA_SYNC/${TASK}`)).toHaveLength(1);
     expect(out.dhis2.callsTo("DELETE", `/api/jobConfigurations/${TASK}`)).toHaveLength(1);

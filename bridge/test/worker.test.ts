@@ -37,7 +37,7 @@ describe("bridge Worker fetch", () => {
       method: "POST",
       path: "/api/resourceTables/analytics",
       query: "?lastYears=2&skipResourceTables=true&skipEvents=true",
-      auth: "Basic " + btoa("admin:district"),
+      auth: `Basic ${btoa("admin:district")}`,
     });
     expect(out.callbacks).toHaveLength(0);
     expect(out.stray).toEqual([]);
@@ -45,7 +45,15 @@ describe("bridge Worker fetch", () => {
     // The object named after the run holds it, RUNNING, and polls on its alarm (POLL_INTERVAL_SECONDS).
     const s = await objectState("runWorker001");
     expect(s.keys).toEqual(["run", "signatures"]);
-    expect(s.run).toMatchObject({ phase: "RUNNING", start: body, taskType: "ANALYTICS_TABLE", taskId: out.dhis2.taskId, createdJob: false, seen: [], failures: 0 });
+    expect(s.run).toMatchObject({
+      phase: "RUNNING",
+      start: body,
+      taskType: "ANALYTICS_TABLE",
+      taskId: out.dhis2.taskId,
+      createdJob: false,
+      seen: [],
+      failures: 0,
+    });
     expect(s.signatures).toHaveLength(1);
     expect(s.signatures![0][0]).toMatch(/^v1=[0-9a-f]{64}$/);
     expect(s.alarm).toBeGreaterThanOrEqual(before + 3600_000);
@@ -54,7 +62,11 @@ describe("bridge Worker fetch", () => {
 
   it("refuses unsigned, wrongly signed and stale starts with 401, before any run exists", async () => {
     const body = startBody("runWorker002", "RESOURCE_TABLE");
-    const unsigned = await bridge.fetch(`${BRIDGE_URL}/runs`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const unsigned = await bridge.fetch(`${BRIDGE_URL}/runs`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
     expect(unsigned.status).toBe(401);
     expect(await unsigned.json()).toEqual({ message: "Missing X-HRHIS4-Timestamp or X-HRHIS4-Signature header" });
     const wrong = await bridge.fetch(await signedStart(body, "another-secret-0123456789"));
@@ -64,7 +76,11 @@ describe("bridge Worker fetch", () => {
     expect(stale.status).toBe(401);
     // A tampered body does not match its signature.
     const good = await signedStart(body);
-    const tampered = new Request(good.url, { method: "POST", headers: good.headers, body: JSON.stringify({ ...body, jobType: "MONITORING" }) });
+    const tampered = new Request(good.url, {
+      method: "POST",
+      headers: good.headers,
+      body: JSON.stringify({ ...body, jobType: "MONITORING" }),
+    });
     expect((await bridge.fetch(tampered)).status).toBe(401);
 
     expect(out.dhis2.calls).toHaveLength(0);
@@ -92,7 +108,9 @@ describe("bridge Worker fetch", () => {
     const badId = await bridge.fetch(await signedStart({ ...body, runId: "bad id!" }));
     expect(badId.status).toBe(400);
     expect(await badId.json()).toEqual({ message: "Invalid start request" });
-    const mismatch = await bridge.fetch(await signedRequest(SECRET, "POST", `${BRIDGE_URL}/runs`, body, Date.now(), { [HEADER_IDEMPOTENCY]: "runOther0001" }));
+    const mismatch = await bridge.fetch(
+      await signedRequest(SECRET, "POST", `${BRIDGE_URL}/runs`, body, Date.now(), { [HEADER_IDEMPOTENCY]: "runOther0001" }),
+    );
     expect(mismatch.status).toBe(400);
     expect(await mismatch.json()).toEqual({ message: "Idempotency-Key must equal runId" });
     expect(out.dhis2.calls).toHaveLength(0);

@@ -116,7 +116,7 @@ const modulesRoute = createRoute({
   tags: ["app shell"],
   security: SECURITY,
   responses: {
-    200: { description: "`{\"modules\":[…]}`", content: { "application/json": { schema: { type: "object" } } } },
+    200: { description: '`{"modules":[…]}`', content: { "application/json": { schema: { type: "object" } } } },
     401: { description: "Missing or bad credentials (WebMessage)" },
   },
 });
@@ -147,7 +147,11 @@ export function registerAppRoutes(router: OpenAPIHono<AppEnv>): void {
     summary: "Files of a hosted app bundle (index.html gets this service's base URL)",
     tags: ["app shell"],
     security: SECURITY,
-    responses: { 200: { description: "The file" }, 302: { description: "Browser without a session: to the sign-in page" }, 404: { description: "Not installed" } },
+    responses: {
+      200: { description: "The file" },
+      302: { description: "Browser without a session: to the sign-in page" },
+      404: { description: "Not installed" },
+    },
   });
 
   router.get("/:app{dhis-web-(?!commons)[a-z0-9][a-z0-9-]*}/*", serveAppFile);
@@ -158,7 +162,8 @@ async function serveAppFile(c: Context<AppEnv>): Promise<Response> {
   currentUser(c);
   const url = new URL(c.req.url);
   const match = /^\/dhis-web-([a-z0-9][a-z0-9-]*)(\/.*)?$/.exec(url.pathname);
-  if (!match || match[1].startsWith("commons") || !APP_NAME.test(match[1])) return notFoundMessage(`No endpoint GET ${url.pathname} found.`);
+  if (!match || match[1].startsWith("commons") || !APP_NAME.test(match[1]))
+    return notFoundMessage(`No endpoint GET ${url.pathname} found.`);
   const name = match[1];
   // Relative asset URLs in index.html need the trailing slash.
   if (match[2] === undefined) return new Response(null, { status: 301, headers: { Location: `/dhis-web-${name}/${url.search}` } });

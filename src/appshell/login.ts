@@ -57,12 +57,14 @@ const loginRoute = createRoute({
   tags: ["login"],
   request: {
     body: {
-      content: { "application/json": { schema: { type: "object", properties: { username: { type: "string" }, password: { type: "string" } } } } },
+      content: {
+        "application/json": { schema: { type: "object", properties: { username: { type: "string" }, password: { type: "string" } } } },
+      },
       required: true,
     },
   },
   responses: {
-    200: { description: "`{\"loginStatus\":\"SUCCESS\",\"redirectUrl\":…}`, or ACCOUNT_LOCKED / ACCOUNT_DISABLED / ACCOUNT_EXPIRED" },
+    200: { description: '`{"loginStatus":"SUCCESS","redirectUrl":…}`, or ACCOUNT_LOCKED / ACCOUNT_DISABLED / ACCOUNT_EXPIRED' },
     401: { description: "Bad credentials (WebMessage)" },
     415: { description: "Not a JSON body (WebMessage)" },
   },
@@ -107,7 +109,7 @@ function isJson(c: Context): boolean {
 
 /** Same-origin path to go back to after signing in; anything else falls back to the start app. */
 function safeRedirect(target: string | undefined, fallback: string): string {
-  if (!target || !target.startsWith("/") || target.startsWith("//") || target.includes("\\")) return fallback;
+  if (!target?.startsWith("/") || target.startsWith("//") || target.includes("\\")) return fallback;
   return target;
 }
 
@@ -205,7 +207,10 @@ export function registerLoginRoutes(router: OpenAPIHono<AppEnv>): void {
 
   router.openapi(legacyLogoutRoute, async (c) => {
     await signOut(c);
-    return new Response(null, { status: 302, headers: { Location: LOGIN_PAGE, "Set-Cookie": clearedSessionCookie(), "Cache-Control": NO_STORE } });
+    return new Response(null, {
+      status: 302,
+      headers: { Location: LOGIN_PAGE, "Set-Cookie": clearedSessionCookie(), "Cache-Control": NO_STORE },
+    });
   });
 
   router.openapi(loginPageRoute, async (c) => {
@@ -216,7 +221,8 @@ export function registerLoginRoutes(router: OpenAPIHono<AppEnv>): void {
       headers: {
         "Content-Type": "text/html;charset=UTF-8",
         "Cache-Control": NO_STORE,
-        "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
+        "Content-Security-Policy":
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
         "X-Content-Type-Options": "nosniff",
       },
     });

@@ -29,7 +29,10 @@ const listQuery = z.object({
   paging: queryBool(true),
   page: queryInt(1),
   pageSize: queryInt(DEFAULT_PAGE_SIZE),
-  fields: z.union([z.string(), z.array(z.string())]).optional().openapi({ type: "string", description: "Accepted; entries always carry id and displayName" }),
+  fields: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .openapi({ type: "string", description: "Accepted; entries always carry id and displayName" }),
 });
 
 const tableTypesRoute = createRoute({
@@ -39,7 +42,10 @@ const tableTypesRoute = createRoute({
   tags: ["app shell"],
   security: SECURITY,
   responses: {
-    200: { description: "Enum names", content: { "application/json": { schema: { type: "array", items: { type: "string", enum: [...ANALYTICS_TABLE_TYPES] } } } } },
+    200: {
+      description: "Enum names",
+      content: { "application/json": { schema: { type: "array", items: { type: "string", enum: [...ANALYTICS_TABLE_TYPES] } } } },
+    },
     401: { description: "Missing or bad credentials (WebMessage)" },
   },
 });
@@ -51,7 +57,10 @@ const dataIntegrityRoute = createRoute({
   tags: ["app shell"],
   security: SECURITY,
   responses: {
-    200: { description: "Checks with name, displayName, severity, …", content: { "application/json": { schema: { type: "array", items: { type: "object" } } } } },
+    200: {
+      description: "Checks with name, displayName, severity, …",
+      content: { "application/json": { schema: { type: "array", items: { type: "object" } } } },
+    },
     401: { description: "Missing or bad credentials (WebMessage)" },
   },
 });
@@ -66,7 +75,7 @@ function listRoute(name: OptionListName) {
     request: { query: listQuery },
     responses: {
       200: {
-        description: "`{\"pager\":{…},\"" + name + "\":[{id, displayName}]}`; no pager with `paging=false`",
+        description: `\`{"pager":{…},"${name}":[{id, displayName}]}\`; no pager with \`paging=false\``,
         content: { "application/json": { schema: { type: "object" } } },
       },
       400: { description: "Bad parameter value (WebMessage)" },
@@ -76,7 +85,14 @@ function listRoute(name: OptionListName) {
 }
 
 /** One page of a list in DHIS2's shape (`pager` first, then the collection). */
-export function pagedList(name: string, items: OptionItem[], paging: boolean, page: number, pageSize: number, url: string): Record<string, unknown> {
+export function pagedList(
+  name: string,
+  items: OptionItem[],
+  paging: boolean,
+  page: number,
+  pageSize: number,
+  url: string,
+): Record<string, unknown> {
   if (!paging) return { [name]: items };
   const size = Math.max(1, pageSize);
   const current = Math.max(1, page);

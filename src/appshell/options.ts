@@ -61,11 +61,18 @@ export interface BridgeOptions {
 export type BridgeFetch = (path: string, signal: AbortSignal) => Promise<unknown>;
 
 function isOptionItem(v: unknown): v is OptionItem {
-  return typeof v === "object" && v !== null && typeof (v as OptionItem).id === "string" && typeof (v as OptionItem).displayName === "string";
+  return (
+    typeof v === "object" && v !== null && typeof (v as OptionItem).id === "string" && typeof (v as OptionItem).displayName === "string"
+  );
 }
 
 function isCheck(v: unknown): v is DataIntegrityCheck {
-  return typeof v === "object" && v !== null && typeof (v as DataIntegrityCheck).name === "string" && typeof (v as DataIntegrityCheck).displayName === "string";
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    typeof (v as DataIntegrityCheck).name === "string" &&
+    typeof (v as DataIntegrityCheck).displayName === "string"
+  );
 }
 
 /** Option lists answered by a real DHIS2 server (see the module comment). */
@@ -107,8 +114,7 @@ export function bridgedOptionSource(fetchJson: BridgeFetch, opts: BridgeOptions)
         if (!Array.isArray(items)) return null;
         return items.filter(isOptionItem).map(({ id, displayName }) => ({ id, displayName }));
       }),
-    dataIntegrityChecks: () =>
-      cached("dataIntegrity", `/api/dataIntegrity`, (body) => (Array.isArray(body) ? body.filter(isCheck) : null)),
+    dataIntegrityChecks: () => cached("dataIntegrity", `/api/dataIntegrity`, (body) => (Array.isArray(body) ? body.filter(isCheck) : null)),
   };
 }
 

@@ -109,7 +109,9 @@ async function sendStart(cfg: ExecutorConfig, ctx: ExecutorRunContext, body: Sta
     if (ctx.signal?.aborted) throw new JobCancelledError();
     let retriable = true;
     try {
-      const req = await signedRequest(cfg.secret, "POST", `${cfg.baseUrl}/runs`, { ...body, attempt }, ctx.now(), { [HEADER_IDEMPOTENCY]: ctx.runId });
+      const req = await signedRequest(cfg.secret, "POST", `${cfg.baseUrl}/runs`, { ...body, attempt }, ctx.now(), {
+        [HEADER_IDEMPOTENCY]: ctx.runId,
+      });
       const res = await cfg.fetcher.fetch(req);
       const text = await res.text();
       if (res.ok || res.status === 409) {

@@ -54,9 +54,7 @@ export interface StartRequest {
 }
 
 /** Executor → scheduler, the answer to a start. */
-export type StartResponse =
-  | { status: "accepted" }
-  | { status: "done"; outcome?: ExecutorOutcome; message?: string; summary?: unknown };
+export type StartResponse = { status: "accepted" } | { status: "done"; outcome?: ExecutorOutcome; message?: string; summary?: unknown };
 
 /**
  * Executor → scheduler callbacks, `POST {callback.url}/{kind}`. Every callback may carry a `nonce` (any string up to 64 characters). Callbacks are delivered at
@@ -122,7 +120,13 @@ export async function canonicalString(method: string, path: string, timestamp: s
   return `${SCHEME}\n${method.toUpperCase()}\n${path}\n${timestamp}\n${await sha256HexBytes(body)}`;
 }
 
-export async function computeSignature(secret: string, method: string, path: string, timestamp: string, body: string | Uint8Array): Promise<string> {
+export async function computeSignature(
+  secret: string,
+  method: string,
+  path: string,
+  timestamp: string,
+  body: string | Uint8Array,
+): Promise<string> {
   const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(await canonicalString(method, path, timestamp, body)));
   return `v1=${toHex(mac)}`;
 }
@@ -134,7 +138,13 @@ export function signedPath(url: string | URL): string {
 }
 
 /** Headers that sign a request sent at `now`. */
-export async function signatureHeaders(secret: string, method: string, url: string | URL, body: string, now: number): Promise<Record<string, string>> {
+export async function signatureHeaders(
+  secret: string,
+  method: string,
+  url: string | URL,
+  body: string,
+  now: number,
+): Promise<Record<string, string>> {
   const timestamp = String(Math.floor(now));
   return {
     [HEADER_TIMESTAMP]: timestamp,
@@ -181,7 +191,8 @@ export async function verifySignature(
   const ts = req.headers.get(HEADER_TIMESTAMP);
   const sig = req.headers.get(HEADER_SIGNATURE);
   if (!ts || !sig) return { ok: false, reason: "missing", message: `Missing ${HEADER_TIMESTAMP} or ${HEADER_SIGNATURE} header` };
-  if (!/^\d{1,16}$/.test(ts) || !/^v1=[0-9a-f]{64}$/.test(sig)) return { ok: false, reason: "malformed", message: "Malformed request signature" };
+  if (!/^\d{1,16}$/.test(ts) || !/^v1=[0-9a-f]{64}$/.test(sig))
+    return { ok: false, reason: "malformed", message: "Malformed request signature" };
   const timestamp = Number(ts);
   if (Math.abs(now - timestamp) > MAX_SKEW_MS) {
     return { ok: false, reason: "stale", message: "Stale request: timestamp differs from the server clock by more than 5 minutes" };
@@ -194,7 +205,10 @@ export async function verifySignature(
 /** A random URL-safe token (256 bits). */
 export function randomToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 /** Reads a bearer token from an Authorization header. */

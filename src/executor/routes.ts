@@ -40,7 +40,12 @@ const BODIES = {
     .object({ level: z.enum(LEVELS).optional(), message: z.string().max(10_000), nonce })
     .openapi("ExecutorMessage", { description: "A progress message; LOOP replaces the newest LOOP message." }),
   items: z
-    .object({ message: z.string().max(10_000).optional(), index: z.number().int().min(0).optional(), total: z.number().int().min(0).optional(), nonce })
+    .object({
+      message: z.string().max(10_000).optional(),
+      index: z.number().int().min(0).optional(),
+      total: z.number().int().min(0).optional(),
+      nonce,
+    })
     .openapi("ExecutorItem", { description: "A LOOP item, shown as `[index/total] message`." }),
   heartbeat: z.object({}).passthrough().openapi("ExecutorHeartbeat", { description: "Keeps the run alive; no notification." }),
   summary: z.object({ summary: z.unknown(), nonce }).openapi("ExecutorSummary", { description: "The run's summary (task summary JSON)." }),

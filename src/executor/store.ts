@@ -46,7 +46,9 @@ export async function createExecutorRun(
     // A job runs once at a time: an earlier run left behind (its object was reset) is over, and
     // its executor learns so from the 409 its next callback gets.
     db
-      .prepare(`UPDATE executor_runs SET state = 'FINISHED', finished = ?, expires = ? WHERE job_id = ? AND run_id <> ? AND state <> 'FINISHED'`)
+      .prepare(
+        `UPDATE executor_runs SET state = 'FINISHED', finished = ?, expires = ? WHERE job_id = ? AND run_id <> ? AND state <> 'FINISHED'`,
+      )
       .bind(run.now, run.now + FINISHED_GRACE_MS, run.jobId, run.runId),
     db
       .prepare(
@@ -65,7 +67,9 @@ export function findExecutorRun(db: D1Database, runId: string): Promise<Executor
 export async function setRunState(db: D1Database, runId: string, state: ExecutorRunState, now: number): Promise<void> {
   if (state === "FINISHED") {
     await db.batch([
-      db.prepare(`UPDATE executor_runs SET state = 'FINISHED', finished = ?, expires = ? WHERE run_id = ?`).bind(now, now + FINISHED_GRACE_MS, runId),
+      db
+        .prepare(`UPDATE executor_runs SET state = 'FINISHED', finished = ?, expires = ? WHERE run_id = ?`)
+        .bind(now, now + FINISHED_GRACE_MS, runId),
       db.prepare(`DELETE FROM executor_events WHERE run_id = ?`).bind(runId),
     ]);
     return;
@@ -81,7 +85,11 @@ export async function appendEvent(db: D1Database, runId: string, kind: string, p
     db
       .prepare(`INSERT OR IGNORE INTO executor_events (run_id, kind, payload, received, nonce) VALUES (?, ?, ?, ?, ?)`)
       .bind(runId, kind, JSON.stringify(payload ?? {}), now, typeof nonce === "string" ? nonce : null),
-    db.prepare(`UPDATE executor_runs SET last_heard = ?, state = CASE WHEN state = 'STARTING' THEN 'RUNNING' ELSE state END WHERE run_id = ?`).bind(now, runId),
+    db
+      .prepare(
+        `UPDATE executor_runs SET last_heard = ?, state = CASE WHEN state = 'STARTING' THEN 'RUNNING' ELSE state END WHERE run_id = ?`,
+      )
+      .bind(now, runId),
   ]);
 }
 

@@ -43,7 +43,15 @@ import { findTokenByKey } from "../users/tokens";
 
 /** Paths served without credentials (after version/suffix normalisation). */
 // Paths are compared after normalisation, which strips `.json`: `/api/openapi` is the document.
-const PUBLIC_PATHS = new Set(["/api/ping", "/api/openapi", "/api/openapi.json", "/api/docs", "/api/loginConfig", "/api/auth/login", "/api/auth/logout"]);
+const PUBLIC_PATHS = new Set([
+  "/api/ping",
+  "/api/openapi",
+  "/api/openapi.json",
+  "/api/docs",
+  "/api/loginConfig",
+  "/api/auth/login",
+  "/api/auth/logout",
+]);
 
 /** Hosted app bundles (`/dhis-web-scheduler/…`); `dhis-web-commons*` are the shell's own paths. */
 export const HOSTED_APP_PATH = /^\/dhis-web-(?!commons)[a-z0-9][a-z0-9-]*(?:\/|$)/;
@@ -148,7 +156,10 @@ async function sessionTimeoutMs(db: D1Database): Promise<number> {
 /** Starts a session for a verified user; returns the cookie value (never stored). */
 export async function createSession(db: D1Database, row: UserRow, now: number): Promise<string> {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const token = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const token = btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
   const expires = now + (await sessionTimeoutMs(db));
   await db.batch([
     db.prepare(`DELETE FROM sessions WHERE expires <= ?`).bind(now),
@@ -161,7 +172,10 @@ export async function createSession(db: D1Database, row: UserRow, now: number): 
 
 /** Ends the session of this cookie value (no-op when unknown). */
 export async function endSession(db: D1Database, token: string): Promise<void> {
-  await db.prepare(`DELETE FROM sessions WHERE id_hash = ?`).bind(await sha256Hex(token)).run();
+  await db
+    .prepare(`DELETE FROM sessions WHERE id_hash = ?`)
+    .bind(await sha256Hex(token))
+    .run();
 }
 
 async function sessionUser(db: D1Database, token: string, now: number, browser: boolean): Promise<AuthUser> {
@@ -293,4 +307,3 @@ export function currentUser(c: { get(key: "user"): AuthUser | undefined }): Auth
 export function requireAuthority(user: AuthUser, authorities: string[], message: string): void {
   if (!hasAuthority(user, ...authorities)) throw forbidden(message);
 }
-

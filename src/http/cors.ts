@@ -4,7 +4,10 @@ import type { AppEnv } from "./router";
 
 export function allowedOrigin(setting: string | undefined, origin: string | undefined): string | null {
   if (!origin || !setting) return null;
-  const list = setting.split(",").map((s) => s.trim()).filter(Boolean);
+  const list = setting
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (list.includes("*")) return origin;
   return list.includes(origin) ? origin : null;
 }
@@ -17,7 +20,10 @@ export const corsMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
       headers.set("Access-Control-Allow-Origin", origin);
       headers.set("Access-Control-Allow-Credentials", "true");
       headers.set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
-      headers.set("Access-Control-Allow-Headers", c.req.header("Access-Control-Request-Headers") ?? "Authorization, Content-Type, X-Requested-With");
+      headers.set(
+        "Access-Control-Allow-Headers",
+        c.req.header("Access-Control-Request-Headers") ?? "Authorization, Content-Type, X-Requested-With",
+      );
       headers.set("Access-Control-Max-Age", "3600");
     }
     headers.set("Vary", "Origin");

@@ -42,10 +42,9 @@ export function notFoundHandler(routes: () => { method: string; path: string }[]
     const allowed = [...new Set(compiled.filter((r) => r.pattern.test(path)).map((r) => r.method))];
     if (allowed.length > 0) {
       if (allowed.includes("GET")) allowed.push("HEAD");
-      return webMessageResponse(
-        webMessage(405, { message: `Request method '${c.req.method}' is not supported` }),
-        { Allow: allowed.join(", ") },
-      );
+      return webMessageResponse(webMessage(405, { message: `Request method '${c.req.method}' is not supported` }), {
+        Allow: allowed.join(", "),
+      });
     }
     return webMessageResponse(webMessage(404, { message: `No endpoint ${c.req.method} ${path} found.` }));
   };

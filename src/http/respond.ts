@@ -31,7 +31,7 @@ export function emptyResponse(status: 200 | 204 = 204, headers: Record<string, s
 
 /** Absolute URL of an API path for this request (honours X-Forwarded-*). */
 export function apiUrl(c: Context, path: string): string {
-  return `${contextPath(c.req.raw)}/api${path.startsWith("/") ? path : "/" + path}`;
+  return `${contextPath(c.req.raw)}/api${path.startsWith("/") ? path : `/${path}`}`;
 }
 
 /** `scheme://host[:port]` as DHIS2 computes it, honouring X-Forwarded-Proto/Host/Port. */
@@ -52,5 +52,5 @@ export function contextPath(req: Request): string {
   if (!/^https?$/i.test(proto)) return `${url.protocol}//${url.host}`;
   if (host.includes("/") || host.includes("@")) host = url.hostname;
   const defaultPort = port === "" || port === "80" || port === "443";
-  return `${proto.toLowerCase()}://${host}${defaultPort || !/^\d+$/.test(port) ? "" : ":" + port}`;
+  return `${proto.toLowerCase()}://${host}${defaultPort || !/^\d+$/.test(port) ? "" : `:${port}`}`;
 }

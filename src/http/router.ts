@@ -18,7 +18,7 @@ export type AppEnv = {
 };
 
 /** Formats a failed validation of query, path or body input. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: one hook serves every route, whatever its input schemas
 export const validationHook: Hook<any, AppEnv, any, any> = (result, c) => {
   if (result.success) return;
   const target = (result as { target?: string }).target;

@@ -1,5 +1,5 @@
 const LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-const ALPHANUMERIC = "0123456789" + LETTERS;
+const ALPHANUMERIC = `0123456789${LETTERS}`;
 export const UID_PATTERN = /^[a-zA-Z][a-zA-Z0-9]{10}$/;
 
 export function isValidUid(value: unknown): value is string {

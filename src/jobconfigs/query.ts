@@ -91,7 +91,7 @@ export type { SqlFragment };
 const conflict = (message: string) => new ApiError(409, message, { errorCode: "E1004" });
 
 function propertyOf(path: string): PropertyDef {
-  const def = Object.prototype.hasOwnProperty.call(QUERY_PROPERTIES, path) ? QUERY_PROPERTIES[path] : undefined;
+  const def = Object.hasOwn(QUERY_PROPERTIES, path) ? QUERY_PROPERTIES[path] : undefined;
   if (def) return def;
   if (COMPUTED_PROPERTIES.has(path)) throw conflict(`Filtering on property \`${path}\` is not supported: it is computed on read.`);
   throw conflict(`Unknown path property: ${path}`);
@@ -129,10 +129,39 @@ function listValues(text: string): string[] {
 const NO_VALUE_OPERATORS = new Set(["null", "!null", "empty", "!empty"]);
 
 const OPERATORS = new Set([
-  "eq", "ieq", "!eq", "neq", "ne", "gt", "lt", "ge", "gte", "le", "lte",
-  "like", "!like", "$like", "!$like", "like$", "!like$",
-  "ilike", "!ilike", "$ilike", "startsWith", "!$ilike", "ilike$", "endsWith", "!ilike$",
-  "token", "!token", "in", "!in", "null", "!null", "empty", "!empty",
+  "eq",
+  "ieq",
+  "!eq",
+  "neq",
+  "ne",
+  "gt",
+  "lt",
+  "ge",
+  "gte",
+  "le",
+  "lte",
+  "like",
+  "!like",
+  "$like",
+  "!$like",
+  "like$",
+  "!like$",
+  "ilike",
+  "!ilike",
+  "$ilike",
+  "startsWith",
+  "!$ilike",
+  "ilike$",
+  "endsWith",
+  "!ilike$",
+  "token",
+  "!token",
+  "in",
+  "!in",
+  "null",
+  "!null",
+  "empty",
+  "!empty",
 ]);
 
 /** One `prop:op[:value]` filter as SQL. */
@@ -264,7 +293,7 @@ export function compileOrder(orders: string[]): SqlFragment {
       const [rawPath, rawDir] = item.trim().split(":");
       const path = (rawPath ?? "").trim();
       if (!path || seen.has(path)) continue;
-      const def = Object.prototype.hasOwnProperty.call(QUERY_PROPERTIES, path) ? QUERY_PROPERTIES[path] : undefined;
+      const def = Object.hasOwn(QUERY_PROPERTIES, path) ? QUERY_PROPERTIES[path] : undefined;
       if (!def) continue;
       seen.add(path);
       const dir = (rawDir ?? "asc").trim().toLowerCase();

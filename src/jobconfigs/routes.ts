@@ -84,7 +84,12 @@ const toList = (v: string | string[] | undefined): string[] => (v === undefined 
 
 function serializeContext(c: Context<AppEnv>): SerializeContext {
   const user = currentUser(c);
-  return { apiBase: apiUrl(c, "/").replace(/\/$/, ""), timeZone: timeZone(c), now: clock.now(), canWrite: hasAuthority(user, ...SCHEDULING_ADMIN_AUTHORITIES) };
+  return {
+    apiBase: apiUrl(c, "/").replace(/\/$/, ""),
+    timeZone: timeZone(c),
+    now: clock.now(),
+    canWrite: hasAuthority(user, ...SCHEDULING_ADMIN_AUTHORITIES),
+  };
 }
 
 function fieldSelection(texts: string[], fallback: string) {
@@ -198,7 +203,11 @@ type ListQuery = z.output<typeof ListQuerySchema>;
 const validQuery = (c: Context<AppEnv>) => (c.req as unknown as { valid(t: "query"): ListQuery }).valid("query");
 
 /** The list (and its gist form): SQL filter, order and page, then field selection per row. */
-async function listJobs(c: Context<AppEnv>, q: ListQuery, opts: { defaultFields: string; headless: boolean; gist: boolean }): Promise<Response> {
+async function listJobs(
+  c: Context<AppEnv>,
+  q: ListQuery,
+  opts: { defaultFields: string; headless: boolean; gist: boolean },
+): Promise<Response> {
   const tz = timeZone(c);
   const where = compileWhere(toList(q.filter), q.rootJunction, q.query, tz);
   const order = compileOrder(toList(q.order));
@@ -221,7 +230,13 @@ async function listJobs(c: Context<AppEnv>, q: ListQuery, opts: { defaultFields:
   for (let i = 0; i < rows.length; i++) items[i] = toJson(rows[i]);
   if (opts.headless) return jsonResponse(items, 200, NO_CACHE);
   const total = Number(countRes.results[0]?.n ?? 0);
-  const pager = buildPager(new URL(c.req.url), apiUrl(c, opts.gist ? "/jobConfigurations/gist" : "/jobConfigurations"), page, pageSize, total);
+  const pager = buildPager(
+    new URL(c.req.url),
+    apiUrl(c, opts.gist ? "/jobConfigurations/gist" : "/jobConfigurations"),
+    page,
+    pageSize,
+    total,
+  );
   return jsonResponse({ pager, jobConfigurations: items }, 200, NO_CACHE);
 }
 
@@ -279,7 +294,10 @@ function streamAll(db: D1Database, selectSql: string, binds: unknown[], toJson: 
     async pull(controller) {
       if (done) return;
       try {
-        const { results } = await db.prepare(selectSql).bind(...binds, STREAM_CHUNK, offset).all<JobRow>();
+        const { results } = await db
+          .prepare(selectSql)
+          .bind(...binds, STREAM_CHUNK, offset)
+          .all<JobRow>();
         let text = offset === 0 ? (bare ? "[" : '{"jobConfigurations":[') : "";
         for (const row of results) {
           text += (first ? "" : ",") + JSON.stringify(toJson(row));
@@ -471,7 +489,7 @@ router.openapi(
     method: "patch",
     path: "/jobConfigurations/{id}",
     tags: ["jobConfigurations"],
-    summary: "Partially update a job configuration (e.g. `{\"enabled\":false}`)",
+    summary: 'Partially update a job configuration (e.g. `{"enabled":false}`)',
     security: SECURITY,
     request: { params: UidPathSchema, body: documentedBody("JobConfigurationPatch", "Members to change") },
     responses: { 204: { description: "Updated" }, ...errorResponses(400, 401, 403, 404, 409, 413) },
@@ -491,11 +509,12 @@ router.openapi(
       }
       const now = clock.now();
       const statements: D1PreparedStatement[] = [];
-      let schedulingType = existing.scheduling_type ?? (existing.cron_expression ? "CRON" : existing.delay !== null ? "FIXED_DELAY" : "ONCE_ASAP");
+      let schedulingType =
+        existing.scheduling_type ?? (existing.cron_expression ? "CRON" : existing.delay !== null ? "FIXED_DELAY" : "ONCE_ASAP");
       let v: ValidationResult | undefined;
-      if (WRITABLE.some((k) => Object.prototype.hasOwnProperty.call(body, k))) {
+      if (WRITABLE.some((k) => Object.hasOwn(body, k))) {
         const merged = { ...bodyOf(existing) };
-        for (const k of WRITABLE) if (Object.prototype.hasOwnProperty.call(body, k)) merged[k] = body[k];
+        for (const k of WRITABLE) if (Object.hasOwn(body, k)) merged[k] = body[k];
         v = readJobBody({ body: merged, existing, uid, userUid: user.uid });
         errors.push(...(await withConflicts(c.env.DB, v, false)));
         schedulingType = v.write.schedulingType;
@@ -503,7 +522,8 @@ router.openapi(
       if (errors.length > 0) throw importReportConflict(K, uid, errors);
       const finalEnabled = enabled ?? existing.enabled === 1;
       if (v) statements.push(updateJobStatement(c.env.DB, v.write, idleJobStatus(finalEnabled, schedulingType), now, user.uid));
-      if (enabled !== undefined) statements.push(setEnabledStatement(c.env.DB, uid, enabled, idleJobStatus(enabled, schedulingType), now, user.uid));
+      if (enabled !== undefined)
+        statements.push(setEnabledStatement(c.env.DB, uid, enabled, idleJobStatus(enabled, schedulingType), now, user.uid));
       if (statements.length > 0) {
         try {
           await c.env.DB.batch(statements);
@@ -517,4 +537,3 @@ router.openapi(
       return new Response(null, { status: 204 });
     })) as never,
 );
-

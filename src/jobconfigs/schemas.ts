@@ -9,11 +9,18 @@ import { queryBool, queryInt } from "../http/params";
 import { CONFIGURABLE_JOB_TYPE_NAMES } from "../jobs/registry";
 
 const repeatable = (description: string) =>
-  z.union([z.string(), z.array(z.string())]).optional().openapi({ description });
+  z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .openapi({ description });
 
 export const ListQuerySchema = z.object({
-  fields: repeatable("Field filter: `id,name`, presets `*` `:all` `:identifiable` `:simple` `:owner`, nesting `a[b,c]`, exclusion `!x`. Default `id,displayName`."),
-  filter: repeatable("`property:operator[:value]`, repeatable. Operators: eq ieq !eq ne neq gt ge gte lt le lte like !like $like !$like like$ !like$ ilike !ilike $ilike startsWith !$ilike ilike$ endsWith !ilike$ token !token in !in null !null empty !empty."),
+  fields: repeatable(
+    "Field filter: `id,name`, presets `*` `:all` `:identifiable` `:simple` `:owner`, nesting `a[b,c]`, exclusion `!x`. Default `id,displayName`.",
+  ),
+  filter: repeatable(
+    "`property:operator[:value]`, repeatable. Operators: eq ieq !eq ne neq gt ge gte lt le lte like !like $like !$like like$ !like$ ilike !ilike $ilike startsWith !$ilike ilike$ endsWith !ilike$ token !token in !in null !null empty !empty.",
+  ),
   rootJunction: z
     .string()
     .optional()
@@ -143,7 +150,10 @@ export const JobConfigurationInputSchema = z
     jobType: z.enum(CONFIGURABLE_JOB_TYPE_NAMES as [string, ...string[]]).openapi({ description: "Create only; ignored on update." }),
     schedulingType: SchedulingTypeSchema.optional(),
     cronExpression: z.string().optional().openapi({ description: "Spring 6-field cron (seconds first).", example: "0 0 3 ? * *" }),
-    delay: z.union([z.number().int().min(1), z.string()]).optional().openapi({ description: "Seconds (FIXED_DELAY); numeric strings accepted." }),
+    delay: z
+      .union([z.number().int().min(1), z.string()])
+      .optional()
+      .openapi({ description: "Seconds (FIXED_DELAY); numeric strings accepted." }),
     jobParameters: z.record(z.string(), z.unknown()).optional(),
     enabled: z.boolean().optional().openapi({ description: "Create only; PUT keeps the stored value (use PATCH, /enable, /disable)." }),
     executedBy: z.string().optional(),
@@ -151,13 +161,10 @@ export const JobConfigurationInputSchema = z
   .passthrough()
   .openapi("JobConfigurationInput");
 
-export const PatchInputSchema = z
-  .object({ enabled: z.boolean().optional() })
-  .passthrough()
-  .openapi("JobConfigurationPatch", {
-    description:
-      "Partial update (members merged over the stored job); `enabled` switches the job on or off. A JSON Patch array (`application/json-patch+json`) of add/replace/remove on top-level members is accepted too.",
-  });
+export const PatchInputSchema = z.object({ enabled: z.boolean().optional() }).passthrough().openapi("JobConfigurationPatch", {
+  description:
+    "Partial update (members merged over the stored job); `enabled` switches the job on or off. A JSON Patch array (`application/json-patch+json`) of add/replace/remove on top-level members is accepted too.",
+});
 
 export const ErrorReportSchema = z
   .object({

@@ -49,14 +49,37 @@ export interface JobWrite {
   executedBy: string | null;
 }
 
-export function insertJob(db: D1Database, w: JobWrite, enabled: boolean, jobStatus: string, now: number, userUid: string): Promise<D1Result> {
+export function insertJob(
+  db: D1Database,
+  w: JobWrite,
+  enabled: boolean,
+  jobStatus: string,
+  now: number,
+  userUid: string,
+): Promise<D1Result> {
   return db
     .prepare(
       `INSERT INTO job_configurations (uid, name, code, job_type, scheduling_type, cron_expression, delay, job_parameters,
          enabled, job_status, last_executed_status, executed_by, system, version, created, last_updated, created_by, last_updated_by)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'NOT_STARTED', ?, 0, 1, ?, ?, ?, ?)`,
     )
-    .bind(w.uid, w.name, w.code, w.jobType, w.schedulingType, w.cronExpression, w.delay, w.jobParameters, enabled ? 1 : 0, jobStatus, w.executedBy, now, now, userUid, userUid)
+    .bind(
+      w.uid,
+      w.name,
+      w.code,
+      w.jobType,
+      w.schedulingType,
+      w.cronExpression,
+      w.delay,
+      w.jobParameters,
+      enabled ? 1 : 0,
+      jobStatus,
+      w.executedBy,
+      now,
+      now,
+      userUid,
+      userUid,
+    )
     .run();
 }
 
@@ -64,7 +87,13 @@ export function insertJob(db: D1Database, w: JobWrite, enabled: boolean, jobStat
  * Full replace of the writable members. `enabled`, `job_type` and run state stay; a RUNNING job
  * keeps its status (the run owns it). Never touches system rows. Bumps `version`.
  */
-export function updateJobStatement(db: D1Database, w: JobWrite, jobStatusIfIdle: string, now: number, userUid: string): D1PreparedStatement {
+export function updateJobStatement(
+  db: D1Database,
+  w: JobWrite,
+  jobStatusIfIdle: string,
+  now: number,
+  userUid: string,
+): D1PreparedStatement {
   return db
     .prepare(
       `UPDATE job_configurations SET name = ?, code = ?, scheduling_type = ?, cron_expression = ?, delay = ?, job_parameters = ?,
@@ -76,7 +105,14 @@ export function updateJobStatement(db: D1Database, w: JobWrite, jobStatusIfIdle:
 }
 
 /** Enables or disables a job (PATCH); the status follows unless the job is running. */
-export function setEnabledStatement(db: D1Database, uid: string, enabled: boolean, jobStatusIfIdle: string, now: number, userUid: string): D1PreparedStatement {
+export function setEnabledStatement(
+  db: D1Database,
+  uid: string,
+  enabled: boolean,
+  jobStatusIfIdle: string,
+  now: number,
+  userUid: string,
+): D1PreparedStatement {
   return db
     .prepare(
       `UPDATE job_configurations SET enabled = ?, job_status = CASE WHEN job_status = 'RUNNING' THEN job_status ELSE ? END,
@@ -102,7 +138,9 @@ export async function findConflicts(
   const stmts: D1PreparedStatement[] = [
     db.prepare(`SELECT uid FROM job_configurations WHERE name = ? AND uid <> ? LIMIT 1`).bind(name ?? null, uid),
     db.prepare(`SELECT uid FROM job_configurations WHERE code = ? AND uid <> ? LIMIT 1`).bind(code, uid),
-    db.prepare(`SELECT uid FROM job_configurations WHERE job_type = ? AND cron_expression = ? AND uid <> ? LIMIT 1`).bind(jobType ?? null, cron, uid),
+    db
+      .prepare(`SELECT uid FROM job_configurations WHERE job_type = ? AND cron_expression = ? AND uid <> ? LIMIT 1`)
+      .bind(jobType ?? null, cron, uid),
     db.prepare(`SELECT uid FROM job_configurations WHERE uid = ?`).bind(uid),
   ];
   const [byName, byCode, byCron, byUid] = await db.batch<{ uid: string }>(stmts);

@@ -115,7 +115,12 @@ export function readJobBody(opts: ValidateOptions): ValidationResult {
       errors.push(report("E4000", ["jobType"], "jobType", `Missing required property \`jobType\`. Valid values are: ${VALID_TYPES()}`));
     } else if (typeof raw !== "string" || !findJobType(raw)) {
       errors.push(
-        report("E1003", ["jobType", `Valid values are: ${VALID_TYPES()}`], "jobType", `Unknown job type \`${typeof raw === "string" ? raw : JSON.stringify(raw)}\`. Valid values are: ${VALID_TYPES()}`),
+        report(
+          "E1003",
+          ["jobType", `Valid values are: ${VALID_TYPES()}`],
+          "jobType",
+          `Unknown job type \`${typeof raw === "string" ? raw : JSON.stringify(raw)}\`. Valid values are: ${VALID_TYPES()}`,
+        ),
       );
     } else {
       type = findJobType(raw);
@@ -136,7 +141,13 @@ export function readJobBody(opts: ValidateOptions): ValidationResult {
   }
   // ONCE_ASAP is a run state (execute-now), not something a client schedules: derive instead.
   const schedulingType =
-    explicitType === "CRON" || explicitType === "FIXED_DELAY" ? explicitType : cron !== null ? "CRON" : delay !== undefined ? "FIXED_DELAY" : "ONCE_ASAP";
+    explicitType === "CRON" || explicitType === "FIXED_DELAY"
+      ? explicitType
+      : cron !== null
+        ? "CRON"
+        : delay !== undefined
+          ? "FIXED_DELAY"
+          : "ONCE_ASAP";
   if (schedulingType === "CRON" && cron === null && !errors.some((e) => e.errorProperty === "cronExpression")) {
     errors.push(report("E7004", [uid], "cronExpression"));
   }
@@ -206,5 +217,10 @@ export function duplicateCronReport(cron: string): ErrorReport {
 }
 
 export function uidTakenReport(uid: string): ErrorReport {
-  return report("E5000", [uid], "id", `Found matching object for given reference, but import mode is CREATE. Identifier was UID, and object was \`${uid}\`.`);
+  return report(
+    "E5000",
+    [uid],
+    "id",
+    `Found matching object for given reference, but import mode is CREATE. Identifier was UID, and object was \`${uid}\`.`,
+  );
 }

@@ -7,7 +7,13 @@ const parameters = defineParameters({
   klass: "AnalyticsJobParameters",
   specs: [
     { name: "lastYears", type: "Integer", min: 0, max: 1000 },
-    { name: "skipTableTypes", type: "Set", item: { klass: "org.hisp.dhis.analytics.AnalyticsTableType", constants: ANALYTICS_TABLE_TYPES }, default: [], endpoint: "/api/analytics/tableTypes" },
+    {
+      name: "skipTableTypes",
+      type: "Set",
+      item: { klass: "org.hisp.dhis.analytics.AnalyticsTableType", constants: ANALYTICS_TABLE_TYPES },
+      default: [],
+      endpoint: "/api/analytics/tableTypes",
+    },
     { name: "skipPrograms", type: "Set", item: "String", default: [], uid: true, endpoint: "/api/programs" },
     { name: "skipResourceTables", type: "boolean" },
     { name: "skipOutliers", type: "boolean" },

@@ -8,7 +8,13 @@ const parameters = defineParameters({
   specs: [
     { name: "fullUpdateHourOfDay", type: "Integer", default: 0, min: 0, max: 23 },
     { name: "lastYears", type: "Integer", min: 0, max: 1000 },
-    { name: "skipTableTypes", type: "Set", item: { klass: "org.hisp.dhis.analytics.AnalyticsTableType", constants: ANALYTICS_TABLE_TYPES }, default: [], endpoint: "/api/analytics/tableTypes" },
+    {
+      name: "skipTableTypes",
+      type: "Set",
+      item: { klass: "org.hisp.dhis.analytics.AnalyticsTableType", constants: ANALYTICS_TABLE_TYPES },
+      default: [],
+      endpoint: "/api/analytics/tableTypes",
+    },
     { name: "skipOutliers", type: "Boolean", default: false },
   ],
 });

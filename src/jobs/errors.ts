@@ -54,7 +54,12 @@ export interface ErrorReportOptions {
 }
 
 /** One ErrorReport with DHIS2's member order; `errorProperties` carries the raw arguments. */
-export function errorReport(mainKlass: string, errorCode: JobErrorCode | string, args: unknown[], opts: ErrorReportOptions = {}): ErrorReport {
+export function errorReport(
+  mainKlass: string,
+  errorCode: JobErrorCode | string,
+  args: unknown[],
+  opts: ErrorReportOptions = {},
+): ErrorReport {
   const template = (ERROR_TEMPLATES as Record<string, string>)[errorCode] ?? "{0}";
   const report: ErrorReport = {
     message: opts.message ?? formatTemplate(template, args),

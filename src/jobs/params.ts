@@ -68,7 +68,10 @@ const MAX_STRING = 10_000;
 
 /** `skipTableTypes` → `Skip table types` (DHIS2's Property.fieldName). */
 export function prettyFieldName(name: string): string {
-  const words = name.replace(/([A-Z])/g, " $1").trim().toLowerCase();
+  const words = name
+    .replace(/([A-Z])/g, " $1")
+    .trim()
+    .toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
@@ -93,19 +96,16 @@ function numberSchema(spec: NumberSpec) {
 }
 
 function booleanSchema() {
-  return z.preprocess(
-    (v) => {
-      if (blank(v)) return undefined;
-      if (typeof v === "string") {
-        const t = v.trim().toLowerCase();
-        if (t === "true") return true;
-        if (t === "false") return false;
-      }
-      if (v === 1 || v === 0) return v === 1;
-      return v;
-    },
-    z.boolean({ error: "expected java.lang.Boolean" }).optional(),
-  );
+  return z.preprocess((v) => {
+    if (blank(v)) return undefined;
+    if (typeof v === "string") {
+      const t = v.trim().toLowerCase();
+      if (t === "true") return true;
+      if (t === "false") return false;
+    }
+    if (v === 1 || v === 0) return v === 1;
+    return v;
+  }, z.boolean({ error: "expected java.lang.Boolean" }).optional());
 }
 
 function scalarToString(v: unknown): unknown {
@@ -226,7 +226,12 @@ export function toProperty(spec: ParamSpec): JobProperty {
   p.required = spec.required === true;
   const def = defaultOf(spec);
   if (def !== undefined) p.defaultValue = def;
-  const constants = spec.type === "enum" ? spec.constants : collection && (spec as CollectionSpec).item !== "String" ? ((spec as CollectionSpec).item as { constants: readonly string[] }).constants : undefined;
+  const constants =
+    spec.type === "enum"
+      ? spec.constants
+      : collection && (spec as CollectionSpec).item !== "String"
+        ? ((spec as CollectionSpec).item as { constants: readonly string[] }).constants
+        : undefined;
   if (constants) p.constants = [...constants];
   if (spec.endpoint) p.relativeApiEndpoint = spec.endpoint;
   if (spec.type === "int" || spec.type === "Integer" || spec.type === "long" || spec.type === "Long") {
@@ -305,7 +310,7 @@ export function defineParameters(opts: ParametersOptions): JobParametersDef {
     }
     const value: Record<string, unknown> = {};
     for (const [s, f] of fields) {
-      const has = Object.prototype.hasOwnProperty.call(input, s.name);
+      const has = Object.hasOwn(input, s.name);
       const r = f.safeParse(has ? input[s.name] : undefined);
       if (!r.success) {
         const detail = r.error.issues[0]?.message ?? "invalid value";

@@ -75,7 +75,16 @@ function jobOf(row: QueueJobRow, now: number, tz: string): SchedulerEntryJob {
   return out;
 }
 
-function entryOf(name: string, type: string, trigger: QueueJobRow, status: string, configurable: boolean, sequence: SchedulerEntryJob[], now: number, tz: string): Built {
+function entryOf(
+  name: string,
+  type: string,
+  trigger: QueueJobRow,
+  status: string,
+  configurable: boolean,
+  sequence: SchedulerEntryJob[],
+  now: number,
+  tz: string,
+): Built {
   const t = times(trigger, now, tz);
   const entry = { name, type } as SchedulerEntry;
   if (trigger.cron_expression != null) entry.cronExpression = trigger.cron_expression;
@@ -113,7 +122,16 @@ function buildQueue(name: string, members: QueueJobRow[], now: number, tz: strin
   const ordered = [...members].sort((a, b) => (a.queue_position ?? 0) - (b.queue_position ?? 0));
   const head = ordered[0];
   const status = ordered.some((m) => m.job_status === "RUNNING") ? "RUNNING" : effectiveStatus(head);
-  return entryOf(name, "Sequence", head, status, true, ordered.map((m) => jobOf(m, now, tz)), now, tz);
+  return entryOf(
+    name,
+    "Sequence",
+    head,
+    status,
+    true,
+    ordered.map((m) => jobOf(m, now, tz)),
+    now,
+    tz,
+  );
 }
 
 export type EntryOrder = "name" | "next";
@@ -158,7 +176,10 @@ export function isQueueable(row: QueueJobRow, allowQueue?: string): boolean {
   if (row.system) return false;
   if (!isConfigurableJobType(row.job_type)) return false;
   if (getJobType(row.job_type)?.schedulingType !== "CRON") return false;
-  if (deriveSchedulingType({ schedulingType: row.scheduling_type, cronExpression: row.cron_expression, delay: row.delay }) === "FIXED_DELAY") return false;
+  if (
+    deriveSchedulingType({ schedulingType: row.scheduling_type, cronExpression: row.cron_expression, delay: row.delay }) === "FIXED_DELAY"
+  )
+    return false;
   if (row.queue_name != null && (allowQueue === undefined || row.queue_name !== allowQueue)) return false;
   return true;
 }

@@ -127,7 +127,14 @@ function recordOutcome(db: D1Database, runId: string, job: QueueJobRow, outcome:
  * Marks every member behind `position` that has not run in this run as NOT_STARTED
  * (lastExecuted = lastFinished = now), and records them as SKIPPED so no late start can happen.
  */
-function skipRestStatements(db: D1Database, queue: string, runId: string, members: QueueJobRow[], position: number, now: number): { stmts: D1PreparedStatement[]; uids: string[] } {
+function skipRestStatements(
+  db: D1Database,
+  queue: string,
+  runId: string,
+  members: QueueJobRow[],
+  position: number,
+  now: number,
+): { stmts: D1PreparedStatement[]; uids: string[] } {
   const stmts: D1PreparedStatement[] = [];
   const uids: string[] = [];
   for (const m of members) {
@@ -208,7 +215,15 @@ export async function onQueueMemberFinished(
  * Records the member's outcome (when `record`) and, in the same D1 batch, either requests the next
  * member's start or marks the rest NOT_STARTED, so no crash can separate the two.
  */
-async function continueAfter(env: Env, row: QueueJobRow, runId: string, outcome: QueueOutcome, now: number, opts: FinishOptions, record = false): Promise<QueueContinuation> {
+async function continueAfter(
+  env: Env,
+  row: QueueJobRow,
+  runId: string,
+  outcome: QueueOutcome,
+  now: number,
+  opts: FinishOptions,
+  record = false,
+): Promise<QueueContinuation> {
   const db = env.DB;
   const queue = row.queue_name!;
   const position = row.queue_position!;
@@ -244,7 +259,14 @@ async function continueAfter(env: Env, row: QueueJobRow, runId: string, outcome:
   return { action: "started-next", runId, next: { uid: next.uid, key } };
 }
 
-async function skipRest(env: Env, queue: string, runId: string, members: QueueJobRow[], position: number, now: number): Promise<QueueContinuation> {
+async function skipRest(
+  env: Env,
+  queue: string,
+  runId: string,
+  members: QueueJobRow[],
+  position: number,
+  now: number,
+): Promise<QueueContinuation> {
   const { stmts, uids } = skipRestStatements(env.DB, queue, runId, members, position, now);
   if (stmts.length > 0) await env.DB.batch(stmts);
   await syncQuietly(env, uids);
@@ -287,7 +309,9 @@ export async function pendingQueueStart(db: D1Database, uid: string): Promise<Pe
 export function claimQueueStartStatement(db: D1Database, uid: string, key: string, now: number): D1PreparedStatement {
   const parsed = parseStepKey(key);
   return db
-    .prepare("UPDATE queue_run_steps SET state = 'STARTED', updated = ? WHERE run_id = ? AND position = ? AND job_uid = ? AND state = 'TRIGGERED'")
+    .prepare(
+      "UPDATE queue_run_steps SET state = 'STARTED', updated = ? WHERE run_id = ? AND position = ? AND job_uid = ? AND state = 'TRIGGERED'",
+    )
     .bind(now, parsed?.runId ?? "", parsed?.position ?? -1, uid);
 }
 
@@ -363,11 +387,25 @@ export async function reconcileQueueRuns(env: Env, now: number, opts: ReconcileO
        FROM queue_run_steps s LEFT JOIN job_configurations j ON j.uid = s.job_uid
        WHERE s.state IN ('TRIGGERED', 'STARTED')`,
     )
-    .all<QueueStep & { j_status: string | null; j_last_executed: number | null; j_last_finished: number | null; j_result: string | null; j_queue: string | null; j_position: number | null }>();
+    .all<
+      QueueStep & {
+        j_status: string | null;
+        j_last_executed: number | null;
+        j_last_finished: number | null;
+        j_result: string | null;
+        j_queue: string | null;
+        j_position: number | null;
+      }
+    >();
   for (const s of steps) {
     const stillMember = s.j_queue === s.queue_name && s.j_position === s.position;
     if (!stillMember) {
-      await db.prepare("UPDATE queue_run_steps SET state = 'SKIPPED', updated = ? WHERE run_id = ? AND position = ? AND state IN ('TRIGGERED', 'STARTED')").bind(now, s.run_id, s.position).run();
+      await db
+        .prepare(
+          "UPDATE queue_run_steps SET state = 'SKIPPED', updated = ? WHERE run_id = ? AND position = ? AND state IN ('TRIGGERED', 'STARTED')",
+        )
+        .bind(now, s.run_id, s.position)
+        .run();
       continue;
     }
     if (s.j_status === "RUNNING") continue;
@@ -382,7 +420,10 @@ export async function reconcileQueueRuns(env: Env, now: number, opts: ReconcileO
         report.failed.push(s.job_uid);
       }
     } else if (now - s.updated >= retrigger) {
-      await db.prepare("UPDATE queue_run_steps SET updated = ? WHERE run_id = ? AND position = ? AND state = 'TRIGGERED'").bind(now, s.run_id, s.position).run();
+      await db
+        .prepare("UPDATE queue_run_steps SET updated = ? WHERE run_id = ? AND position = ? AND state = 'TRIGGERED'")
+        .bind(now, s.run_id, s.position)
+        .run();
       await (opts.starter ?? defaultStarter)(env, s.job_uid, stepKey(s.run_id, s.position), now);
       report.retriggered.push(s.job_uid);
     }

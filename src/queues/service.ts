@@ -22,7 +22,8 @@ export const queueNotFound = (name: string) => new ApiError(404, `Job queue does
 export const queueExists = (name: string) => new ApiError(409, `Job queue already exist: \`${name}\``, { errorCode: "E7021" });
 export const jobInOtherQueue = (uid: string, queue: string) =>
   new ApiError(409, `Job \`${uid}\` is already used in another queue: \`${queue}\``, { errorCode: "E7022" });
-export const systemJobInQueue = (uid: string) => new ApiError(409, `Job \`${uid}\` is a system job that cannot be sequenced`, { errorCode: "E7023" });
+export const systemJobInQueue = (uid: string) =>
+  new ApiError(409, `Job \`${uid}\` is a system job that cannot be sequenced`, { errorCode: "E7023" });
 export const queueTooShort = () => new ApiError(409, "Job queue must have at least two jobs.", { errorCode: "E7024" });
 export const invalidQueueCron = (detail: string) => new ApiError(409, `Cron expression is invalid: \`${detail}\``, { errorCode: "E7005" });
 
@@ -72,7 +73,14 @@ async function validate(db: D1Database, queue: string, input: QueueInput): Promi
   return jobs;
 }
 
-function joinStatements(db: D1Database, name: string, input: QueueInput, jobs: Map<string, QueueJobRow>, now: number, userUid: string | null): D1PreparedStatement[] {
+function joinStatements(
+  db: D1Database,
+  name: string,
+  input: QueueInput,
+  jobs: Map<string, QueueJobRow>,
+  now: number,
+  userUid: string | null,
+): D1PreparedStatement[] {
   const out: D1PreparedStatement[] = [];
   input.sequence.forEach((uid, position) => {
     out.push(
@@ -115,9 +123,7 @@ function leaveStatements(db: D1Database, leaving: QueueJobRow[], now: number, us
     );
     // A start the queue requested for this job no longer applies.
     out.push(
-      db
-        .prepare("UPDATE queue_run_steps SET state = 'SKIPPED', updated = ? WHERE job_uid = ? AND state = 'TRIGGERED'")
-        .bind(now, job.uid),
+      db.prepare("UPDATE queue_run_steps SET state = 'SKIPPED', updated = ? WHERE job_uid = ? AND state = 'TRIGGERED'").bind(now, job.uid),
     );
   }
   return out;
@@ -134,7 +140,8 @@ export function runIdOf(queue: string, headStart: number): string {
 async function syncAll(env: Env, uids: Iterable<string>): Promise<void> {
   const results = await Promise.allSettled([...new Set(uids)].map((uid) => syncJobObject(env, uid)));
   for (const r of results) {
-    if (r.status === "rejected") console.error("queue write: job object sync failed", r.reason instanceof Error ? r.reason.message : String(r.reason));
+    if (r.status === "rejected")
+      console.error("queue write: job object sync failed", r.reason instanceof Error ? r.reason.message : String(r.reason));
   }
 }
 
@@ -157,7 +164,11 @@ export async function updateQueue(env: Env, name: string, input: QueueInput, now
   const leaving = old.filter((j) => !keep.has(j.uid));
   const renameSteps =
     newName === name ? [] : [db.prepare("UPDATE queue_run_steps SET queue_name = ? WHERE queue_name = ?").bind(newName, name)];
-  await db.batch([...renameSteps, ...joinStatements(db, newName, input, jobs, now, userUid), ...leaveStatements(db, leaving, now, userUid)]);
+  await db.batch([
+    ...renameSteps,
+    ...joinStatements(db, newName, input, jobs, now, userUid),
+    ...leaveStatements(db, leaving, now, userUid),
+  ]);
   await syncAll(env, [...input.sequence, ...leaving.map((j) => j.uid)]);
 }
 
@@ -166,5 +177,8 @@ export async function deleteQueue(env: Env, name: string, now: number, userUid: 
   const old = await loadQueue(db, name);
   if (old.length === 0) throw queueNotFound(name);
   await db.batch(leaveStatements(db, old, now, userUid));
-  await syncAll(env, old.map((j) => j.uid));
+  await syncAll(
+    env,
+    old.map((j) => j.uid),
+  );
 }

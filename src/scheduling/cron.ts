@@ -321,6 +321,8 @@ function domMatches(items: DomItem[], year: number, month: number, day: number):
       }
       case "nearestWeekday":
         return nearestWeekday(year, month, item.day) === day;
+      default:
+        return false;
     }
   });
 }

@@ -274,7 +274,13 @@ export class JobEngine {
     const now = clock.now();
     // The run's first notification is written now, in this object's storage, so a client polling
     // right after `execute` sees its run (and not the previous run's list) on the very first poll.
-    safeSink(this.sink).runStarted({ jobId: row.uid, jobType: row.job_type, parameters: readParameters(row), userUid: by ?? row.executed_by ?? undefined, now });
+    safeSink(this.sink).runStarted({
+      jobId: row.uid,
+      jobType: row.job_type,
+      parameters: readParameters(row),
+      userUid: by ?? row.executed_by ?? undefined,
+      now,
+    });
     this.state.pendingExecute = { at: now, by, announced: true };
     delete this.state.blockedUntil;
     this.save();
@@ -291,7 +297,8 @@ export class JobEngine {
       cancelled = true;
     }
     if (this.state.pendingExecute) {
-      if (this.state.pendingExecute.announced) safeSink(this.sink).runFinished({ outcome: "STOPPED", message: "Job cancelled before it started", now: clock.now() });
+      if (this.state.pendingExecute.announced)
+        safeSink(this.sink).runFinished({ outcome: "STOPPED", message: "Job cancelled before it started", now: clock.now() });
       delete this.state.pendingExecute;
       this.save();
       cancelled = true;
@@ -429,7 +436,15 @@ export class JobEngine {
     const jobType = this.cache?.row.job_type;
     if (jobType && !inWorkerHandler(jobType)) {
       // The object died while delivering the start: the executor may have the run; it is told to stop.
-      await abandonExecutorRun({ env: this.env, runId: marker.runId, jobId: uid, jobType, parameters: {}, notify: () => {}, now: () => clock.now() });
+      await abandonExecutorRun({
+        env: this.env,
+        runId: marker.runId,
+        jobId: uid,
+        jobType,
+        parameters: {},
+        notify: () => {},
+        now: () => clock.now(),
+      });
     }
     const stored = this.progress();
     if (stored && stored.status === "RUNNING") {
@@ -493,7 +508,8 @@ export class JobEngine {
       this.save();
     }
     const alarmAt = this.alarmFor(due);
-    if (alarmAt !== null) await this.ctx.storage.setAlarm(PREWARM_MS > 0 && alarmAt - now > PREWARM_MIN_LEAD_MS ? alarmAt - PREWARM_MS : alarmAt);
+    if (alarmAt !== null)
+      await this.ctx.storage.setAlarm(PREWARM_MS > 0 && alarmAt - now > PREWARM_MIN_LEAD_MS ? alarmAt - PREWARM_MS : alarmAt);
     else await this.ctx.storage.deleteAlarm();
     await this.writeMark(row, alarmAt, now, extraStatements);
   }
@@ -593,7 +609,9 @@ export class JobEngine {
       }
       if (due.scheduledAt % 16 === 0) {
         // Now and then: keep the newest claims only (older occurrences can never be due again).
-        this.sql.exec(`DELETE FROM sched_claims WHERE occurrence < (SELECT MIN(occurrence) FROM (SELECT occurrence FROM sched_claims ORDER BY occurrence DESC LIMIT 64))`);
+        this.sql.exec(
+          `DELETE FROM sched_claims WHERE occurrence < (SELECT MIN(occurrence) FROM (SELECT occurrence FROM sched_claims ORDER BY occurrence DESC LIMIT 64))`,
+        );
       }
       const marker = this.begin(row, due, trigger, startedAt, executedBy, triggeredBy, -1);
       consume();
@@ -685,7 +703,20 @@ export class JobEngine {
       notify: (level, message) => sink.notify(level, message, clock.now()),
       sleep: (ms) => cancellableSleep(ms, abort.signal),
     };
-    const live: LiveRun = { row, settings, marker, abort, tracker, ctx, recording: recorded, refused: false, detached: false, stepping: false, wakeQueued: false, lastBeat: 0 };
+    const live: LiveRun = {
+      row,
+      settings,
+      marker,
+      abort,
+      tracker,
+      ctx,
+      recording: recorded,
+      refused: false,
+      detached: false,
+      stepping: false,
+      wakeQueued: false,
+      lastBeat: 0,
+    };
     // D1 refused the start (independent types record it while the run starts): stop at once.
     live.recording = recorded.then(
       (r) => {
@@ -722,7 +753,14 @@ export class JobEngine {
     announced = false,
   ): Promise<void> {
     const live = this.openLive(row, settings, marker, recorded);
-    if (!announced) safeSink(this.sink).runStarted({ jobId: row.uid, jobType: row.job_type, parameters: live.ctx.parameters, userUid: marker.userUid, now: marker.startedAt });
+    if (!announced)
+      safeSink(this.sink).runStarted({
+        jobId: row.uid,
+        jobType: row.job_type,
+        parameters: live.ctx.parameters,
+        userUid: marker.userUid,
+        now: marker.startedAt,
+      });
     const beat = setInterval(() => {
       heartbeat(this.env.DB, row.uid, marker.startedAt, clock.now()).catch(() => {});
     }, HEARTBEAT_MS);
@@ -764,8 +802,21 @@ export class JobEngine {
       const step = await part();
       if (!step.done) return step;
       const { result } = step;
-      if (aborted.aborted) return { done: true, outcome: { status: "STOPPED", message: "Job cancelled", error: null, errorCodes: null, summary: result.summary } };
-      return { done: true, outcome: { status: "COMPLETED", message: result.message ?? "Job completed", error: null, errorCodes: null, summary: result.summary } };
+      if (aborted.aborted)
+        return {
+          done: true,
+          outcome: { status: "STOPPED", message: "Job cancelled", error: null, errorCodes: null, summary: result.summary },
+        };
+      return {
+        done: true,
+        outcome: {
+          status: "COMPLETED",
+          message: result.message ?? "Job completed",
+          error: null,
+          errorCodes: null,
+          summary: result.summary,
+        },
+      };
     } catch (e) {
       // What the run reported before it failed or stopped, if anything (the executor attaches it).
       const summary = (e as { summary?: unknown } | null)?.summary;
@@ -853,7 +904,12 @@ export class JobEngine {
     // The marker stays, with the outcome, until the end is recorded: should `finishRun` fail, the
     // retry alarm (or the next contact) records it at once (`recoverLostRun`).
     const cancelledBy = marker.cancelled?.by;
-    marker.ended = { status, at: now, errorCodes, error: status === "STOPPED" ? (cancelledBy ? `Cancelled by ${cancelledBy}` : "Cancelled") : outcome.error };
+    marker.ended = {
+      status,
+      at: now,
+      errorCodes,
+      error: status === "STOPPED" ? (cancelledBy ? `Cancelled by ${cancelledBy}` : "Cancelled") : outcome.error,
+    };
     delete marker.executor;
     this.save();
     const planned = this.plan(predicted, settings, now);
@@ -892,7 +948,9 @@ export class JobEngine {
   /** After a run's end is recorded: the job's queue continues, and a waiting job of its type may start. */
   private async afterRun(row: JobRow, status: RunStatus, now: number): Promise<void> {
     if (row.queue_name != null) {
-      await onQueueMemberFinished(this.env, row.uid, status, now).catch((e) => console.error(`job ${row.uid}: queue continuation failed`, e));
+      await onQueueMemberFinished(this.env, row.uid, status, now).catch((e) =>
+        console.error(`job ${row.uid}: queue continuation failed`, e),
+      );
     }
     if (!independentType(row.job_type)) await this.wakeWaiters(row);
   }
@@ -907,7 +965,9 @@ export class JobEngine {
       const uids = await waitingJobsOfType(this.env.DB, row.job_type, row.uid, clock.now() + BUSY_RETRY_MS);
       await Promise.all(
         uids.map((uid) => {
-          const stub = this.env.JOBS.get(this.env.JOBS.idFromName(uid)) as unknown as { sync(uid: string, o: { typeFreed: boolean }): Promise<void> };
+          const stub = this.env.JOBS.get(this.env.JOBS.idFromName(uid)) as unknown as {
+            sync(uid: string, o: { typeFreed: boolean }): Promise<void>;
+          };
           return stub.sync(uid, { typeFreed: true }).catch(() => {});
         }),
       );
@@ -923,7 +983,7 @@ function independentType(jobType: string): boolean {
 
 /** The job's parameters with the type's defaults filled in (the stored JSON if the type has none). */
 function readParameters(row: JobRow): Record<string, unknown> {
-  let raw: unknown = undefined;
+  let raw: unknown;
   if (row.job_parameters) {
     try {
       raw = JSON.parse(row.job_parameters);

@@ -44,23 +44,19 @@ export async function resetStaleJobs(env: Env, now: number, settings?: Settings)
 export async function reconcileJobObjects(env: Env, now: number): Promise<number> {
   const cutoff = now - RECONCILE_GRACE_MS;
   const [outOfStep, orphans] = await env.DB.batch<{ uid: string }>([
-    env.DB
-      .prepare(
-        `SELECT c.uid AS uid FROM job_configurations c LEFT JOIN job_schedule s ON s.job_uid = c.uid
+    env.DB.prepare(
+      `SELECT c.uid AS uid FROM job_configurations c LEFT JOIN job_schedule s ON s.job_uid = c.uid
          WHERE (s.job_uid IS NULL AND c.enabled = 1)
             OR (s.job_uid IS NOT NULL AND (s.synced_version IS NOT c.version OR s.synced_last_updated IS NOT c.last_updated))
             OR (s.alarm_at IS NOT NULL AND s.alarm_at < ?1
                 AND NOT (c.job_status = 'RUNNING' AND COALESCE(c.last_alive, 0) >= ?1))
             OR (c.job_status = 'RUNNING' AND COALESCE(c.last_alive, c.last_executed, 0) < ?1)
          LIMIT ?2`,
-      )
-      .bind(cutoff, MAX_SYNCS_PER_PASS),
-    env.DB
-      .prepare(
-        `SELECT s.job_uid AS uid FROM job_schedule s LEFT JOIN job_configurations c ON c.uid = s.job_uid
+    ).bind(cutoff, MAX_SYNCS_PER_PASS),
+    env.DB.prepare(
+      `SELECT s.job_uid AS uid FROM job_schedule s LEFT JOIN job_configurations c ON c.uid = s.job_uid
          WHERE c.uid IS NULL LIMIT ?`,
-      )
-      .bind(MAX_SYNCS_PER_PASS),
+    ).bind(MAX_SYNCS_PER_PASS),
   ]);
   const uids = [...outOfStep.results, ...orphans.results].map((r) => r.uid);
   return syncAll(env, uids);
@@ -68,19 +64,20 @@ export async function reconcileJobObjects(env: Env, now: number): Promise<number
 
 /** DHIS2's housekeeping step: SCHEDULED jobs that are not enabled show DISABLED. */
 export async function markDisabledJobs(env: Env): Promise<number> {
-  const r = await env.DB.prepare(`UPDATE job_configurations SET job_status = 'DISABLED' WHERE enabled = 0 AND job_status = 'SCHEDULED'`).run();
+  const r = await env.DB.prepare(
+    `UPDATE job_configurations SET job_status = 'DISABLED' WHERE enabled = 0 AND job_status = 'SCHEDULED'`,
+  ).run();
   return r.meta.changes ?? 0;
 }
 
 /** Deletes finished run-once jobs (not system jobs) whose run ended more than `minutes` ago. */
 export async function cleanupFinishedRunOnceJobs(env: Env, now: number, minutes: number): Promise<string[]> {
-  const { results } = await env.DB
-    .prepare(
-      `DELETE FROM job_configurations
+  const { results } = await env.DB.prepare(
+    `DELETE FROM job_configurations
        WHERE system = 0 AND enabled = 0 AND job_status = 'DISABLED' AND ${RUN_ONCE_SQL}
          AND last_finished IS NOT NULL AND last_finished < ?
        RETURNING uid`,
-    )
+  )
     .bind(now - minutes * 60_000)
     .all<{ uid: string }>();
   const uids = results.map((r) => r.uid);
@@ -90,11 +87,10 @@ export async function cleanupFinishedRunOnceJobs(env: Env, now: number, minutes:
 
 /** Run history of jobs that no longer exist, once older than the cleanup period. */
 export async function pruneRunHistory(env: Env, now: number, minutes: number): Promise<number> {
-  const r = await env.DB
-    .prepare(
-      `DELETE FROM job_runs WHERE NOT EXISTS (SELECT 1 FROM job_configurations c WHERE c.uid = job_runs.job_uid)
+  const r = await env.DB.prepare(
+    `DELETE FROM job_runs WHERE NOT EXISTS (SELECT 1 FROM job_configurations c WHERE c.uid = job_runs.job_uid)
          AND COALESCE(finished_at, started_at, scheduled_at) < ?`,
-    )
+  )
     .bind(now - minutes * 60_000)
     .run();
   return r.meta.changes ?? 0;

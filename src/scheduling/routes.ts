@@ -141,7 +141,8 @@ const dueRoute = createRoute({
   method: "get",
   path: "/jobConfigurations/due",
   summary: "Enabled jobs whose next start is at most `seconds` away (DHIS2 beta)",
-  description: "Soonest first, as the job objects have armed them. Without `includeWaiting`, jobs that would wait for a RUNNING job of their type are left out.",
+  description:
+    "Soonest first, as the job objects have armed them. Without `includeWaiting`, jobs that would wait for a RUNNING job of their type are left out.",
   tags: ["jobConfigurations"],
   security: SECURITY,
   request: { query: z.object({ seconds: queryInt(), includeWaiting: queryBool(false) }) },
@@ -155,7 +156,10 @@ const staleRoute = createRoute({
   tags: ["jobConfigurations"],
   security: SECURITY,
   request: { query: z.object({ seconds: queryInt() }) },
-  responses: { 200: { description: "JobEntry list, oldest heartbeat first", content: entryList }, ...(errorResponses([400, 401]) as Record<number, never>) },
+  responses: {
+    200: { description: "JobEntry list, oldest heartbeat first", content: entryList },
+    ...(errorResponses([400, 401]) as Record<number, never>),
+  },
 });
 
 const cleanRoute = createRoute({
@@ -179,20 +183,26 @@ function required(value: number | undefined, name: string): number {
 
 /** Registers a route whose handler reads its validated query (no path parameter). */
 function registerQuery<Q>(route: unknown, handler: (c: Ctx, query: Q) => Promise<Response>): void {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: untyped registration (to be replaced by typed handlers)
   (schedulingRoutes.openapi as any).call(schedulingRoutes, route, (c: any) => handler(c, c.req.valid("query") as Q));
 }
 
 function entries(c: Ctx, rows: JobRow[]): Response {
   const tz = serverTimeZone(c.env);
-  return jsonResponse(rows.map((r) => jobEntryJson(r, tz)), 200, { "Cache-Control": NO_STORE });
+  return jsonResponse(
+    rows.map((r) => jobEntryJson(r, tz)),
+    200,
+    { "Cache-Control": NO_STORE },
+  );
 }
 
 registerQuery<{ seconds?: number; includeWaiting?: boolean }>(dueRoute, async (c, q) =>
   entries(c, await dueJobs(c.env.DB, clock.now(), required(q.seconds, "seconds"), q.includeWaiting === true)),
 );
 
-registerQuery<{ seconds?: number }>(staleRoute, async (c, q) => entries(c, await staleJobs(c.env.DB, clock.now(), required(q.seconds, "seconds"))));
+registerQuery<{ seconds?: number }>(staleRoute, async (c, q) =>
+  entries(c, await staleJobs(c.env.DB, clock.now(), required(q.seconds, "seconds"))),
+);
 
 registerQuery<{ minutes?: number }>(cleanRoute, async (c, q) => {
   requireAuthority(currentUser(c), [MAINTENANCE], `Access is denied, requires one Authority from [${MAINTENANCE}]`);
@@ -202,7 +212,7 @@ registerQuery<{ minutes?: number }>(cleanRoute, async (c, q) => {
 
 /** Registers a route whose handler builds its own Response (validated `id` path parameter). */
 function register(route: unknown, handler: (c: Ctx, id: string) => Promise<Response>): void {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: untyped registration (to be replaced by typed handlers)
   (schedulingRoutes.openapi as any).call(schedulingRoutes, route, (c: any) => handler(c, c.req.valid("param").id));
 }
 
@@ -241,7 +251,12 @@ async function setEnabled(c: Ctx, id: string, enabled: boolean): Promise<Respons
   if (isSystemJob(row)) throw conflict(`Job ${id} is a system job that cannot be modified.`);
   // A queue member has no cron of its own: its queue's head schedules it. (A job that left its queue
   // lost its queue and its cron, so enabling it needs a schedule first, as in DHIS2.)
-  if (enabled && row.enabled !== 1 && row.queue_name == null && !hasUsableSchedule({ schedulingType: row.scheduling_type, cronExpression: row.cron_expression, delay: row.delay })) {
+  if (
+    enabled &&
+    row.enabled !== 1 &&
+    row.queue_name == null &&
+    !hasUsableSchedule({ schedulingType: row.scheduling_type, cronExpression: row.cron_expression, delay: row.delay })
+  ) {
     throw conflict("Job requires schedule setup before it can be enabled.");
   }
   if ((row.enabled === 1) !== enabled) {

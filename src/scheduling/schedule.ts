@@ -128,7 +128,12 @@ function skippedOccurrences(cron: string, since: number, windowStart: number, ti
 }
 
 /** FIXED_DELAY: `delay` seconds after the previous run ended (or after the anchor). */
-export function nextFixedDelayDue(delaySeconds: number | null | undefined, state: JobRunState, created: number, now: number): DueOccurrence | null {
+export function nextFixedDelayDue(
+  delaySeconds: number | null | undefined,
+  state: JobRunState,
+  created: number,
+  now: number,
+): DueOccurrence | null {
   if (delaySeconds == null || !(delaySeconds > 0)) return null;
   const anchor = state.anchor ?? created;
   const base = max(state.lastFinished, anchor);
@@ -191,11 +196,23 @@ export function apiScheduleTimes(
   return { nextExecutionTime: due ? due.scheduledAt : null, maxDelayedExecutionTime: null };
 }
 
-export function nextExecutionTime(cfg: JobScheduleConfig, state: JobRunState, now: number, timeZone: string, maxCronDelayHours = API_MAX_CRON_DELAY_HOURS): number | null {
+export function nextExecutionTime(
+  cfg: JobScheduleConfig,
+  state: JobRunState,
+  now: number,
+  timeZone: string,
+  maxCronDelayHours = API_MAX_CRON_DELAY_HOURS,
+): number | null {
   return apiScheduleTimes(cfg, state, now, timeZone, maxCronDelayHours).nextExecutionTime;
 }
 
-export function maxDelayedExecutionTime(cfg: JobScheduleConfig, state: JobRunState, now: number, timeZone: string, maxCronDelayHours = API_MAX_CRON_DELAY_HOURS): number | null {
+export function maxDelayedExecutionTime(
+  cfg: JobScheduleConfig,
+  state: JobRunState,
+  now: number,
+  timeZone: string,
+  maxCronDelayHours = API_MAX_CRON_DELAY_HOURS,
+): number | null {
   return apiScheduleTimes(cfg, state, now, timeZone, maxCronDelayHours).maxDelayedExecutionTime;
 }
 

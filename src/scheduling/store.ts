@@ -130,7 +130,11 @@ export interface FinishInput {
  * DHIS2's `tryFinish` (only from this run's RUNNING state) + the history row + retention, and the
  * settings (read in the same round trip), plus any `extra` statements (the alarm bookkeeping).
  */
-export async function finishRun(db: D1Database, p: FinishInput, extra: D1PreparedStatement[] = []): Promise<{ row: JobRow | null; settings: Settings }> {
+export async function finishRun(
+  db: D1Database,
+  p: FinishInput,
+  extra: D1PreparedStatement[] = [],
+): Promise<{ row: JobRow | null; settings: Settings }> {
   const [update, , , settings] = await db.batch([
     db
       .prepare(
@@ -204,7 +208,16 @@ export async function resetStaleRuns(db: D1Database, now: number, cutoff: number
 /** Occurrences older than the window: recorded once, never run. */
 export async function recordSkipped(
   db: D1Database,
-  p: { uid: string; jobType: string; scheduledAt: number; count: number; first: number; now: number; keepRuns: number; executedBy: string | null },
+  p: {
+    uid: string;
+    jobType: string;
+    scheduledAt: number;
+    count: number;
+    first: number;
+    now: number;
+    keepRuns: number;
+    executedBy: string | null;
+  },
   message: string,
 ): Promise<void> {
   await db.batch([

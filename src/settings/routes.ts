@@ -19,14 +19,7 @@ import { emptyResponse, jsonResponse, NO_STORE } from "../http/respond";
 import { type AppEnv, createRouter, SECURED } from "../http/router";
 import { ApiError, badRequest, conflict, forbidden, notFound, notFoundObject, webMessage } from "../http/webmessage";
 import { findUserByUid, findUserByUsername } from "../users/store";
-import {
-  isSettingKey,
-  loadSettings,
-  type SettingKey,
-  SETTINGS,
-  validateSetting,
-  writeSettings,
-} from "./settings";
+import { isSettingKey, loadSettings, type SettingKey, SETTINGS, validateSetting, writeSettings } from "./settings";
 import {
   DERIVED_USER_SETTING,
   deleteUserSetting,
@@ -114,7 +107,12 @@ function wantsText(c: Context): boolean {
 }
 
 function keysOf(c: Context): string[] {
-  return c.req.queries("key")?.flatMap((k) => k.split(",")).filter(Boolean) ?? [];
+  return (
+    c.req
+      .queries("key")
+      ?.flatMap((k) => k.split(","))
+      .filter(Boolean) ?? []
+  );
 }
 
 // ---------------------------------------------------------------- system settings
@@ -122,11 +120,14 @@ function keysOf(c: Context): string[] {
 const listSystemSettings = createRoute({
   method: "get",
   path: "/systemSettings",
-  summary: "All system settings: stored values over defaults, as `{\"<key>\": value}`",
+  summary: 'All system settings: stored values over defaults, as `{"<key>": value}`',
   tags: ["settings"],
   security: SECURITY,
   request: { query: z.object({ key: keyList }) },
-  responses: { 200: { description: "Every setting", content: { "application/json": { schema: OBJECT } } }, 401: wm("Missing or bad credentials") },
+  responses: {
+    200: { description: "Every setting", content: { "application/json": { schema: OBJECT } } },
+    401: wm("Missing or bad credentials"),
+  },
 });
 
 settingsRoutes.openapi(listSystemSettings, async (c) => {
@@ -141,12 +142,15 @@ settingsRoutes.openapi(listSystemSettings, async (c) => {
 const getSystemSetting = createRoute({
   method: "get",
   path: "/systemSettings/{key}",
-  summary: "One system setting: `{\"<key>\": value}`, or the bare value with `Accept: text/plain`",
+  summary: 'One system setting: `{"<key>": value}`, or the bare value with `Accept: text/plain`',
   tags: ["settings"],
   security: SECURITY,
   request: { params: keyPath },
   responses: {
-    200: { description: "The value", content: { "application/json": { schema: OBJECT }, "text/plain": { schema: { type: "string" as const } } } },
+    200: {
+      description: "The value",
+      content: { "application/json": { schema: OBJECT }, "text/plain": { schema: { type: "string" as const } } },
+    },
     404: wm("No such setting"),
   },
 });
@@ -195,11 +199,16 @@ settingsRoutes.openapi(postSystemSetting, async (c) => {
 const postSystemSettings = createRoute({
   method: "post",
   path: "/systemSettings",
-  summary: "Set several system settings from a JSON object `{\"<key>\": value}` (all or nothing)",
+  summary: 'Set several system settings from a JSON object `{"<key>": value}` (all or nothing)',
   tags: ["settings"],
   security: SECURITY,
   request: { body: { content: { "application/json": { schema: OBJECT } }, required: true } },
-  responses: { 200: wm("Imported"), 400: wm("A value is not valid"), 403: wm("Needs ALL or F_SYSTEM_SETTING"), 404: wm("A key does not exist") },
+  responses: {
+    200: wm("Imported"),
+    400: wm("A value is not valid"),
+    403: wm("Needs ALL or F_SYSTEM_SETTING"),
+    404: wm("A key does not exist"),
+  },
 });
 
 settingsRoutes.openapi(postSystemSettings, async (c) => {
@@ -302,7 +311,10 @@ const getUserSetting = createRoute({
   tags: ["settings"],
   security: SECURITY,
   request: { params: keyPath, query: z.object({ useFallback: fallbackParam, ...userQuery }) },
-  responses: { 200: { description: "The value", content: { "text/plain": { schema: { type: "string" as const } } } }, 404: wm("No such setting") },
+  responses: {
+    200: { description: "The value", content: { "text/plain": { schema: { type: "string" as const } } } },
+    404: wm("No such setting"),
+  },
 });
 
 settingsRoutes.openapi(getUserSetting, async (c) => {

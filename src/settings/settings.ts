@@ -27,21 +27,61 @@ export const SETTINGS = {
   keyMessageEmailNotification: { schema: z.boolean(), default: false },
   keyMessageSmsNotification: { schema: z.boolean(), default: false },
   /** Where `/api/auth/login` sends the browser after signing in (a hosted app path). */
-  startModule: { schema: z.string().max(255).regex(/^[A-Za-z0-9._\/-]*$/, "Not a valid app path"), default: "dhis-web-scheduler" },
+  startModule: {
+    schema: z
+      .string()
+      .max(255)
+      .regex(/^[A-Za-z0-9._/-]*$/, "Not a valid app path"),
+    default: "dhis-web-scheduler",
+  },
   /** Browser sessions (`/api/auth/login`): idle timeout in seconds (DHIS2 default 3600). */
-  keySessionTimeout: { schema: z.number().int().min(60).max(30 * 24 * 3600), default: 3600 },
+  keySessionTimeout: {
+    schema: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 24 * 3600),
+    default: 3600,
+  },
   /** Scheduler: how late (hours) a missed CRON occurrence may still run. DHIS2 default 4. */
-  jobsMaxCronDelayHours: { schema: z.number().int().min(1).max(24 * 7), default: 4 },
+  jobsMaxCronDelayHours: {
+    schema: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 7),
+    default: 4,
+  },
   /** Scheduler: RUNNING jobs whose heartbeat is older than this (minutes) are failed and rescheduled. */
-  jobsRescheduleAfterMinutes: { schema: z.number().int().min(1).max(24 * 60), default: 10 },
+  jobsRescheduleAfterMinutes: {
+    schema: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60),
+    default: 10,
+  },
   /** Scheduler: finished run-once jobs are deleted after this many minutes. */
-  jobsCleanupAfterMinutes: { schema: z.number().int().min(1).max(366 * 24 * 60), default: 1440 },
+  jobsCleanupAfterMinutes: {
+    schema: z
+      .number()
+      .int()
+      .min(1)
+      .max(366 * 24 * 60),
+    default: 1440,
+  },
   /** Scheduler: run history rows kept per job. */
   jobsRunHistoryPerJob: { schema: z.number().int().min(1).max(10_000), default: 100 },
   /** ACCOUNT_EXPIRY_ALERT: warn about accounts expiring within this many days. */
   accountExpiresInDays: { schema: z.number().int().min(1).max(365), default: 7 },
   /** CREDENTIALS_EXPIRY_ALERT: passwords expire after this many months (0 = never, as DHIS2). */
-  credentialsExpires: { schema: z.number().int().refine((n) => [0, 3, 6, 12].includes(n), "Valid values are: [0, 3, 6, 12]"), default: 0 },
+  credentialsExpires: {
+    schema: z
+      .number()
+      .int()
+      .refine((n) => [0, 3, 6, 12].includes(n), "Valid values are: [0, 3, 6, 12]"),
+    default: 0,
+  },
   /** CREDENTIALS_EXPIRY_ALERT: remind users this many days before their password expires. */
   credentialsExpiresReminderInDays: { schema: z.number().int().min(1).max(365), default: 28 },
   notifierMaxMessagesPerJob: { schema: z.number().int().min(1).max(100_000), default: 500 },
@@ -59,7 +99,7 @@ export type SettingValue<K extends SettingKey> = (typeof SETTINGS)[K]["default"]
 export type Settings = { [K in SettingKey]: SettingValue<K> };
 
 export function isSettingKey(key: string): key is SettingKey {
-  return Object.prototype.hasOwnProperty.call(SETTINGS, key);
+  return Object.hasOwn(SETTINGS, key);
 }
 
 export function defaultSettings(): Settings {

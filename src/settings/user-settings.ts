@@ -42,7 +42,7 @@ export const DERIVED_USER_SETTING = "keyUiLanguageTag";
 export type UserSettingValues = Record<string, string | boolean>;
 
 export function isUserSettingKey(key: string): key is UserSettingKey {
-  return Object.prototype.hasOwnProperty.call(USER_SETTINGS, key);
+  return Object.hasOwn(USER_SETTINGS, key);
 }
 
 /** `pt_BR` → `pt-BR` (the BCP 47 form the app platform's i18n and moment expect). */
@@ -51,7 +51,10 @@ export function languageTag(locale: string): string {
 }
 
 /** Converts text (`"true"`) or JSON values into the key's type, then validates. */
-export function validateUserSetting(key: UserSettingKey, raw: unknown): { ok: true; value: string | boolean } | { ok: false; reason: string } {
+export function validateUserSetting(
+  key: UserSettingKey,
+  raw: unknown,
+): { ok: true; value: string | boolean } | { ok: false; reason: string } {
   const def = USER_SETTINGS[key];
   let value = raw;
   if (typeof def.default === "boolean" && typeof raw === "string") {

@@ -32,7 +32,7 @@ const query = z.object({ limit: queryInt(1).openapi({ description: "How many cod
 function codesResponse(req: Request, codes: string[], column: string): Response {
   switch (negotiate(req, ["json", "csv", "xml"])) {
     case "csv":
-      return textResponse(`${column}\n${codes.length ? codes.join("\n") + "\n" : ""}`, "application/csv;charset=UTF-8");
+      return textResponse(`${column}\n${codes.length ? `${codes.join("\n")}\n` : ""}`, "application/csv;charset=UTF-8");
     case "xml":
       return textResponse(
         `<?xml version='1.0' encoding='UTF-8'?><codes>${codes.map((c) => `<code>${c}</code>`).join("")}</codes>`,

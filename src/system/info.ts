@@ -31,7 +31,15 @@ export const DATABASE_NAME = "hrhis4";
 export const ISOLATE_MEMORY = "Isolate memory limit: 128 MB";
 
 /** The properties a non-superuser sees under the spec's rule, in order. */
-export const PUBLIC_INFO_FIELDS = ["contextPath", "userAgent", "version", "revision", "buildTime", "serverDate", "environmentVariable"] as const;
+export const PUBLIC_INFO_FIELDS = [
+  "contextPath",
+  "userAgent",
+  "version",
+  "revision",
+  "buildTime",
+  "serverDate",
+  "environmentVariable",
+] as const;
 
 /** DHIS2 2.42 `SystemInfo.withoutSensitiveInfo()`, plus this service's runtime analogues. */
 export const SENSITIVE_INFO_FIELDS = [
@@ -87,9 +95,7 @@ export function timeZoneDisplayName(timeZone: string, now: number): string {
     f = new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "long" });
     zoneNameFormats.set(timeZone, f);
   }
-  const part = f
-    .formatToParts(new Date(now))
-    .find((p) => p.type === "timeZoneName");
+  const part = f.formatToParts(new Date(now)).find((p) => p.type === "timeZoneName");
   return part?.value ?? timeZone;
 }
 

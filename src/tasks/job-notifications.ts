@@ -46,7 +46,7 @@ const MAX_BACKOFF_MS = 60_000;
 
 const LEVELS = new Set<NotificationLevel>(["DEBUG", "LOOP", "INFO", "WARN", "ERROR"]);
 const LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-const ALNUM = "0123456789" + LETTERS;
+const ALNUM = `0123456789${LETTERS}`;
 
 /** 32-bit FNV-1a. */
 function fnv1a(text: string, seed = 0x811c9dc5): number {
@@ -177,7 +177,7 @@ export class JobNotifications implements NotificationSink {
   private readonly timeTexts = new Map<number, string>();
 
   constructor(
-    private readonly ctx: DurableObjectState,
+    ctx: DurableObjectState,
     private readonly env: Env,
     options: JobNotificationsOptions = {},
   ) {
@@ -202,8 +202,10 @@ export class JobNotifications implements NotificationSink {
     const maxAgeDays = prev?.max_age_days ?? SETTINGS.notifierMaxAgeDays.default;
     // Keys written under another job type (or job id) would be orphaned: delete them.
     if (prev?.kv_type && (prev.kv_type !== run.jobType || prev.job_id !== run.jobId)) {
-      if (prev.kv_task_written) this.sql.exec(`INSERT OR IGNORE INTO tasks_kv_deletes (key) VALUES (?)`, taskKey(prev.kv_type, prev.job_id));
-      if (prev.kv_summary_written) this.sql.exec(`INSERT OR IGNORE INTO tasks_kv_deletes (key) VALUES (?)`, summaryKey(prev.kv_type, prev.job_id));
+      if (prev.kv_task_written)
+        this.sql.exec(`INSERT OR IGNORE INTO tasks_kv_deletes (key) VALUES (?)`, taskKey(prev.kv_type, prev.job_id));
+      if (prev.kv_summary_written)
+        this.sql.exec(`INSERT OR IGNORE INTO tasks_kv_deletes (key) VALUES (?)`, summaryKey(prev.kv_type, prev.job_id));
     }
     const sameKeys = prev?.kv_type === run.jobType && prev?.job_id === run.jobId;
     this.sql.exec(`DELETE FROM tasks_messages`);
@@ -371,8 +373,8 @@ export class JobNotifications implements NotificationSink {
     return this.withTables(
       () =>
         this.sql
-        .exec<RunWithNewest>(
-          `SELECT r.*, m.seq AS newest_seq, m.level AS newest_level FROM tasks_run r
+          .exec<RunWithNewest>(
+            `SELECT r.*, m.seq AS newest_seq, m.level AS newest_level FROM tasks_run r
            LEFT JOIN (SELECT seq, level FROM tasks_messages ORDER BY seq DESC LIMIT 1) m ON 1 = 1 WHERE r.id = 1`,
           )
           .toArray()[0] ?? null,
@@ -504,10 +506,13 @@ export class JobNotifications implements NotificationSink {
         : this.minInterval;
     const wait = last + gap - now;
     if (wait > 0) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.safeKick();
-      }, Math.min(wait, gap));
+      this.timer = setTimeout(
+        () => {
+          this.timer = undefined;
+          this.safeKick();
+        },
+        Math.min(wait, gap),
+      );
       return;
     }
     this.writing = this.perform(op)

@@ -49,7 +49,9 @@ const NotificationSchema = z
   })
   .openapi("Notification");
 const NotificationList = z.array(NotificationSchema).openapi({ description: "Newest first" });
-const JobNotifications = z.record(z.string(), NotificationList).openapi({ description: "Job UID → notifications, most recently active job first" });
+const JobNotifications = z
+  .record(z.string(), NotificationList)
+  .openapi({ description: "Job UID → notifications, most recently active job first" });
 const Summary = z.unknown().openapi({ description: "The run's summary JSON (e.g. an ImportSummary)" });
 
 const jobType = enumParam(TASK_TYPES).openapi({ param: { name: "jobType", in: "path" }, description: "Job type (case-insensitive)" });
@@ -82,7 +84,10 @@ taskRoutes.openapi(
     security: SECURITY,
     request: { query: gistQuery },
     responses: {
-      200: { description: "Notifications by type and job", content: { "application/json": { schema: z.record(z.string(), JobNotifications) } } },
+      200: {
+        description: "Notifications by type and job",
+        content: { "application/json": { schema: z.record(z.string(), JobNotifications) } },
+      },
       ...ERRORS,
     },
   }),

@@ -136,7 +136,9 @@ export async function readJobTask(env: Env, jobType: string, jobId: string, now:
   const mayBeStale = isStale(snap.notifications[0], false, snap.running, snap.lastActivity, now);
   let job: JobRow | null = null;
   if (mayBeStale || !snap.userUid) {
-    job = await env.DB.prepare(`SELECT job_status, executed_by, created_by FROM job_configurations WHERE uid = ?`).bind(jobId).first<JobRow>();
+    job = await env.DB.prepare(`SELECT job_status, executed_by, created_by FROM job_configurations WHERE uid = ?`)
+      .bind(jobId)
+      .first<JobRow>();
   }
   return { snapshot: snap, job, owner: runOwner(snap.userUid, job) };
 }
@@ -232,7 +234,10 @@ export async function listSummaries(env: Env, user: AuthUser, jobType: string, n
   const shown = keys
     .filter((k) => k.jobType === jobType && now - k.meta.t <= maxAgeMs && visible(user, k.meta.u, k.jobId, facts.owned))
     .sort((a, b) => b.meta.t - a.meta.t);
-  const values = await getJsonMany(env.TASKS, shown.map((k) => k.name));
+  const values = await getJsonMany(
+    env.TASKS,
+    shown.map((k) => k.name),
+  );
   const out: Record<string, unknown> = {};
   for (const k of shown) if (values.has(k.name)) out[k.jobId] = values.get(k.name);
   return out;

@@ -22,7 +22,10 @@ export function ensureBootstrapAdmin(env: Env, now: number): Promise<void> {
         `INSERT OR IGNORE INTO users (uid, username, first_name, surname, password_hash, authorities, password_last_updated, created, last_updated)
          VALUES (?, ?, 'System', 'Administrator', ?, '[]', ?, ?, ?)`,
       ).bind(BOOTSTRAP_ADMIN_UID, username, hash, now, now, now),
-      env.DB.prepare(`INSERT OR IGNORE INTO user_role_members (user_uid, role_uid) VALUES (?, ?)`).bind(BOOTSTRAP_ADMIN_UID, SUPERUSER_ROLE_UID),
+      env.DB.prepare(`INSERT OR IGNORE INTO user_role_members (user_uid, role_uid) VALUES (?, ?)`).bind(
+        BOOTSTRAP_ADMIN_UID,
+        SUPERUSER_ROLE_UID,
+      ),
     ]);
   })().catch((e) => {
     done = undefined;

@@ -49,7 +49,13 @@ function readString(body: Record<string, unknown>, name: string, errors: ErrorRe
   }
   const t = v.trim();
   if (t.length > max) {
-    errors.push(report("E4001", `Maximum length of property \`${name}\` is ${max}, but given length was ${t.length}.`, name, [name, String(max), String(t.length)]));
+    errors.push(
+      report("E4001", `Maximum length of property \`${name}\` is ${max}, but given length was ${t.length}.`, name, [
+        name,
+        String(max),
+        String(t.length),
+      ]),
+    );
     return undefined;
   }
   return t === "" ? undefined : t;
@@ -73,14 +79,19 @@ export function readUserInput(
   opts: { existing?: UserRow; timeZone: string; mainId?: string },
 ): { input?: UserInput; errors: ErrorReport[] } {
   const errors: ErrorReport[] = [];
-  const creds = raw.userCredentials && typeof raw.userCredentials === "object" && !Array.isArray(raw.userCredentials) ? (raw.userCredentials as Record<string, unknown>) : {};
+  const creds =
+    raw.userCredentials && typeof raw.userCredentials === "object" && !Array.isArray(raw.userCredentials)
+      ? (raw.userCredentials as Record<string, unknown>)
+      : {};
   const body: Record<string, unknown> = { ...creds };
   for (const [k, v] of Object.entries(raw)) if (!blank(v) || !(k in body)) body[k] = v;
 
   const username = readString(body, "username", errors, USERNAME_MAX_LENGTH) ?? opts.existing?.username;
   if (!username) errors.push(report("E4000", "Missing required property `username`.", "username", ["username"]));
   else if (!isValidUsername(username)) {
-    errors.push(report("E4049", `Property \`username\` requires a valid username, was given \`${username}\`.`, "username", ["username", username]));
+    errors.push(
+      report("E4049", `Property \`username\` requires a valid username, was given \`${username}\`.`, "username", ["username", username]),
+    );
   }
   const firstName = readString(body, "firstName", errors);
   if (!firstName) errors.push(report("E4000", "Missing required property `firstName`.", "firstName", ["firstName"]));
@@ -109,7 +120,12 @@ export function readUserInput(
   if (!blank(ae)) {
     const t = typeof ae === "number" ? ae : typeof ae === "string" ? (/^\d+$/.test(ae) ? Number(ae) : parseDate(ae, opts.timeZone)) : null;
     if (t === null || !Number.isInteger(t) || t < 0 || t > MAX_INSTANT) {
-      errors.push(report("E4027", `Value \`${String(ae)}\` is not valid for property \`accountExpiry\`.`, "accountExpiry", [String(ae), "accountExpiry"]));
+      errors.push(
+        report("E4027", `Value \`${String(ae)}\` is not valid for property \`accountExpiry\`.`, "accountExpiry", [
+          String(ae),
+          "accountExpiry",
+        ]),
+      );
     } else accountExpiry = t;
   }
 
@@ -117,7 +133,11 @@ export function readUserInput(
   const av = body.authorities;
   if (!blank(av)) {
     if (!Array.isArray(av) || av.length > MAX_AUTHORITIES) {
-      errors.push(report("E4027", `Property \`authorities\` must be a list of at most ${MAX_AUTHORITIES} authority names.`, "authorities", ["authorities"]));
+      errors.push(
+        report("E4027", `Property \`authorities\` must be a list of at most ${MAX_AUTHORITIES} authority names.`, "authorities", [
+          "authorities",
+        ]),
+      );
     } else {
       for (const a of av) {
         if (typeof a === "string" && isValidAuthority(a)) {
@@ -131,13 +151,18 @@ export function readUserInput(
   const rv = body.userRoles;
   if (!blank(rv)) {
     if (!Array.isArray(rv) || rv.length > MAX_ROLES) {
-      errors.push(report("E4027", `Property \`userRoles\` must be a list of at most ${MAX_ROLES} references like {"id": "<uid>"}.`, "userRoles", ["userRoles"]));
+      errors.push(
+        report("E4027", `Property \`userRoles\` must be a list of at most ${MAX_ROLES} references like {"id": "<uid>"}.`, "userRoles", [
+          "userRoles",
+        ]),
+      );
     } else {
       for (const r of rv) {
         const id = typeof r === "string" ? r : r && typeof r === "object" ? (r as { id?: unknown }).id : undefined;
         if (typeof id === "string" && isValidUid(id)) {
           if (!roles.includes(id)) roles.push(id);
-        } else errors.push(report("E4014", `Invalid UID \`${String(id)}\` for property \`userRoles\`.`, "userRoles", [String(id), "userRoles"]));
+        } else
+          errors.push(report("E4014", `Invalid UID \`${String(id)}\` for property \`userRoles\`.`, "userRoles", [String(id), "userRoles"]));
       }
     }
   }
@@ -153,7 +178,10 @@ export function readUserInput(
 export async function missingRoles(db: D1Database, roles: string[]): Promise<string[]> {
   if (roles.length === 0) return [];
   const placeholders = roles.map(() => "?").join(",");
-  const { results } = await db.prepare(`SELECT uid FROM user_roles WHERE uid IN (${placeholders})`).bind(...roles).all<{ uid: string }>();
+  const { results } = await db
+    .prepare(`SELECT uid FROM user_roles WHERE uid IN (${placeholders})`)
+    .bind(...roles)
+    .all<{ uid: string }>();
   const found = new Set(results.map((r) => r.uid));
   return roles.filter((r) => !found.has(r));
 }
@@ -201,7 +229,20 @@ export async function insertUser(db: D1Database, uid: string, input: UserInput, 
         `INSERT INTO users (uid, username, first_name, surname, email, password_hash, disabled, authorities, account_expiry, password_last_updated, created, last_updated)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .bind(uid, input.username, input.firstName, input.surname, input.email, hash, input.disabled ? 1 : 0, JSON.stringify(input.authorities), input.accountExpiry, now, now, now),
+      .bind(
+        uid,
+        input.username,
+        input.firstName,
+        input.surname,
+        input.email,
+        hash,
+        input.disabled ? 1 : 0,
+        JSON.stringify(input.authorities),
+        input.accountExpiry,
+        now,
+        now,
+        now,
+      ),
     ...memberStatements(db, uid, input.roles),
   ]);
 }
@@ -213,7 +254,17 @@ export async function replaceUser(db: D1Database, uid: string, input: UserInput,
       .prepare(
         `UPDATE users SET username = ?, first_name = ?, surname = ?, email = ?, disabled = ?, authorities = ?, account_expiry = ?, last_updated = ? WHERE uid = ?`,
       )
-      .bind(input.username, input.firstName, input.surname, input.email, input.disabled ? 1 : 0, JSON.stringify(input.authorities), input.accountExpiry, now, uid),
+      .bind(
+        input.username,
+        input.firstName,
+        input.surname,
+        input.email,
+        input.disabled ? 1 : 0,
+        JSON.stringify(input.authorities),
+        input.accountExpiry,
+        now,
+        uid,
+      ),
   ];
   if (input.password !== undefined) {
     stmts.push(

@@ -50,7 +50,12 @@ export function findUserByUid(db: D1Database, uid: string): Promise<UserRow | nu
   return findUserCached(db, `i:${uid}`, "u.uid = ?", uid);
 }
 
-async function findUserCached(db: D1Database, cacheKey: string, where: "u.username = ?" | "u.uid = ?", value: string): Promise<UserRow | null> {
+async function findUserCached(
+  db: D1Database,
+  cacheKey: string,
+  where: "u.username = ?" | "u.uid = ?",
+  value: string,
+): Promise<UserRow | null> {
   const now = clock.now();
   const hit = cachedRow<UserRow>(cacheKey, now);
   if (hit) return hit;

@@ -127,7 +127,8 @@ export function tokenConstraintViolation(attributes: TokenAttribute[], req: Toke
     }
     if (a.type === "RefererAllowedList" && a.allowedReferrers.length) {
       const referrer = req.header("Referer")?.toLowerCase();
-      if (!referrer || !a.allowedReferrers.includes(referrer)) return "Failed to authenticate API token, request http referrer is missing or not allowed.";
+      if (!referrer || !a.allowedReferrers.includes(referrer))
+        return "Failed to authenticate API token, request http referrer is missing or not allowed.";
     }
     if (a.type === "MethodAllowedList" && a.allowedMethods.length && !a.allowedMethods.includes(req.method.toUpperCase())) {
       return "Failed to authenticate API token, request http method is not allowed.";

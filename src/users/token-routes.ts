@@ -61,7 +61,10 @@ export function readTokenInput(
 }
 
 const WebMessageSchema = z.object({ httpStatus: z.string(), httpStatusCode: z.number(), status: z.string() }).passthrough();
-const TokenSchema = z.object({ id: z.string(), type: z.string(), created: z.string(), expire: z.number().optional() }).passthrough().openapi("ApiToken");
+const TokenSchema = z
+  .object({ id: z.string(), type: z.string(), created: z.string(), expire: z.number().optional() })
+  .passthrough()
+  .openapi("ApiToken");
 
 const createTokenRoute = createRoute({
   method: "post",
@@ -85,7 +88,10 @@ const listTokenRoute = createRoute({
   security: SECURITY,
   request: { query: z.object({ fields: fieldsQuery() }) },
   responses: {
-    200: { description: "Tokens", content: { "application/json": { schema: z.object({ pager: z.unknown(), apiToken: z.array(TokenSchema) }) } } },
+    200: {
+      description: "Tokens",
+      content: { "application/json": { schema: z.object({ pager: z.unknown(), apiToken: z.array(TokenSchema) }) } },
+    },
     ...ERRORS,
   },
 });
@@ -97,7 +103,11 @@ const getTokenRoute = createRoute({
   tags: ["users"],
   security: SECURITY,
   request: { params: z.object({ id: uidParam() }), query: z.object({ fields: fieldsQuery() }) },
-  responses: { 200: { description: "Token", content: { "application/json": { schema: TokenSchema } } }, 404: { description: "No such token" }, ...ERRORS },
+  responses: {
+    200: { description: "Token", content: { "application/json": { schema: TokenSchema } } },
+    404: { description: "No such token" },
+    ...ERRORS,
+  },
 });
 
 const deleteTokenRoute = createRoute({

@@ -67,7 +67,10 @@ export async function createToken(
 
 export async function findTokenByKey(db: D1Database, key: string): Promise<TokenRow | null> {
   if (!isWellFormedTokenKey(key)) return null;
-  return db.prepare(`SELECT * FROM api_tokens WHERE key_hash = ?`).bind(await sha256Hex(key)).first<TokenRow>();
+  return db
+    .prepare(`SELECT * FROM api_tokens WHERE key_hash = ?`)
+    .bind(await sha256Hex(key))
+    .first<TokenRow>();
 }
 
 export type OwnedTokenRow = TokenRow & { owner_username: string | null };
@@ -76,7 +79,10 @@ const SELECT_TOKEN = `SELECT t.*, u.username AS owner_username FROM api_tokens t
 
 /** The caller's tokens, newest first. */
 export async function listTokens(db: D1Database, ownerUid: string): Promise<OwnedTokenRow[]> {
-  const { results } = await db.prepare(`${SELECT_TOKEN} WHERE t.owner_uid = ? ORDER BY t.created DESC, t.uid`).bind(ownerUid).all<OwnedTokenRow>();
+  const { results } = await db
+    .prepare(`${SELECT_TOKEN} WHERE t.owner_uid = ? ORDER BY t.created DESC, t.uid`)
+    .bind(ownerUid)
+    .all<OwnedTokenRow>();
   return results;
 }
 

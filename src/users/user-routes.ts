@@ -15,7 +15,7 @@ import { uidParam } from "../http/params";
 import { apiUrl, jsonResponse } from "../http/respond";
 import type { AppEnv } from "../http/router";
 import { generateUid, isValidUid } from "../http/uid";
-import { ApiError, badRequest, importReportConflict, notFoundObject, objectReport, webMessage } from "../http/webmessage";
+import { type ApiError, badRequest, importReportConflict, notFoundObject, objectReport, webMessage } from "../http/webmessage";
 import {
   deleteUser,
   duplicateUsernameError,
@@ -42,7 +42,9 @@ const tz = (c: Context<AppEnv>) => serverTimeZone(c.env);
 
 function requireSuperuser(c: Context<AppEnv>, action: "read" | "create" | "update" | "delete"): void {
   const message =
-    action === "read" ? "You don't have the proper permissions to read objects of this type." : `You don't have the proper permissions to ${action} this object.`;
+    action === "read"
+      ? "You don't have the proper permissions to read objects of this type."
+      : `You don't have the proper permissions to ${action} this object.`;
   requireAuthority(currentUser(c), [], message);
 }
 
@@ -68,7 +70,10 @@ const listRoute = createRoute({
   security: SECURITY,
   request: { query: z.object({ fields: fieldsQuery(), query: z.string().max(255).optional(), ...pagingQuery() }) },
   responses: {
-    200: { description: "Users", content: { "application/json": { schema: z.object({ pager: z.unknown().optional(), users: z.array(UserSchema) }) } } },
+    200: {
+      description: "Users",
+      content: { "application/json": { schema: z.object({ pager: z.unknown().optional(), users: z.array(UserSchema) }) } },
+    },
     ...ERRORS,
   },
 });
@@ -80,7 +85,11 @@ const getRoute = createRoute({
   tags: ["users"],
   security: SECURITY,
   request: { params: z.object({ id: uidParam() }), query: z.object({ fields: fieldsQuery() }) },
-  responses: { 200: { description: "User", content: { "application/json": { schema: UserSchema } } }, ...ERRORS, 404: { description: "No such user" } },
+  responses: {
+    200: { description: "User", content: { "application/json": { schema: UserSchema } } },
+    ...ERRORS,
+    404: { description: "No such user" },
+  },
 });
 
 const createUserRoute = createRoute({
@@ -91,7 +100,10 @@ const createUserRoute = createRoute({
   tags: ["users"],
   security: SECURITY,
   responses: {
-    201: { description: "Created: ObjectReport with the new uid, Location header", content: { "application/json": { schema: WebMessageSchema } } },
+    201: {
+      description: "Created: ObjectReport with the new uid, Location header",
+      content: { "application/json": { schema: WebMessageSchema } },
+    },
     409: { description: "Validation errors (ObjectReport)" },
     ...ERRORS,
   },
@@ -279,4 +291,3 @@ export function registerUserRoutes(router: OpenAPIHono<AppEnv>): void {
     return jsonResponse(objectMessage(200, id));
   });
 }
-

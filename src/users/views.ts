@@ -34,7 +34,9 @@ export function userJson(row: UserRow, timeZone: string, now: number): Record<st
     lastLogin: formatDate(row.last_login, timeZone),
     passwordLastUpdated: formatDate(row.password_last_updated, timeZone),
     accountExpiry: formatDate(row.account_expiry, timeZone),
-    userRoles: parseStrings(row.role_uids).sort().map((id) => ({ id })),
+    userRoles: parseStrings(row.role_uids)
+      .sort()
+      .map((id) => ({ id })),
     authorities: parseStrings(row.authorities),
     effectiveAuthorities: effectiveAuthorities(row),
   };

@@ -42,7 +42,11 @@ const FILES = {
 
 async function call(path: string, init: RequestInit = {}, files: Record<string, string> = FILES): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(ORIGIN + path, { redirect: "manual", ...init }), { ...env, ASSETS: fakeAssets(files).binding }, ctx);
+  const res = await app.fetch(
+    new Request(ORIGIN + path, { redirect: "manual", ...init }),
+    { ...env, ASSETS: fakeAssets(files).binding },
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
   return res;
 }
@@ -123,7 +127,9 @@ describe("hosted app bundles", () => {
     expect(html).not.toContain("__DHIS2_BASE_URL__");
     const explicit = await call("/dhis-web-scheduler/index.html", { headers: auth() });
     expect(await explicit.text()).toBe(html);
-    const proxied = await call("/dhis-web-scheduler/", { headers: { ...auth(), "X-Forwarded-Proto": "https", "X-Forwarded-Host": "hmis.example.org" } });
+    const proxied = await call("/dhis-web-scheduler/", {
+      headers: { ...auth(), "X-Forwarded-Proto": "https", "X-Forwarded-Host": "hmis.example.org" },
+    });
     expect(await proxied.text()).toContain('content="https://hmis.example.org"');
   });
 
@@ -162,7 +168,7 @@ describe("hosted app bundles", () => {
     expect(stale.status).toBe(302);
     const script = await call("/dhis-web-scheduler/static/js/main.js", { headers: XHR });
     expect(script.status).toBe(401);
-    const wrongPassword = await call("/dhis-web-scheduler/", { headers: { Authorization: "Basic " + btoa("admin:nope") } });
+    const wrongPassword = await call("/dhis-web-scheduler/", { headers: { Authorization: `Basic ${btoa("admin:nope")}` } });
     expect(wrongPassword.status).toBe(302);
   });
 

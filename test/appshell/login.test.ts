@@ -64,7 +64,9 @@ describe("GET /api/loginConfig", () => {
   });
 
   it("follows the system settings", async () => {
-    await api("/api/systemSettings", { body: { applicationTitle: "Ministry Scheduler", keyApplicationIntro: "Welcome", keyUiLocale: "fr_FR" } });
+    await api("/api/systemSettings", {
+      body: { applicationTitle: "Ministry Scheduler", keyApplicationIntro: "Welcome", keyUiLocale: "fr_FR" },
+    });
     const body = await json(await api("/api/41/loginConfig", { auth: null }));
     expect(body).toMatchObject({ applicationTitle: "Ministry Scheduler", applicationDescription: "Welcome", uiLocale: "fr" });
     await api("/api/systemSettings?key=applicationTitle&key=keyApplicationIntro&key=keyUiLocale", { method: "DELETE" });
@@ -93,7 +95,11 @@ describe("POST /api/auth/login", () => {
   });
 
   it("answers 401 Bad credentials for a wrong password, unknown user or missing fields", async () => {
-    for (const res of [await login("login-user", "wrong"), await login("nobody-here"), await api("/api/auth/login", { auth: null, body: { username: "login-user" } })]) {
+    for (const res of [
+      await login("login-user", "wrong"),
+      await login("nobody-here"),
+      await api("/api/auth/login", { auth: null, body: { username: "login-user" } }),
+    ]) {
       expect(res.status).toBe(401);
       expect(res.headers.get("Set-Cookie")).toBeNull();
       expect(await json(res)).toEqual({ httpStatus: "Unauthorized", httpStatusCode: 401, status: "ERROR", message: "Bad credentials" });
@@ -111,13 +117,17 @@ describe("POST /api/auth/login", () => {
     for (let i = 0; i < 5; i++) expect((await login("login-locker", "bad-password")).status).toBe(401);
     const res = await login("login-locker");
     expect(await json(res)).toEqual({ loginStatus: "ACCOUNT_LOCKED" });
-    const basicRes = await api("/api/userSettings", { auth: "Basic " + btoa(`login-locker:${PASSWORD}`), headers: XHR });
+    const basicRes = await api("/api/userSettings", { auth: `Basic ${btoa(`login-locker:${PASSWORD}`)}`, headers: XHR });
     expect(basicRes.status).toBe(401);
     expect((await json(basicRes)).message).toBe("Account locked");
   });
 
   it("refuses non-JSON bodies (415) and malformed JSON (400)", async () => {
-    const form = await api("/api/auth/login", { auth: null, body: "username=a&password=b", headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+    const form = await api("/api/auth/login", {
+      auth: null,
+      body: "username=a&password=b",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    });
     expect(form.status).toBe(415);
     const bad = await api("/api/auth/login", { auth: null, body: "{", headers: { "Content-Type": "application/json" } });
     expect(bad.status).toBe(400);
@@ -162,13 +172,18 @@ describe("sessions", () => {
     await env.DB.prepare(`UPDATE users SET disabled = 0 WHERE uid = 'loginUser04'`).run();
     forgetUser("loginUser04");
     expect((await call()).status).toBe(200);
-    await env.DB.prepare(`UPDATE users SET password_hash = ? WHERE uid = 'loginUser04'`).bind(await hashPassword("Another1!", 1000)).run();
+    await env.DB.prepare(`UPDATE users SET password_hash = ? WHERE uid = 'loginUser04'`)
+      .bind(await hashPassword("Another1!", 1000))
+      .run();
     forgetUser("loginUser04");
     expect((await call()).status).toBe(401);
   });
 
   it("ignore forged or unknown cookies", async () => {
-    const res = await api("/api/userSettings", { auth: null, headers: { ...XHR, Cookie: "JSESSIONID=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" } });
+    const res = await api("/api/userSettings", {
+      auth: null,
+      headers: { ...XHR, Cookie: "JSESSIONID=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" },
+    });
     expect(res.status).toBe(401);
     const junk = await api("/api/userSettings", { auth: null, headers: { ...XHR, Cookie: "JSESSIONID=<script>; other=1" } });
     expect(junk.status).toBe(401);
@@ -187,12 +202,22 @@ describe("CSRF rule for cookie-authenticated writes", () => {
     cookie = cookieOf(await login("login-user"));
   });
   const write = (headers: Record<string, string>) =>
-    api("/api/userSettings/keyStyle", { method: "POST", auth: null, body: "green/green.css", headers: { Cookie: cookie, "Content-Type": "text/plain", ...headers } });
+    api("/api/userSettings/keyStyle", {
+      method: "POST",
+      auth: null,
+      body: "green/green.css",
+      headers: { Cookie: cookie, "Content-Type": "text/plain", ...headers },
+    });
 
   it("allows same-origin requests and app-runtime's X-Requested-With", async () => {
     expect((await write({ Origin: ORIGIN })).status).toBe(200);
     expect((await write({ "X-Requested-With": "XMLHttpRequest" })).status).toBe(200);
-    const jsonBody = await api("/api/userSettings/keyStyle", { method: "POST", auth: null, body: JSON.stringify("green/green.css"), headers: { Cookie: cookie } });
+    const jsonBody = await api("/api/userSettings/keyStyle", {
+      method: "POST",
+      auth: null,
+      body: JSON.stringify("green/green.css"),
+      headers: { Cookie: cookie },
+    });
     expect(jsonBody.status).toBe(200);
   });
 
@@ -213,7 +238,11 @@ describe("CSRF rule for cookie-authenticated writes", () => {
 
   it("leaves reads, Basic and token callers alone", async () => {
     expect((await api("/api/userSettings", { auth: null, headers: { Cookie: cookie, Origin: "https://evil.example" } })).status).toBe(200);
-    const basicWrite = await api("/api/userSettings/keyStyle", { method: "POST", body: "green/green.css", headers: { "Content-Type": "text/plain", Origin: "https://evil.example" } });
+    const basicWrite = await api("/api/userSettings/keyStyle", {
+      method: "POST",
+      body: "green/green.css",
+      headers: { "Content-Type": "text/plain", Origin: "https://evil.example" },
+    });
     expect(basicWrite.status).toBe(200);
   });
 
@@ -229,8 +258,12 @@ describe("CSRF rule for cookie-authenticated writes", () => {
     expect(csrfViolation(req("https://app.example"), "https://app.example")).toBeNull();
     expect(csrfViolation(req("https://app.example"), "")).not.toBeNull();
     expect(csrfViolation(req("https://app.example"), "*")).not.toBeNull();
-    expect(csrfViolation(req("https://dhis.example.org", { "X-Forwarded-Proto": "https", "X-Forwarded-Host": "dhis.example.org" }), "")).toBeNull();
-    expect(csrfViolation(new Request("http://worker.internal/api/x", { method: "GET", headers: { Origin: "https://evil" } }), "")).toBeNull();
+    expect(
+      csrfViolation(req("https://dhis.example.org", { "X-Forwarded-Proto": "https", "X-Forwarded-Host": "dhis.example.org" }), ""),
+    ).toBeNull();
+    expect(
+      csrfViolation(new Request("http://worker.internal/api/x", { method: "GET", headers: { Origin: "https://evil" } }), ""),
+    ).toBeNull();
   });
 });
 
@@ -276,7 +309,9 @@ describe("legacy form sign-in and sign-out (app platform login modal, header bar
     const html = await page.text();
     expect(html).toContain("<title>&lt;b&gt;Edge&lt;/b&gt;</title>");
     expect(html).toContain('const target = "/dhis-web-scheduler/";');
-    const back = await (await api("/dhis-web-commons-security/login.html?redirect=%2Fdhis-web-scheduler%2F%23%2Fjobs", { auth: null })).text();
+    const back = await (
+      await api("/dhis-web-commons-security/login.html?redirect=%2Fdhis-web-scheduler%2F%23%2Fjobs", { auth: null })
+    ).text();
     expect(back).toContain('const target = "/dhis-web-scheduler/#/jobs";');
     await api("/api/systemSettings/applicationTitle", { method: "DELETE" });
   });

@@ -12,7 +12,9 @@ afterEach(() => setOptionSourceFactory(null));
 
 describe("option lists without a DHIS2 bridge", () => {
   it("analytics/tableTypes answers DHIS2's AnalyticsTableType enum as a bare array", async () => {
-    const res = await api("/api/41/analytics/tableTypes", { headers: { "X-Requested-With": "XMLHttpRequest", Accept: "application/json" } });
+    const res = await api("/api/41/analytics/tableTypes", {
+      headers: { "X-Requested-With": "XMLHttpRequest", Accept: "application/json" },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toBe("application/json;charset=UTF-8");
     expect(await json(res)).toEqual([
@@ -147,7 +149,9 @@ describe("option lists from a DHIS2 bridge", () => {
     const spy = vi.spyOn(console, "warn").mockImplementation(() => {});
     const source = bridgedOptionSource(async () => null, { now: () => 0 });
     expect(await source.list("predictorGroups")).toEqual([]);
-    expect(spy).toHaveBeenCalledWith("Option list predictorGroups: DHIS2 bridge failed (unexpected response shape); answering an empty list");
+    expect(spy).toHaveBeenCalledWith(
+      "Option list predictorGroups: DHIS2 bridge failed (unexpected response shape); answering an empty list",
+    );
     spy.mockRestore();
   });
 

@@ -88,7 +88,10 @@ async function buildAssets(dir) {
     logLevel: "error",
   });
   await copyFile(path.join(here, "page/index.html"), path.join(appDir, "index.html"));
-  await writeFile(path.join(appDir, "manifest.webapp"), JSON.stringify({ name: "Shell test", launch_path: "index.html", activities: { dhis: { href: "*" } } }));
+  await writeFile(
+    path.join(appDir, "manifest.webapp"),
+    JSON.stringify({ name: "Shell test", launch_path: "index.html", activities: { dhis: { href: "*" } } }),
+  );
   await writeFile(path.join(dir, "apps.json"), JSON.stringify([APP]));
 }
 
@@ -98,7 +101,11 @@ async function main() {
   const state = path.join(work, "state");
   await buildAssets(assets);
 
-  const migrate = spawnSync(bin("wrangler"), ["d1", "migrations", "apply", "hrhis4", "--local", "--persist-to", state], { cwd: root, env, encoding: "utf8" });
+  const migrate = spawnSync(bin("wrangler"), ["d1", "migrations", "apply", "hrhis4", "--local", "--persist-to", state], {
+    cwd: root,
+    env,
+    encoding: "utf8",
+  });
   if (migrate.status !== 0) throw new Error(`D1 migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
 
   const port = await freePort();
@@ -124,7 +131,15 @@ async function main() {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
   });
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -135,7 +150,11 @@ async function main() {
 
   // 1. Without a session the app sends the browser to the sign-in page.
   await page.goto(`${base}/dhis-web-${APP}/`);
-  check("hosted app redirects to the sign-in page", page.url().startsWith(`${base}/dhis-web-commons-security/login.html?redirect=`), page.url());
+  check(
+    "hosted app redirects to the sign-in page",
+    page.url().startsWith(`${base}/dhis-web-commons-security/login.html?redirect=`),
+    page.url(),
+  );
 
   // 2. Sign in (POST /api/auth/login), which returns to the app.
   await page.fill("#username", "admin");
@@ -143,41 +162,82 @@ async function main() {
   await Promise.all([page.waitForURL(`${base}/dhis-web-${APP}/`, { timeout: 15_000 }), page.click("button[type=submit]")]);
   const cookies = await context.cookies(base);
   const session = cookies.find((c) => c.name === "JSESSIONID");
-  check("session cookie is HttpOnly, Secure, SameSite=Lax", session && session.httpOnly && session.secure && session.sameSite === "Lax", session);
+  check("session cookie is HttpOnly, Secure, SameSite=Lax", session?.httpOnly && session.secure && session.sameSite === "Lax", session);
 
   // 3. The test app runs the shell's calls through the data engine.
   await page.waitForFunction(() => window.__shellResults !== undefined, null, { timeout: 20_000 });
   const r = await page.evaluate(() => window.__shellResults);
   check("no fatal error", !r.fatal, r.fatal);
   check("dhis2-base-url filled in with the service's origin", r.baseUrl === base, r.baseUrl);
-  check("system/info: version 2.NN.p and serverTimeZoneId", /^2\.\d+\.\d+/.test(r.calls.systemInfo?.version ?? "") && typeof r.calls.systemInfo?.serverTimeZoneId === "string", r.calls.systemInfo);
+  check(
+    "system/info: version 2.NN.p and serverTimeZoneId",
+    /^2\.\d+\.\d+/.test(r.calls.systemInfo?.version ?? "") && typeof r.calls.systemInfo?.serverTimeZoneId === "string",
+    r.calls.systemInfo,
+  );
   const shell = r.calls.shell;
   check("shell queries succeed (me, userSettings, systemSettings, getModules)", shell && !r.errors.shell, r.errors.shell);
   if (shell) {
     check("me has id and authorities", typeof shell.me?.id === "string" && Array.isArray(shell.me?.authorities), shell.me);
-    check("userSettings has keyUiLocale and keyUiLanguageTag", typeof shell.userSettings?.keyUiLocale === "string" && typeof shell.userSettings?.keyUiLanguageTag === "string", shell.userSettings);
+    check(
+      "userSettings has keyUiLocale and keyUiLanguageTag",
+      typeof shell.userSettings?.keyUiLocale === "string" && typeof shell.userSettings?.keyUiLanguageTag === "string",
+      shell.userSettings,
+    );
     check("systemSettings has applicationTitle", typeof shell.systemSettings?.applicationTitle === "string", shell.systemSettings);
     check("systemSettings/applicationTitle is {applicationTitle}", typeof shell.title?.applicationTitle === "string", shell.title);
     check("systemSettings/helpPageLink is {helpPageLink}", typeof shell.help?.helpPageLink === "string", shell.help);
-    check("getModules lists the hosted app", shell.apps?.modules?.some((m) => m.name === `dhis-web-${APP}` && m.displayName === "Shell test"), shell.apps);
+    check(
+      "getModules lists the hosted app",
+      shell.apps?.modules?.some((m) => m.name === `dhis-web-${APP}` && m.displayName === "Shell test"),
+      shell.apps,
+    );
   }
   const o = r.calls.options;
   check("job form option lists succeed", o && !r.errors.options, r.errors.options);
   if (o) {
-    check("analytics/tableTypes is the enum array", Array.isArray(o.skipTableTypes) && o.skipTableTypes.includes("DATA_VALUE") && o.skipTableTypes.length === 11, o.skipTableTypes);
+    check(
+      "analytics/tableTypes is the enum array",
+      Array.isArray(o.skipTableTypes) && o.skipTableTypes.includes("DATA_VALUE") && o.skipTableTypes.length === 11,
+      o.skipTableTypes,
+    );
     check("dataIntegrity is an array", Array.isArray(o.dataIntegrityChecks), o.dataIntegrityChecks);
-    const lists = { validationRuleGroups: o.validationRuleGroups, pushAnalysis: o.pushAnalysis, predictors: o.predictors, predictorGroups: o.predictorGroups, dashboards: o.dashboard, userGroups: o.receivers, programs: o.programs, aggregateDataExchanges: o.dataExchangeIds };
-    for (const [name, body] of Object.entries(lists)) check(`${name} is {${name}: []}`, Array.isArray(body?.[name]) && body[name].length === 0, body);
+    const lists = {
+      validationRuleGroups: o.validationRuleGroups,
+      pushAnalysis: o.pushAnalysis,
+      predictors: o.predictors,
+      predictorGroups: o.predictorGroups,
+      dashboards: o.dashboard,
+      userGroups: o.receivers,
+      programs: o.programs,
+      aggregateDataExchanges: o.dataExchangeIds,
+    };
+    for (const [name, body] of Object.entries(lists))
+      check(`${name} is {${name}: []}`, Array.isArray(body?.[name]) && body[name].length === 0, body);
   }
-  check("text/plain user setting write with the session cookie", r.calls.saveLocale?.status === "OK" && !r.errors.saveLocale, r.errors.saveLocale ?? r.calls.saveLocale);
+  check(
+    "text/plain user setting write with the session cookie",
+    r.calls.saveLocale?.status === "OK" && !r.errors.saveLocale,
+    r.errors.saveLocale ?? r.calls.saveLocale,
+  );
   check("the write is visible", r.calls.localeAfter?.locale === "fr", r.calls.localeAfter);
 
   // 4. What went over the wire: versioned paths and app-runtime's headers.
   const versioned = seen.filter((s) => /^\/api\/\d+\//.test(s.path)).map((s) => s.path);
-  check("data engine used versioned /api/<minor>/ paths", versioned.includes(`/api/${r.serverVersion?.minor}/me`) && versioned.includes(`/api/${r.serverVersion?.minor}/userSettings`), versioned);
-  check("getModules requested at /dhis-web-commons/menu/getModules.action", seen.some((s) => s.path === "/dhis-web-commons/menu/getModules.action"));
+  check(
+    "data engine used versioned /api/<minor>/ paths",
+    versioned.includes(`/api/${r.serverVersion?.minor}/me`) && versioned.includes(`/api/${r.serverVersion?.minor}/userSettings`),
+    versioned,
+  );
+  check(
+    "getModules requested at /dhis-web-commons/menu/getModules.action",
+    seen.some((s) => s.path === "/dhis-web-commons/menu/getModules.action"),
+  );
   const engineCalls = seen.filter((s) => s.path.startsWith("/api/") && s.path !== "/api/auth/login");
-  check("every engine call sent X-Requested-With and Accept: application/json", engineCalls.length > 10 && engineCalls.every((s) => s.headers["x-requested-with"] === "XMLHttpRequest" && s.headers.accept === "application/json"));
+  check(
+    "every engine call sent X-Requested-With and Accept: application/json",
+    engineCalls.length > 10 &&
+      engineCalls.every((s) => s.headers["x-requested-with"] === "XMLHttpRequest" && s.headers.accept === "application/json"),
+  );
   const write = seen.find((s) => s.method === "POST" && s.path.endsWith("/userSettings/keyUiLocale"));
   check("the setting write was text/plain", write?.headers["content-type"] === "text/plain", write?.headers);
 
@@ -197,7 +257,9 @@ async function main() {
       return "blocked";
     }
   }, `${base}/api/userSettings/keyUiLocale`);
-  const after = await fetch(`${base}/api/userSettings/keyUiLocale`, { headers: { Authorization: `Basic ${btoa("admin:district")}` } }).then((res) => res.text());
+  const after = await fetch(`${base}/api/userSettings/keyUiLocale`, { headers: { Authorization: `Basic ${btoa("admin:district")}` } }).then(
+    (res) => res.text(),
+  );
   check("a page on another origin cannot change settings with the session", after === "de", { crossSite, after });
 }
 

@@ -68,7 +68,7 @@ function harness(): Harness {
   const link = { down: false };
   const deps: BridgeDeps = {
     secret: SECRET,
-    dhis2: { baseUrl: dhis2.baseUrl + "/api", username: "admin", password: "district" },
+    dhis2: { baseUrl: `${dhis2.baseUrl}/api`, username: "admin", password: "district" },
     dhis2Fetch: dhis2,
     callbackFetch: {
       fetch: async (input, init) => {
@@ -109,7 +109,7 @@ function harness(): Harness {
     transport,
     log,
     abort,
-    run(jobType, parameters = {}, runId = "run" + Math.random().toString(36).slice(2, 10), progress) {
+    run(jobType, parameters = {}, runId = `run${Math.random().toString(36).slice(2, 10)}`, progress) {
       const ctx: ExecutorRunContext = {
         env: { DB: env.DB, EXECUTOR_SECRET: SECRET },
         runId,
@@ -178,9 +178,11 @@ describe("executor protocol with the DHIS2 bridge", () => {
     const started = h.dhis2.callsTo("POST", "/api/resourceTables/analytics");
     expect(started).toHaveLength(1);
     expect(started[0].query).toBe("?lastYears=2&skipResourceTables=true&skipEvents=true&skipEnrollment=true");
-    expect(started[0].auth).toBe("Basic " + btoa("admin:district"));
+    expect(started[0].auth).toBe(`Basic ${btoa("admin:district")}`);
     // The token is stored hashed only.
-    const row = await env.DB.prepare(`SELECT token_hash, state FROM executor_runs WHERE run_id = ?`).bind(body.runId).first<{ token_hash: string; state: string }>();
+    const row = await env.DB.prepare(`SELECT token_hash, state FROM executor_runs WHERE run_id = ?`)
+      .bind(body.runId)
+      .first<{ token_hash: string; state: string }>();
     expect(row?.token_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(row?.token_hash).not.toBe(body.callback.token);
     expect(row?.state).toBe("RUNNING");
@@ -198,7 +200,13 @@ describe("executor protocol with the DHIS2 bridge", () => {
     ]);
     expect(h.dhis2.callsTo("GET", "/api/system/tasks/ANALYTICS_TABLE/ZtmqFRnEyuV")).toHaveLength(3);
     expect(h.dhis2.callsTo("GET", "/api/system/taskSummaries/ANALYTICS_TABLE/ZtmqFRnEyuV")).toHaveLength(1);
-    expect(h.callbacks.map((r) => new URL(r.url).pathname.split("/").pop())).toEqual(["messages", "messages", "items", "items", "complete"]);
+    expect(h.callbacks.map((r) => new URL(r.url).pathname.split("/").pop())).toEqual([
+      "messages",
+      "messages",
+      "items",
+      "items",
+      "complete",
+    ]);
     const finished = await env.DB.prepare(`SELECT state FROM executor_runs WHERE run_id = ?`).bind(body.runId).first<{ state: string }>();
     expect(finished?.state).toBe("FINISHED");
     // The bridge's run alarm now only clears its record.
@@ -298,7 +306,11 @@ describe("executor protocol with the DHIS2 bridge", () => {
     expect(await done).toEqual({ message: "Metadata sync done" });
     const created = h.dhis2.callsTo("POST", "/api/jobConfigurations");
     expect(created).toHaveLength(1);
-    expect(JSON.parse(created[0].body)).toMatchObject({ jobType: "META_DATA_SYNC", schedulingType: "ONCE_ASAP", jobParameters: { dataValuesPageSize: 5000 } });
+    expect(JSON.parse(created[0].body)).toMatchObject({
+      jobType: "META_DATA_SYNC",
+      schedulingType: "ONCE_ASAP",
+      jobParameters: { dataValuesPageSize: 5000 },
+    });
     expect(h.dhis2.callsTo("GET", "/api/system/tasks/META_DATA_SYNC/ZtmqFRnEyuV")).toHaveLength(1);
     expect(h.dhis2.callsTo("DELETE", "/api/jobConfigurations/ZtmqFRnEyuV")).toHaveLength(1);
   });
@@ -308,7 +320,9 @@ describe("executor protocol with the DHIS2 bridge", () => {
     h.dhis2.refuseStart = { status: 409, message: "Job of type ANALYTICS_TABLE is already running" };
     const r = await settle(h.run("ANALYTICS_TABLE"));
     expect(r.ok).toBe(false);
-    expect((r as { error: Error }).error.message).toBe("DHIS2 refused POST /api/resourceTables/analytics: Job of type ANALYTICS_TABLE is already running");
+    expect((r as { error: Error }).error.message).toBe(
+      "DHIS2 refused POST /api/resourceTables/analytics: Job of type ANALYTICS_TABLE is already running",
+    );
     expect(h.callbacks).toHaveLength(0);
   });
 
@@ -337,16 +351,24 @@ describe("executor protocol with the DHIS2 bridge", () => {
     const stale = await post(await signedRequest(SECRET, "POST", url, { message: "x" }, h.clk.now() - 6 * 60 * 1000, auth));
     expect(stale.status).toBe(401);
     expect(await stale.json()).toMatchObject({ message: "Stale request: timestamp differs from the server clock by more than 5 minutes" });
-    const unsigned = await post(new Request(url, { method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: '{"message":"x"}' }));
+    const unsigned = await post(
+      new Request(url, { method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: '{"message":"x"}' }),
+    );
     expect(unsigned.status).toBe(401);
     const badToken = await post(await signedRequest(SECRET, "POST", url, { message: "x" }, h.clk.now(), { Authorization: "Bearer nope" }));
     expect(badToken.status).toBe(401);
     expect(await badToken.json()).toMatchObject({ message: "Invalid run token" });
-    const badBody = await post(await signedRequest(SECRET, "POST", `${startBody.callback.url}/complete`, { outcome: "MAYBE" }, h.clk.now(), auth));
+    const badBody = await post(
+      await signedRequest(SECRET, "POST", `${startBody.callback.url}/complete`, { outcome: "MAYBE" }, h.clk.now(), auth),
+    );
     expect(badBody.status).toBe(400);
 
     // The bridge refuses an unsigned or replayed start too.
-    const unsignedStart = await handleBridgeRequest(new Request("https://bridge/runs", { method: "POST", body: "{}" }), { secret: SECRET, now: () => h.clk.now() }, h.host);
+    const unsignedStart = await handleBridgeRequest(
+      new Request("https://bridge/runs", { method: "POST", body: "{}" }),
+      { secret: SECRET, now: () => h.clk.now() },
+      h.host,
+    );
     expect(unsignedStart.status).toBe(401);
     const replayStart = await handleBridgeRequest(h.sent[0].clone(), { secret: SECRET, now: () => h.clk.now() }, h.host);
     expect(replayStart.status).toBe(409);
@@ -408,7 +430,9 @@ describe("executor protocol with the DHIS2 bridge", () => {
 
     // A repeated start of the same run (a lost answer) is answered, not run again.
     const repeat = await handleBridgeRequest(
-      await signedRequest(SECRET, "POST", "https://executor.internal/runs", await starts[1].clone().json(), h.clk.now(), { [HEADER_IDEMPOTENCY]: "runRetry001" }),
+      await signedRequest(SECRET, "POST", "https://executor.internal/runs", await starts[1].clone().json(), h.clk.now(), {
+        [HEADER_IDEMPOTENCY]: "runRetry001",
+      }),
       { secret: SECRET, now: () => h.clk.now() },
       h.host,
     );
@@ -423,7 +447,9 @@ describe("executor protocol with the DHIS2 bridge", () => {
     expect(r.ok).toBe(false);
     expect((r as { error: Error }).error.message).toBe("Executor did not accept the run: Network connection lost");
     expect(h.sent).toHaveLength(5);
-    expect(h.log.map((l) => l.message)).toEqual([1, 2, 3, 4].map((i) => `Executor start attempt ${i} of 5 failed (Network connection lost); retrying`));
+    expect(h.log.map((l) => l.message)).toEqual(
+      [1, 2, 3, 4].map((i) => `Executor start attempt ${i} of 5 failed (Network connection lost); retrying`),
+    );
   });
 
   it("an unconfigured deployment fails each run at once with E7010", async () => {
@@ -445,7 +471,11 @@ describe("executor protocol with the DHIS2 bridge", () => {
       "Failed to validate job runtime: no executor configured (EXECUTOR_URL/EXECUTOR_SECRET); job type ANALYTICS_TABLE runs on an external executor",
     );
     // Callback endpoints do not exist without a secret.
-    const res = await app.fetch(new Request("http://x/api/executor/runs/runNoExec01/heartbeat", { method: "POST", body: "{}" }), env, createExecutionContext());
+    const res = await app.fetch(
+      new Request("http://x/api/executor/runs/runNoExec01/heartbeat", { method: "POST", body: "{}" }),
+      env,
+      createExecutionContext(),
+    );
     expect(res.status).toBe(404);
   });
   it("callbacks the scheduler did not take are sent again, in order and with their nonce, once it answers", async () => {
@@ -466,7 +496,12 @@ describe("executor protocol with the DHIS2 bridge", () => {
       { level: "LOOP", message: "[1/2] Populated analytics_2025" },
       { level: "LOOP", message: "[2/2] Populated analytics_2026" },
     ]);
-    const attempts = await Promise.all(h.callbacks.map(async (r) => ({ kind: new URL(r.url).pathname.split("/").pop(), ...((await r.clone().json()) as { message?: string; nonce: string }) })));
+    const attempts = await Promise.all(
+      h.callbacks.map(async (r) => ({
+        kind: new URL(r.url).pathname.split("/").pop(),
+        ...((await r.clone().json()) as { message?: string; nonce: string }),
+      })),
+    );
     const first = attempts.filter((a) => a.message === "Analytics table update parameters: lastYears=2");
     expect(first).toHaveLength(3); // two failed attempts, then delivered
     expect(new Set(first.map((a) => a.nonce)).size).toBe(1);
@@ -508,7 +543,9 @@ describe("executor protocol with the DHIS2 bridge", () => {
     h.clk.advance(1);
     const again = await scheduler.fetch(await signedRequest(SECRET, "POST", `${start.callback.url}/messages`, body, h.clk.now(), auth));
     expect([once.status, again.status]).toEqual([200, 200]);
-    expect(await env.DB.prepare(`SELECT COUNT(*) AS n FROM executor_events WHERE run_id = 'runTwice001' AND nonce = 'n-twice-0001'`).first("n")).toBe(1);
+    expect(
+      await env.DB.prepare(`SELECT COUNT(*) AS n FROM executor_events WHERE run_id = 'runTwice001' AND nonce = 'n-twice-0001'`).first("n"),
+    ).toBe(1);
     for (let i = 0; i < 3; i++) await h.tick(3000);
     await done;
     expect(h.log.filter((l) => l.message === "sent twice")).toEqual([{ level: "WARN", message: "sent twice" }]);

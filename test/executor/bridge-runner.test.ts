@@ -90,17 +90,32 @@ describe("DHIS2 bridge runner", () => {
     expect(await res.json()).toEqual({ message: "DHIS2 server unreachable: fetch failed: connection refused" });
     const bad = await signedRequest(SECRET, "POST", "https://bridge.example.org/runs", { runId: "x" }, T0);
     expect((await handleBridgeRequest(bad, { secret: SECRET, now: () => T0 }, s.host)).status).toBe(400);
-    const wrongKey = await signedRequest(SECRET, "POST", "https://bridge.example.org/runs", { runId: "a", jobType: "X", callback: { url: "u", token: "t" } }, T0, {
-      [HEADER_IDEMPOTENCY]: "b",
+    const wrongKey = await signedRequest(
+      SECRET,
+      "POST",
+      "https://bridge.example.org/runs",
+      { runId: "a", jobType: "X", callback: { url: "u", token: "t" } },
+      T0,
+      {
+        [HEADER_IDEMPOTENCY]: "b",
+      },
+    );
+    expect(await (await handleBridgeRequest(wrongKey, { secret: SECRET, now: () => T0 }, s.host)).json()).toEqual({
+      message: "Idempotency-Key must equal runId",
     });
-    expect(await (await handleBridgeRequest(wrongKey, { secret: SECRET, now: () => T0 }, s.host)).json()).toEqual({ message: "Idempotency-Key must equal runId" });
     const unknownCancel = await signedRequest(SECRET, "POST", "https://bridge.example.org/runs/nope/cancel", {}, T0);
     expect((await handleBridgeRequest(unknownCancel, { secret: SECRET, now: () => T0 }, s.host)).status).toBe(404);
   });
 
   it("maps job types and parameters onto DHIS2 calls", () => {
     const now = Date.UTC(2026, 10, 29, 12);
-    expect(startFor("ANALYTICS_TABLE", { lastYears: 3, skipTableTypes: ["DATA_VALUE", "COMPLETENESS", "COMPLETENESS_TARGET", "OWNERSHIP"], skipOutliers: true }, now)).toEqual({
+    expect(
+      startFor(
+        "ANALYTICS_TABLE",
+        { lastYears: 3, skipTableTypes: ["DATA_VALUE", "COMPLETENESS", "COMPLETENESS_TARGET", "OWNERSHIP"], skipOutliers: true },
+        now,
+      ),
+    ).toEqual({
       mode: "task",
       method: "POST",
       path: "/api/resourceTables/analytics",
@@ -115,8 +130,14 @@ describe("DHIS2 bridge runner", () => {
     // A part of a table group, or skipPrograms, needs the full parameters: a one-off job.
     expect(startFor("ANALYTICS_TABLE", { skipTableTypes: ["DATA_VALUE"] }, now)).toMatchObject({ mode: "job", jobType: "ANALYTICS_TABLE" });
     expect(startFor("ANALYTICS_TABLE", { skipPrograms: ["IpHINAT79UW"] }, now)).toMatchObject({ mode: "job" });
-    expect(startFor("DATA_INTEGRITY", { checks: ["a", "b"] }, now)).toMatchObject({ path: "/api/dataIntegrity", query: [["checks", "a,b"]] });
-    expect(startFor("DATA_INTEGRITY", { type: "DETAILS" }, now)).toMatchObject({ path: "/api/dataIntegrity/details", taskType: "DATA_INTEGRITY_DETAILS" });
+    expect(startFor("DATA_INTEGRITY", { checks: ["a", "b"] }, now)).toMatchObject({
+      path: "/api/dataIntegrity",
+      query: [["checks", "a,b"]],
+    });
+    expect(startFor("DATA_INTEGRITY", { type: "DETAILS" }, now)).toMatchObject({
+      path: "/api/dataIntegrity/details",
+      taskType: "DATA_INTEGRITY_DETAILS",
+    });
     expect(startFor("PREDICTOR", { relativeStart: -30, relativeEnd: 0, predictors: ["p1"], predictorGroups: ["g1"] }, now)).toMatchObject({
       path: "/api/predictions",
       query: [
@@ -136,10 +157,19 @@ describe("DHIS2 bridge runner", () => {
     const unconfigured = await bridgeWorker.fetch(new Request("https://bridge/health"), {} as any);
     expect(unconfigured.status).toBe(503);
     expect(await unconfigured.json()).toEqual({ message: "Bridge not configured: set EXECUTOR_SECRET and DHIS2_BASE_URL" });
-    const env = { EXECUTOR_SECRET: SECRET, DHIS2_BASE_URL: "https://dhis2.example.org", DHIS2_TOKEN: "d2pat_x", POLL_INTERVAL_SECONDS: "5" } as any;
+    const env = {
+      EXECUTOR_SECRET: SECRET,
+      DHIS2_BASE_URL: "https://dhis2.example.org",
+      DHIS2_TOKEN: "d2pat_x",
+      POLL_INTERVAL_SECONDS: "5",
+    } as any;
     const health = await bridgeWorker.fetch(new Request("https://bridge/health"), env);
     expect(await health.json()).toEqual({ status: "ok" });
-    expect(bridgeDeps(env)).toMatchObject({ secret: SECRET, dhis2: { baseUrl: "https://dhis2.example.org", token: "d2pat_x" }, pollIntervalMs: 5000 });
+    expect(bridgeDeps(env)).toMatchObject({
+      secret: SECRET,
+      dhis2: { baseUrl: "https://dhis2.example.org", token: "d2pat_x" },
+      pollIntervalMs: 5000,
+    });
     expect(bridgeDeps({ ...env, POLL_INTERVAL_SECONDS: "x" }).pollIntervalMs).toBe(3000);
   });
 });

@@ -26,7 +26,7 @@ describe("executor protocol signing", () => {
     expect(sig).toMatch(/^v1=[0-9a-f]{64}$/);
     expect(await computeSignature(SECRET, "POST", "/runs?x=1", "1700000000000", "{}")).toBe(sig);
     expect(await computeSignature(SECRET, "POST", "/runs?x=2", "1700000000000", "{}")).not.toBe(sig);
-    expect(await computeSignature(SECRET + "x", "POST", "/runs?x=1", "1700000000000", "{}")).not.toBe(sig);
+    expect(await computeSignature(`${SECRET}x`, "POST", "/runs?x=1", "1700000000000", "{}")).not.toBe(sig);
   });
 
   it("verifies a signed request and refuses tampering, staleness and missing headers", async () => {
@@ -40,7 +40,11 @@ describe("executor protocol signing", () => {
     expect(await verifySignature(SECRET, req, body, T - MAX_SKEW_MS - 1)).toMatchObject({ ok: false, reason: "stale" });
     const bare = new Request("https://ex.example/runs", { method: "POST", body });
     expect(await verifySignature(SECRET, bare, body, T)).toMatchObject({ ok: false, reason: "missing" });
-    const bad = new Request("https://ex.example/runs", { method: "POST", body, headers: { [HEADER_TIMESTAMP]: "abc", [HEADER_SIGNATURE]: "v1=zz" } });
+    const bad = new Request("https://ex.example/runs", {
+      method: "POST",
+      body,
+      headers: { [HEADER_TIMESTAMP]: "abc", [HEADER_SIGNATURE]: "v1=zz" },
+    });
     expect(await verifySignature(SECRET, bad, body, T)).toMatchObject({ ok: false, reason: "malformed" });
     // Same signature on another path does not verify.
     const moved = new Request("https://ex.example/runs/x/cancel", { method: "POST", body, headers: req.headers });
@@ -58,18 +62,41 @@ describe("executor protocol signing", () => {
 
 describe("executor configuration", () => {
   it("names what is missing", () => {
-    expect(readExecutorConfig({})).toMatchObject({ ok: false, missing: ["EXECUTOR_URL", "EXECUTOR_SECRET"], message: "no executor configured (EXECUTOR_URL/EXECUTOR_SECRET)" });
-    expect(readExecutorConfig({ EXECUTOR_URL: "https://x.example" })).toMatchObject({ ok: false, missing: ["EXECUTOR_SECRET", "EXECUTOR_CALLBACK_URL"] });
-    expect(readExecutorConfig({ EXECUTOR_URL: "http://x.example", EXECUTOR_SECRET: SECRET, EXECUTOR_CALLBACK_URL: "https://me.example" })).toMatchObject({
+    expect(readExecutorConfig({})).toMatchObject({
+      ok: false,
+      missing: ["EXECUTOR_URL", "EXECUTOR_SECRET"],
+      message: "no executor configured (EXECUTOR_URL/EXECUTOR_SECRET)",
+    });
+    expect(readExecutorConfig({ EXECUTOR_URL: "https://x.example" })).toMatchObject({
+      ok: false,
+      missing: ["EXECUTOR_SECRET", "EXECUTOR_CALLBACK_URL"],
+    });
+    expect(
+      readExecutorConfig({ EXECUTOR_URL: "http://x.example", EXECUTOR_SECRET: SECRET, EXECUTOR_CALLBACK_URL: "https://me.example" }),
+    ).toMatchObject({
       ok: false,
       message: "EXECUTOR_URL must use https",
     });
-    const ok = readExecutorConfig({ EXECUTOR_URL: "https://x.example/exec/", EXECUTOR_SECRET: SECRET, EXECUTOR_CALLBACK_URL: "https://me.example/api" });
-    expect(ok).toMatchObject({ ok: true, config: { baseUrl: "https://x.example/exec", callbackBase: "https://me.example", heartbeatTimeoutMs: 120000, startAttempts: 5 } });
-    const local = readExecutorConfig({ EXECUTOR_URL: "http://localhost:8788", EXECUTOR_SECRET: SECRET, EXECUTOR_CALLBACK_URL: "http://localhost:8787" });
+    const ok = readExecutorConfig({
+      EXECUTOR_URL: "https://x.example/exec/",
+      EXECUTOR_SECRET: SECRET,
+      EXECUTOR_CALLBACK_URL: "https://me.example/api",
+    });
+    expect(ok).toMatchObject({
+      ok: true,
+      config: { baseUrl: "https://x.example/exec", callbackBase: "https://me.example", heartbeatTimeoutMs: 120000, startAttempts: 5 },
+    });
+    const local = readExecutorConfig({
+      EXECUTOR_URL: "http://localhost:8788",
+      EXECUTOR_SECRET: SECRET,
+      EXECUTOR_CALLBACK_URL: "http://localhost:8787",
+    });
     expect(local.ok).toBe(true);
     const bound = readExecutorConfig({ EXECUTOR: { fetch: async () => new Response() }, EXECUTOR_SECRET: SECRET });
-    expect(bound).toMatchObject({ ok: true, config: { baseUrl: "https://executor.internal", callbackBase: "https://hrhis4-edge.internal" } });
+    expect(bound).toMatchObject({
+      ok: true,
+      config: { baseUrl: "https://executor.internal", callbackBase: "https://hrhis4-edge.internal" },
+    });
   });
 });
 
@@ -92,7 +119,11 @@ describe("executor run records", () => {
     const { createExecutorRun, findExecutorRun, purgeExpired, D1ReplayCache, FINISHED_GRACE_MS } = await import("../../src/executor/store");
     await createExecutorRun(env.DB, { runId: "orphan00001", jobId: "jobOrphan01", jobType: "RESOURCE_TABLE", token: "t1", now: T });
     await createExecutorRun(env.DB, { runId: "fresh000001", jobId: "jobOrphan01", jobType: "RESOURCE_TABLE", token: "t2", now: T + 1000 });
-    expect(await findExecutorRun(env.DB, "orphan00001")).toMatchObject({ state: "FINISHED", finished: T + 1000, expires: T + 1000 + FINISHED_GRACE_MS });
+    expect(await findExecutorRun(env.DB, "orphan00001")).toMatchObject({
+      state: "FINISHED",
+      finished: T + 1000,
+      expires: T + 1000 + FINISHED_GRACE_MS,
+    });
     expect(await findExecutorRun(env.DB, "fresh000001")).toMatchObject({ state: "STARTING", last_heard: T + 1000 });
     // The replay cache accepts a signature once until it expires, and purging drops expired rows.
     const cache = new D1ReplayCache(env.DB);

@@ -60,7 +60,11 @@ async function settled(): Promise<void> {
  * ANALYTICS_TABLE runs on the executor, which is the DHIS2 bridge (polling every 3 s on the manual
  * clock) in front of a stub DHIS2 playing the analytics script; `credentials` are the bridge's.
  */
-function analyticsThroughBridge(credentials: Omit<Dhis2Config, "baseUrl">): { dhis2: StubDhis2; host: MemoryRunHost; tick(): Promise<void> } {
+function analyticsThroughBridge(credentials: Omit<Dhis2Config, "baseUrl">): {
+  dhis2: StubDhis2;
+  host: MemoryRunHost;
+  tick(): Promise<void>;
+} {
   const dhis2 = new StubDhis2();
   dhis2.script = analyticsScript();
   const host = new MemoryRunHost({
@@ -71,7 +75,10 @@ function analyticsThroughBridge(credentials: Omit<Dhis2Config, "baseUrl">): { dh
     now: () => clk.now(),
     pollIntervalMs: 3000,
   });
-  setExecutorTransport({ fetch: async (input, init) => handleBridgeRequest(new Request(input, init), { secret: SECRET, now: () => clk.now() }, host) }, SECRET);
+  setExecutorTransport(
+    { fetch: async (input, init) => handleBridgeRequest(new Request(input, init), { secret: SECRET, now: () => clk.now() }, host) },
+    SECRET,
+  );
   return {
     dhis2,
     host,
@@ -116,7 +123,9 @@ class TestExecutor implements FetchLike {
   /** Posts a callback of the last run started; returns once the step it caused is over. */
   async callback(kind: CallbackKind, body: Record<string, unknown>): Promise<Response> {
     const start = this.starts.at(-1)!;
-    const req = await signedRequest(SECRET, "POST", `${start.callback.url}/${kind}`, body, clk.now(), { Authorization: `Bearer ${start.callback.token}` });
+    const req = await signedRequest(SECRET, "POST", `${start.callback.url}/${kind}`, body, clk.now(), {
+      Authorization: `Bearer ${start.callback.token}`,
+    });
     const res = await scheduler.fetch(req);
     await settled();
     return res;
@@ -146,7 +155,9 @@ describe("runs through the scheduler engine", () => {
       ["META_DATA_SYNC", { dataValuesPageSize: 10000 }],
       ["ANALYTICS_TABLE", { lastYears: 2 }],
     ] as const) {
-      const res = await api("/api/jobConfigurations", { body: { name: `No executor ${jobType}`, jobType, cronExpression: "0 0 3 ? * *", jobParameters } });
+      const res = await api("/api/jobConfigurations", {
+        body: { name: `No executor ${jobType}`, jobType, cronExpression: "0 0 3 ? * *", jobParameters },
+      });
       expect(res.status, jobType).toBe(201);
       const uid = (await json(res)).response.uid as string;
       track(uid);
@@ -168,7 +179,8 @@ describe("runs through the scheduler engine", () => {
     expect(tasks[0]).toMatchObject({
       level: "ERROR",
       completed: true,
-      message: "Failed to validate job runtime: no executor configured (EXECUTOR_URL/EXECUTOR_SECRET); job type ANALYTICS_TABLE runs on an external executor",
+      message:
+        "Failed to validate job runtime: no executor configured (EXECUTOR_URL/EXECUTOR_SECRET); job type ANALYTICS_TABLE runs on an external executor",
     });
     const jobJson = await json(await api(`/api/jobConfigurations/${uid}`));
     expect(jobJson).toMatchObject({ lastExecutedStatus: "FAILED", errorCodes: "E7010" });
@@ -227,7 +239,12 @@ describe("runs through the scheduler engine", () => {
     expect((await row(uid))!).toMatchObject({ last_executed_status: "COMPLETED" });
     expect(await env.DB.prepare(`SELECT disabled FROM users WHERE uid = 'uIdle000001'`).first("disabled")).toBe(1);
     const summary = await json(await api(`/api/system/taskSummaries/DISABLE_INACTIVE_USERS/${uid}`));
-    expect(summary).toMatchObject({ responseType: "DisableInactiveUsersSummary", inactiveMonths: 6, disabled: 1, disabledUsers: [{ uid: "uIdle000001", username: "idle" }] });
+    expect(summary).toMatchObject({
+      responseType: "DisableInactiveUsersSummary",
+      inactiveMonths: 6,
+      disabled: 1,
+      disabledUsers: [{ uid: "uIdle000001", username: "idle" }],
+    });
     const tasks = await json<any[]>(await api(`/api/system/tasks/DISABLE_INACTIVE_USERS/${uid}`));
     expect(tasks[0]).toMatchObject({ level: "INFO", completed: true, message: "Disabled 1 inactive user" });
   });
@@ -248,7 +265,11 @@ describe("executor runs outlive the alarm pass that starts them", () => {
     const { uid, runId } = await startOnTestExecutor();
     expect((await row(uid))!).toMatchObject({ job_status: "RUNNING", last_executed: T0, last_alive: T0 });
     const state = await stub(uid).schedulerState();
-    expect(state).toMatchObject({ live: true, detached: true, running: { runId, executor: { runId, lastId: 0, lastHeard: T0, cancelAt: null } } });
+    expect(state).toMatchObject({
+      live: true,
+      detached: true,
+      running: { runId, executor: { runId, lastId: 0, lastHeard: T0, cancelAt: null } },
+    });
     // The next step is the 10-s look at the run, not the 120-s heartbeat deadline.
     expect(await alarmOf(uid)).toBe(T0 + 10_000);
     expect(await executorRunState(runId)).toBe("RUNNING");
@@ -293,7 +314,11 @@ describe("executor runs outlive the alarm pass that starts them", () => {
     });
     expect((await runs(uid)).map((r) => r.status)).toEqual(["COMPLETED"]);
     expect(await executorRunState(runId)).toBe("FINISHED");
-    expect((await tasksOf("ANALYTICS_TABLE", uid))[0]).toMatchObject({ level: "INFO", completed: true, message: "Analytics tables updated: 02:30:00" });
+    expect((await tasksOf("ANALYTICS_TABLE", uid))[0]).toMatchObject({
+      level: "INFO",
+      completed: true,
+      message: "Analytics tables updated: 02:30:00",
+    });
     expect(await json(await api(`/api/system/taskSummaries/ANALYTICS_TABLE/${uid}`))).toEqual({ tables: 15 });
     // Re-armed on its schedule: 03:00 the same day.
     expect(await alarmOf(uid)).toBe(Date.UTC(2035, 0, 1, 3));
@@ -381,9 +406,16 @@ describe("executor runs outlive the alarm pass that starts them", () => {
   it("the executor's failure ends the run FAILED with its message and error codes", async () => {
     const { uid, ex } = await startOnTestExecutor();
     clk.advance(60_000);
-    expect((await ex.callback("complete", { outcome: "FAILED", message: "relation analytics_temp does not exist", errorCodes: ["E7131"] })).status).toBe(200);
+    expect(
+      (await ex.callback("complete", { outcome: "FAILED", message: "relation analytics_temp does not exist", errorCodes: ["E7131"] }))
+        .status,
+    ).toBe(200);
     expect((await row(uid))!).toMatchObject({ last_executed_status: "FAILED", error_codes: "E7131" });
-    expect((await tasksOf("ANALYTICS_TABLE", uid))[0]).toMatchObject({ level: "ERROR", completed: true, message: "relation analytics_temp does not exist" });
+    expect((await tasksOf("ANALYTICS_TABLE", uid))[0]).toMatchObject({
+      level: "ERROR",
+      completed: true,
+      message: "relation analytics_temp does not exist",
+    });
   });
 
   it("an object reset while the start is delivered: the run is failed as lost and the executor told to stop", async () => {

@@ -51,7 +51,8 @@ export class StubDhis2 implements FetchLike {
     const body = req.method === "GET" ? "" : await req.text();
     this.calls.push({ method: req.method, path: url.pathname, query: url.search, auth: req.headers.get("Authorization"), body });
     if (this.down) throw new TypeError("fetch failed: connection refused");
-    const json = (v: unknown, status = 200) => new Response(JSON.stringify(v), { status, headers: { "Content-Type": "application/json;charset=UTF-8" } });
+    const json = (v: unknown, status = 200) =>
+      new Response(JSON.stringify(v), { status, headers: { "Content-Type": "application/json;charset=UTF-8" } });
     const time = "2026-11-29T10:00:00.000";
     const started = (jobType: string, name: string, jobParameters: unknown) =>
       json({
@@ -73,7 +74,10 @@ export class StubDhis2 implements FetchLike {
     const p = url.pathname;
     if (req.method === "POST" && (p.startsWith("/api/resourceTables") || p.startsWith("/api/dataIntegrity") || p === "/api/predictions")) {
       if (this.refuseStart) {
-        return json({ httpStatus: "Conflict", httpStatusCode: this.refuseStart.status, status: "ERROR", message: this.refuseStart.message }, this.refuseStart.status);
+        return json(
+          { httpStatus: "Conflict", httpStatusCode: this.refuseStart.status, status: "ERROR", message: this.refuseStart.message },
+          this.refuseStart.status,
+        );
       }
       if (p === "/api/resourceTables/analytics") return started("ANALYTICS_TABLE", "inMemoryAnalyticsJob", { skipResourceTables: false });
       if (p === "/api/resourceTables") return started("RESOURCE_TABLE", "inMemoryResourceTableJob", null);
@@ -96,7 +100,17 @@ export class StubDhis2 implements FetchLike {
         );
       }
       return json(
-        { httpStatus: "Created", httpStatusCode: 201, status: "OK", response: { responseType: "ObjectReport", uid: this.taskId, klass: "org.hisp.dhis.scheduling.JobConfiguration", errorReports: [] } },
+        {
+          httpStatus: "Created",
+          httpStatusCode: 201,
+          status: "OK",
+          response: {
+            responseType: "ObjectReport",
+            uid: this.taskId,
+            klass: "org.hisp.dhis.scheduling.JobConfiguration",
+            errorReports: [],
+          },
+        },
         201,
       );
     }
@@ -105,7 +119,18 @@ export class StubDhis2 implements FetchLike {
       if (task[2] !== this.taskId) return json([]);
       const step = this.script[Math.min(this.polls, this.script.length - 1)] ?? [];
       this.polls++;
-      return json([...step].reverse().map((n) => ({ uid: n.uid, id: n.uid, level: n.level, category: task[1], time, message: n.message, completed: n.completed ?? false, ...(n.dataType ? { dataType: n.dataType, data: n.data } : {}) })));
+      return json(
+        [...step].reverse().map((n) => ({
+          uid: n.uid,
+          id: n.uid,
+          level: n.level,
+          category: task[1],
+          time,
+          message: n.message,
+          completed: n.completed ?? false,
+          ...(n.dataType ? { dataType: n.dataType, data: n.data } : {}),
+        })),
+      );
     }
     const summary = /^\/api\/system\/taskSummaries\/([A-Z_]+)\/([A-Za-z0-9]+)$/.exec(p);
     if (req.method === "GET" && summary) {
@@ -122,7 +147,15 @@ export class StubDhis2 implements FetchLike {
 export function analyticsScript(): StubNotification[][] {
   const p0: StubNotification[] = [{ uid: "n0000000001", level: "INFO", message: "", dataType: "PARAMETERS", data: { lastYears: 2 } }];
   const p1 = [...p0, { uid: "n0000000002", level: "INFO" as const, message: "Analytics table update parameters: lastYears=2" }];
-  const p2 = [...p1, { uid: "n0000000003", level: "INFO" as const, message: "Performing pre-create table work" }, { uid: "n0000000004", level: "LOOP" as const, message: "[1/2] Populated analytics_2025" }];
-  const p3 = [...p2.slice(0, 3), { uid: "n0000000005", level: "LOOP" as const, message: "[2/2] Populated analytics_2026" }, { uid: "n0000000006", level: "INFO" as const, message: "Analytics tables updated: 00:01:02.345", completed: true }];
+  const p2 = [
+    ...p1,
+    { uid: "n0000000003", level: "INFO" as const, message: "Performing pre-create table work" },
+    { uid: "n0000000004", level: "LOOP" as const, message: "[1/2] Populated analytics_2025" },
+  ];
+  const p3 = [
+    ...p2.slice(0, 3),
+    { uid: "n0000000005", level: "LOOP" as const, message: "[2/2] Populated analytics_2026" },
+    { uid: "n0000000006", level: "INFO" as const, message: "Analytics tables updated: 00:01:02.345", completed: true },
+  ];
   return [p1, p2, p3];
 }

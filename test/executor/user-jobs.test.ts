@@ -8,7 +8,13 @@ import {
   planInactiveUsers,
   subtractMonths,
 } from "../../src/jobs/handlers/user-policies";
-import { accountExpiryAlert, credentialsExpiryAlert, disableInactiveUsers, removeExpired, type UserJobContext } from "../../src/jobs/handlers/user-jobs";
+import {
+  accountExpiryAlert,
+  credentialsExpiryAlert,
+  disableInactiveUsers,
+  removeExpired,
+  type UserJobContext,
+} from "../../src/jobs/handlers/user-jobs";
 import { disableInactiveUsersHandler } from "../../src/jobs/handlers/disable-inactive-users";
 
 const DAY = 24 * 3600 * 1000;
@@ -64,8 +70,22 @@ describe("user policy functions", () => {
     ];
     expect(expiringCredentials(pw, NOW, { credentialsExpires: 0, reminderInDays: 28 })).toEqual([]);
     const alerts = expiringCredentials(pw, NOW, { credentialsExpires: 3, reminderInDays: 28 });
-    expect(alerts.map((a) => [a.username, a.expired])).toEqual([["d", true], ["a", true], ["b", false]]);
-    expect(expiredTokens([{ uid: "t2", expire: NOW }, { uid: "t1", expire: NOW - 1 }, { uid: "t3", expire: NOW + 1 }, { uid: "t4", expire: null }], NOW)).toEqual(["t1", "t2"]);
+    expect(alerts.map((a) => [a.username, a.expired])).toEqual([
+      ["d", true],
+      ["a", true],
+      ["b", false],
+    ]);
+    expect(
+      expiredTokens(
+        [
+          { uid: "t2", expire: NOW },
+          { uid: "t1", expire: NOW - 1 },
+          { uid: "t3", expire: NOW + 1 },
+          { uid: "t4", expire: null },
+        ],
+        NOW,
+      ),
+    ).toEqual(["t1", "t2"]);
   });
 });
 
@@ -88,7 +108,16 @@ function context(parameters: Record<string, unknown> = {}): UserJobContext & { l
 }
 
 async function addUser(uid: string, username: string, fields: Partial<Record<string, number | string | null>> = {}) {
-  const f = { last_login: null, password_last_updated: null, account_expiry: null, created: NOW - 400 * DAY, disabled: 0, authorities: "[]", email: null, ...fields };
+  const f = {
+    last_login: null,
+    password_last_updated: null,
+    account_expiry: null,
+    created: NOW - 400 * DAY,
+    disabled: 0,
+    authorities: "[]",
+    email: null,
+    ...fields,
+  };
   await env.DB.prepare(
     `INSERT INTO users (uid, username, password_hash, disabled, authorities, email, last_login, password_last_updated, account_expiry, created, last_updated)
      VALUES (?, ?, 'x', ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -99,7 +128,12 @@ async function addUser(uid: string, username: string, fields: Partial<Record<str
 
 describe("in-worker user jobs on D1", () => {
   beforeEach(async () => {
-    await env.DB.batch([env.DB.prepare(`DELETE FROM api_tokens`), env.DB.prepare(`DELETE FROM user_role_members`), env.DB.prepare(`DELETE FROM users`), env.DB.prepare(`DELETE FROM system_settings`)]);
+    await env.DB.batch([
+      env.DB.prepare(`DELETE FROM api_tokens`),
+      env.DB.prepare(`DELETE FROM user_role_members`),
+      env.DB.prepare(`DELETE FROM users`),
+      env.DB.prepare(`DELETE FROM system_settings`),
+    ]);
   });
 
   it("DISABLE_INACTIVE_USERS disables inactive users, keeps superusers, reminds, reports a summary", async () => {
@@ -112,8 +146,18 @@ describe("in-worker user jobs on D1", () => {
     await env.DB.prepare(`INSERT INTO user_role_members (user_uid, role_uid) VALUES ('uRoleSuper1', 'yrB6vc5Ip3r')`).run();
     const ctx = context({ inactiveMonths: 3, reminderDaysBefore: 5 });
     const result = await disableInactiveUsersHandler(ctx);
-    const { results } = await env.DB.prepare(`SELECT username, disabled FROM users ORDER BY username`).all<{ username: string; disabled: number }>();
-    expect(Object.fromEntries(results.map((r) => [r.username, r.disabled]))).toEqual({ fresh: 0, never: 1, old: 1, root: 0, rolesuper: 0, soon: 0 });
+    const { results } = await env.DB.prepare(`SELECT username, disabled FROM users ORDER BY username`).all<{
+      username: string;
+      disabled: number;
+    }>();
+    expect(Object.fromEntries(results.map((r) => [r.username, r.disabled]))).toEqual({
+      fresh: 0,
+      never: 1,
+      old: 1,
+      root: 0,
+      rolesuper: 0,
+      soon: 0,
+    });
     expect(result.message).toBe("Disabled 2 inactive users, reminded 1");
     expect(result.summary).toMatchObject({
       responseType: "DisableInactiveUsersSummary",
@@ -138,7 +182,9 @@ describe("in-worker user jobs on D1", () => {
   it("DISABLE_INACTIVE_USERS refuses bad parameters with E4008", async () => {
     await expect(disableInactiveUsers(context({}))).rejects.toMatchObject({ errorCodes: ["E4008"] });
     await expect(disableInactiveUsers(context({ inactiveMonths: 25 }))).rejects.toMatchObject({ errorCodes: ["E4008"] });
-    await expect(disableInactiveUsers(context({ inactiveMonths: 2, reminderDaysBefore: 0 }))).rejects.toMatchObject({ errorCodes: ["E4008"] });
+    await expect(disableInactiveUsers(context({ inactiveMonths: 2, reminderDaysBefore: 0 }))).rejects.toMatchObject({
+      errorCodes: ["E4008"],
+    });
   });
 
   it("ACCOUNT_EXPIRY_ALERT lists accounts expiring within accountExpiresInDays", async () => {
@@ -173,7 +219,13 @@ describe("in-worker user jobs on D1", () => {
     const ctx = context();
     const on = await credentialsExpiryAlert(ctx);
     expect(on.message).toBe("2 user passwords expired or expiring (1 expired)");
-    expect(on.summary).toMatchObject({ responseType: "CredentialsExpiryAlertSummary", credentialsExpires: 3, reminderInDays: 28, count: 2, expired: 1 });
+    expect(on.summary).toMatchObject({
+      responseType: "CredentialsExpiryAlertSummary",
+      credentialsExpires: 3,
+      reminderInDays: 28,
+      count: 2,
+      expired: 1,
+    });
     expect(ctx.log.filter((l) => l.level === "WARN").map((l) => l.message)).toEqual([
       "Password of user carol expired on 2026-08-13T12:00:00.000",
       "Password of user alice expires on 2026-12-03T12:00:00.000",
@@ -189,11 +241,18 @@ describe("in-worker user jobs on D1", () => {
         ["t3", null],
         ["t4", NOW],
       ].map(([uid, expire]) =>
-        env.DB.prepare(`INSERT INTO api_tokens (uid, key_hash, owner_uid, expire, created) VALUES (?, ?, 'uA000000001', ?, 0)`).bind(uid, `h-${uid}`, expire),
+        env.DB.prepare(`INSERT INTO api_tokens (uid, key_hash, owner_uid, expire, created) VALUES (?, ?, 'uA000000001', ?, 0)`).bind(
+          uid,
+          `h-${uid}`,
+          expire,
+        ),
       ),
     );
     const r = await removeExpired(context());
-    expect(r).toEqual({ message: "Removed 2 expired API tokens", summary: { responseType: "RemoveExpiredSummary", expiredApiTokensRemoved: 2 } });
+    expect(r).toEqual({
+      message: "Removed 2 expired API tokens",
+      summary: { responseType: "RemoveExpiredSummary", expiredApiTokensRemoved: 2 },
+    });
     const { results } = await env.DB.prepare(`SELECT uid FROM api_tokens ORDER BY uid`).all<{ uid: string }>();
     expect(results.map((x) => x.uid)).toEqual(["t2", "t3"]);
   });

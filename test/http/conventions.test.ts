@@ -22,7 +22,11 @@ describe("CORS", () => {
     const res = await fetchWith(ORIGINS, "/api/system/info", {
       method: "OPTIONS",
       auth: null,
-      headers: { Origin: "https://apps.example", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization" },
+      headers: {
+        Origin: "https://apps.example",
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization",
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe("https://apps.example");
@@ -66,7 +70,12 @@ describe("paths", () => {
   it("unknown routes are a 404 WebMessage naming the path", async () => {
     const res = await api("/api/system/nothing");
     expect(res.status).toBe(404);
-    expect(await json(res)).toEqual({ httpStatus: "Not Found", httpStatusCode: 404, status: "ERROR", message: "No endpoint GET /api/system/nothing found." });
+    expect(await json(res)).toEqual({
+      httpStatus: "Not Found",
+      httpStatusCode: 404,
+      status: "ERROR",
+      message: "No endpoint GET /api/system/nothing found.",
+    });
   });
 
   it("a wrong method is a 405 WebMessage with Allow", async () => {
@@ -108,7 +117,12 @@ describe("request bodies", () => {
         controller.enqueue(chunk);
       },
     });
-    const res = await fetchWith({}, "/api/users", { method: "POST", body: stream, headers: { "Content-Type": "application/json" }, duplex: "half" } as RequestInit);
+    const res = await fetchWith({}, "/api/users", {
+      method: "POST",
+      body: stream,
+      headers: { "Content-Type": "application/json" },
+      duplex: "half",
+    } as RequestInit);
     expect(res.status).toBe(413);
   });
 
@@ -121,7 +135,11 @@ describe("request bodies", () => {
   });
 
   it("invalid UTF-8 is a 400", async () => {
-    const res = await fetchWith({}, "/api/apiToken", { method: "POST", body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), headers: { "Content-Type": "application/json" } });
+    const res = await fetchWith({}, "/api/apiToken", {
+      method: "POST",
+      body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]),
+      headers: { "Content-Type": "application/json" },
+    });
     expect(res.status).toBe(400);
   });
 });

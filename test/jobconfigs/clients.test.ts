@@ -9,11 +9,26 @@ afterAll(cleanupJobs);
 const S5_FIELDS = "created,configurable,cronExpression,delay,id,jobParameters,jobType,lastExecuted,lastExecutedStatus,name";
 
 // What the Scheduler app's form submits (use-submit-job.js): number inputs are strings, no `enabled`.
-const SCHEDULER_BODIES: { body: Record<string, unknown>; params?: Record<string, unknown>; update: Record<string, unknown>; updatedParams?: Record<string, unknown> }[] = [
+const SCHEDULER_BODIES: {
+  body: Record<string, unknown>;
+  params?: Record<string, unknown>;
+  update: Record<string, unknown>;
+  updatedParams?: Record<string, unknown>;
+}[] = [
   {
-    body: { name: "App disable users", jobType: "DISABLE_INACTIVE_USERS", cronExpression: "0 0 2 ? * *", jobParameters: { inactiveMonths: "3", reminderDaysBefore: "7" } },
+    body: {
+      name: "App disable users",
+      jobType: "DISABLE_INACTIVE_USERS",
+      cronExpression: "0 0 2 ? * *",
+      jobParameters: { inactiveMonths: "3", reminderDaysBefore: "7" },
+    },
     params: { inactiveMonths: 3, reminderDaysBefore: 7 },
-    update: { name: "App disable users", jobType: "DISABLE_INACTIVE_USERS", cronExpression: "0 0 3 ? * *", jobParameters: { inactiveMonths: "6", reminderDaysBefore: "" } },
+    update: {
+      name: "App disable users",
+      jobType: "DISABLE_INACTIVE_USERS",
+      cronExpression: "0 0 3 ? * *",
+      jobParameters: { inactiveMonths: "6", reminderDaysBefore: "" },
+    },
     updatedParams: { inactiveMonths: 6 },
   },
   {
@@ -23,38 +38,111 @@ const SCHEDULER_BODIES: { body: Record<string, unknown>; params?: Record<string,
     updatedParams: { pageSize: 300 },
   },
   {
-    body: { name: "App continuous", jobType: "CONTINUOUS_ANALYTICS_TABLE", delay: "600", jobParameters: { fullUpdateHourOfDay: "3", lastYears: "2", skipTableTypes: ["EVENT", "ENROLLMENT"] } },
+    body: {
+      name: "App continuous",
+      jobType: "CONTINUOUS_ANALYTICS_TABLE",
+      delay: "600",
+      jobParameters: { fullUpdateHourOfDay: "3", lastYears: "2", skipTableTypes: ["EVENT", "ENROLLMENT"] },
+    },
     params: { fullUpdateHourOfDay: 3, lastYears: 2, skipTableTypes: ["EVENT", "ENROLLMENT"], skipOutliers: false },
-    update: { name: "App continuous", jobType: "CONTINUOUS_ANALYTICS_TABLE", delay: "900", jobParameters: { fullUpdateHourOfDay: "4", skipTableTypes: [] } },
+    update: {
+      name: "App continuous",
+      jobType: "CONTINUOUS_ANALYTICS_TABLE",
+      delay: "900",
+      jobParameters: { fullUpdateHourOfDay: "4", skipTableTypes: [] },
+    },
     updatedParams: { fullUpdateHourOfDay: 4, skipTableTypes: [], skipOutliers: false },
   },
   {
-    body: { name: "App monitoring", jobType: "MONITORING", cronExpression: "0 0 3 ? * MON", jobParameters: { relativeStart: "-7", relativeEnd: "0", validationRuleGroups: ["jtcMAKhWwnc"], sendNotifications: true, persistResults: false } },
+    body: {
+      name: "App monitoring",
+      jobType: "MONITORING",
+      cronExpression: "0 0 3 ? * MON",
+      jobParameters: {
+        relativeStart: "-7",
+        relativeEnd: "0",
+        validationRuleGroups: ["jtcMAKhWwnc"],
+        sendNotifications: true,
+        persistResults: false,
+      },
+    },
     params: { relativeStart: -7, relativeEnd: 0, validationRuleGroups: ["jtcMAKhWwnc"], sendNotifications: true, persistResults: false },
-    update: { name: "App monitoring", jobType: "MONITORING", cronExpression: "0 0 3 ? * MON", jobParameters: { relativeStart: "-14", relativeEnd: "-1", validationRuleGroups: [], sendNotifications: false, persistResults: true } },
+    update: {
+      name: "App monitoring",
+      jobType: "MONITORING",
+      cronExpression: "0 0 3 ? * MON",
+      jobParameters: { relativeStart: "-14", relativeEnd: "-1", validationRuleGroups: [], sendNotifications: false, persistResults: true },
+    },
     updatedParams: { relativeStart: -14, relativeEnd: -1, validationRuleGroups: [], sendNotifications: false, persistResults: true },
   },
   {
-    body: { name: "App html push", jobType: "HTML_PUSH_ANALYTICS", cronExpression: "0 0 8 ? * MON", jobParameters: { dashboard: "iMnYyBfSxmM", receivers: "Kk12LkEWtXp", mode: "EXECUTOR" } },
+    body: {
+      name: "App html push",
+      jobType: "HTML_PUSH_ANALYTICS",
+      cronExpression: "0 0 8 ? * MON",
+      jobParameters: { dashboard: "iMnYyBfSxmM", receivers: "Kk12LkEWtXp", mode: "EXECUTOR" },
+    },
     params: { dashboard: "iMnYyBfSxmM", receivers: "Kk12LkEWtXp", mode: "EXECUTOR" },
-    update: { name: "App html push", jobType: "HTML_PUSH_ANALYTICS", cronExpression: "0 0 9 ? * MON", jobParameters: { dashboard: "iMnYyBfSxmM", receivers: "Kk12LkEWtXp", mode: "RECEIVER" } },
+    update: {
+      name: "App html push",
+      jobType: "HTML_PUSH_ANALYTICS",
+      cronExpression: "0 0 9 ? * MON",
+      jobParameters: { dashboard: "iMnYyBfSxmM", receivers: "Kk12LkEWtXp", mode: "RECEIVER" },
+    },
     updatedParams: { dashboard: "iMnYyBfSxmM", receivers: "Kk12LkEWtXp", mode: "RECEIVER" },
   },
   {
-    body: { name: "App predictor", jobType: "PREDICTOR", cronExpression: "0 0 4 ? * *", jobParameters: { relativeStart: "-3", relativeEnd: "0", predictors: ["AbcDef12345"], predictorGroups: [] } },
+    body: {
+      name: "App predictor",
+      jobType: "PREDICTOR",
+      cronExpression: "0 0 4 ? * *",
+      jobParameters: { relativeStart: "-3", relativeEnd: "0", predictors: ["AbcDef12345"], predictorGroups: [] },
+    },
     params: { relativeStart: -3, relativeEnd: 0, predictors: ["AbcDef12345"], predictorGroups: [] },
-    update: { name: "App predictor renamed", jobType: "PREDICTOR", cronExpression: "0 0 4 ? * *", jobParameters: { relativeStart: "-3", relativeEnd: "0", predictors: [], predictorGroups: ["AbcDef12346"] } },
+    update: {
+      name: "App predictor renamed",
+      jobType: "PREDICTOR",
+      cronExpression: "0 0 4 ? * *",
+      jobParameters: { relativeStart: "-3", relativeEnd: "0", predictors: [], predictorGroups: ["AbcDef12346"] },
+    },
     updatedParams: { relativeStart: -3, relativeEnd: 0, predictors: [], predictorGroups: ["AbcDef12346"] },
   },
   {
-    body: { name: "App integrity", jobType: "DATA_INTEGRITY", cronExpression: "0 0 1 ? * *", jobParameters: { type: "SUMMARY", checks: ["orgunits_invalid_geometry"] } },
+    body: {
+      name: "App integrity",
+      jobType: "DATA_INTEGRITY",
+      cronExpression: "0 0 1 ? * *",
+      jobParameters: { type: "SUMMARY", checks: ["orgunits_invalid_geometry"] },
+    },
     params: { type: "SUMMARY", checks: ["orgunits_invalid_geometry"] },
     update: { name: "App integrity", jobType: "DATA_INTEGRITY", cronExpression: "0 0 1 ? * *", jobParameters: { type: "DETAILS" } },
     updatedParams: { type: "DETAILS" },
   },
   {
-    body: { name: "App test job", jobType: "TEST", cronExpression: "0 0 0 ? * *", jobParameters: { waitMillis: "100", stages: "2", items: "3", itemDuration: "10", failWithPolicy: "SKIP_ITEM", failWithException: false, runStagesParallel: false } },
-    params: { waitMillis: 100, stages: 2, items: 3, itemDuration: 10, failWithException: false, failWithPostCondition: false, failWithPolicy: "SKIP_ITEM", runStagesParallel: false },
+    body: {
+      name: "App test job",
+      jobType: "TEST",
+      cronExpression: "0 0 0 ? * *",
+      jobParameters: {
+        waitMillis: "100",
+        stages: "2",
+        items: "3",
+        itemDuration: "10",
+        failWithPolicy: "SKIP_ITEM",
+        failWithException: false,
+        runStagesParallel: false,
+      },
+    },
+    params: {
+      waitMillis: 100,
+      stages: 2,
+      items: 3,
+      itemDuration: 10,
+      failWithException: false,
+      failWithPostCondition: false,
+      failWithPolicy: "SKIP_ITEM",
+      runStagesParallel: false,
+    },
     update: { name: "App test job", jobType: "TEST", cronExpression: "0 0 0 ? * *", jobParameters: { waitMillis: "200" } },
     updatedParams: { waitMillis: 200, failWithException: false, failWithPostCondition: false, runStagesParallel: false },
   },
@@ -63,9 +151,19 @@ const SCHEDULER_BODIES: { body: Record<string, unknown>; params?: Record<string,
     update: { name: "App resource tables", jobType: "RESOURCE_TABLE", cronExpression: "0 30 3 ? * *" },
   },
   {
-    body: { name: "App lock exceptions", jobType: "LOCK_EXCEPTION_CLEANUP", cronExpression: "0 0 5 1 * ?", jobParameters: { expiresAfterMonths: "6" } },
+    body: {
+      name: "App lock exceptions",
+      jobType: "LOCK_EXCEPTION_CLEANUP",
+      cronExpression: "0 0 5 1 * ?",
+      jobParameters: { expiresAfterMonths: "6" },
+    },
     params: { expiresAfterMonths: 6 },
-    update: { name: "App lock exceptions", jobType: "LOCK_EXCEPTION_CLEANUP", cronExpression: "0 0 5 1 * ?", jobParameters: { expiresAfterMonths: "12" } },
+    update: {
+      name: "App lock exceptions",
+      jobType: "LOCK_EXCEPTION_CLEANUP",
+      cronExpression: "0 0 5 1 * ?",
+      jobParameters: { expiresAfterMonths: "12" },
+    },
     updatedParams: { expiresAfterMonths: 12 },
   },
 ];
@@ -100,7 +198,12 @@ describe("DHIS2 Scheduler app round trip", () => {
   }
 
   it("the app's error mapping: errorProperty on each report", async () => {
-    const { res, body } = await create({ name: "", jobType: "DISABLE_INACTIVE_USERS", cronExpression: "bad", jobParameters: { inactiveMonths: "0" } });
+    const { res, body } = await create({
+      name: "",
+      jobType: "DISABLE_INACTIVE_USERS",
+      cronExpression: "bad",
+      jobParameters: { inactiveMonths: "0" },
+    });
     expect(res.status).toBe(409);
     expect(body.response.errorReports.map((e: any) => e.errorProperty)).toEqual(["name", "cronExpression", "inactiveMonths"]);
   });
@@ -124,7 +227,13 @@ describe("DHIS2 Scheduler app round trip", () => {
     const test = body.jobTypes.find((t: any) => t.jobType === "TEST");
     expect(test.jobParameters.find((p: any) => p.name === "failWithPolicy").constants).toBeDefined();
     const inactive = body.jobTypes.find((t: any) => t.jobType === "DISABLE_INACTIVE_USERS");
-    expect(inactive.jobParameters[0]).toMatchObject({ name: "inactiveMonths", fieldName: "Inactive months", klass: "java.lang.Integer", required: true, collection: false });
+    expect(inactive.jobParameters[0]).toMatchObject({
+      name: "inactiveMonths",
+      fieldName: "Inactive months",
+      klass: "java.lang.Integer",
+      required: true,
+      collection: false,
+    });
   });
 });
 
@@ -139,7 +248,9 @@ describe("tool-user-disabler", () => {
       enabled: true,
     });
     expect(res.status).toBe(201);
-    const list = await json(await api("/api/41/jobConfigurations?fields=id,name,enabled&filter=jobType:eq:DISABLE_INACTIVE_USERS&paging=false"));
+    const list = await json(
+      await api("/api/41/jobConfigurations?fields=id,name,enabled&filter=jobType:eq:DISABLE_INACTIVE_USERS&paging=false"),
+    );
     expect(list.jobConfigurations).toEqual([{ id: expect.any(String), name: "Disable inactive users (tool)", enabled: true }]);
   });
 });
@@ -148,9 +259,24 @@ describe("the spec's examples", () => {
   it("lists job types with name, jobType, key and schedulingType", async () => {
     const body = await json(await api("/api/jobConfigurations/jobTypes"));
     const pick = (t: string) => body.jobTypes.find((x: any) => x.jobType === t);
-    expect(pick("DATA_INTEGRITY")).toMatchObject({ name: "Data integrity", jobType: "DATA_INTEGRITY", key: "dataIntegrityJob", schedulingType: "CRON" });
-    expect(pick("RESOURCE_TABLE")).toEqual({ name: "Resource table", jobType: "RESOURCE_TABLE", key: "resourceTableJob", schedulingType: "CRON", jobParameters: [] });
-    expect(pick("CONTINUOUS_ANALYTICS_TABLE")).toMatchObject({ name: "Continuous analytics table", key: "continuousAnalyticsTableJob", schedulingType: "FIXED_DELAY" });
+    expect(pick("DATA_INTEGRITY")).toMatchObject({
+      name: "Data integrity",
+      jobType: "DATA_INTEGRITY",
+      key: "dataIntegrityJob",
+      schedulingType: "CRON",
+    });
+    expect(pick("RESOURCE_TABLE")).toEqual({
+      name: "Resource table",
+      jobType: "RESOURCE_TABLE",
+      key: "resourceTableJob",
+      schedulingType: "CRON",
+      jobParameters: [],
+    });
+    expect(pick("CONTINUOUS_ANALYTICS_TABLE")).toMatchObject({
+      name: "Continuous analytics table",
+      key: "continuousAnalyticsTableJob",
+      schedulingType: "FIXED_DELAY",
+    });
     expect(body.jobTypes.find((x: any) => x.jobType === "HOUSEKEEPING")).toBeUndefined();
   });
 
@@ -158,8 +284,18 @@ describe("the spec's examples", () => {
     const body = await json(await api("/api/jobConfigurations/jobTypesExtended"));
     expect(Object.keys(body)).toEqual(CONFIGURABLE_JOB_TYPE_NAMES);
     expect(body.RESOURCE_TABLE).toEqual({});
-    expect(Object.keys(body.ANALYTICS_TABLE)).toEqual(["lastYears", "skipTableTypes", "skipPrograms", "skipResourceTables", "skipOutliers"]);
-    expect(body.ANALYTICS_TABLE.skipTableTypes).toMatchObject({ name: "skipTableTypes", klass: "java.util.Set", relativeApiEndpoint: "/api/analytics/tableTypes" });
+    expect(Object.keys(body.ANALYTICS_TABLE)).toEqual([
+      "lastYears",
+      "skipTableTypes",
+      "skipPrograms",
+      "skipResourceTables",
+      "skipOutliers",
+    ]);
+    expect(body.ANALYTICS_TABLE.skipTableTypes).toMatchObject({
+      name: "skipTableTypes",
+      klass: "java.util.Set",
+      relativeApiEndpoint: "/api/analytics/tableTypes",
+    });
   });
 
   it("accepts the analytics table example exactly as written", async () => {
@@ -171,7 +307,13 @@ describe("the spec's examples", () => {
     });
     expect(res.status).toBe(201);
     const j = await getJob(body.response.uid);
-    expect(j).toMatchObject({ name: "Analytics tables last two years", jobType: "ANALYTICS_TABLE", cronExpression: "0 * * ? * *", schedulingType: "CRON", jobStatus: "SCHEDULED" });
+    expect(j).toMatchObject({
+      name: "Analytics tables last two years",
+      jobType: "ANALYTICS_TABLE",
+      cronExpression: "0 * * ? * *",
+      schedulingType: "CRON",
+      jobStatus: "SCHEDULED",
+    });
     expect(j.jobParameters).toMatchObject({ lastYears: 2, skipTableTypes: [], skipResourceTables: false });
   });
 
@@ -193,17 +335,55 @@ describe("the spec's examples", () => {
   });
 
   it("accepts the FIXED_DELAY example exactly as written", async () => {
-    const { res, body } = await create({ name: "Continuous analytics table", jobType: "CONTINUOUS_ANALYTICS_TABLE", delay: "120", jobParameters: { fullUpdateHourOfDay: 4 } });
+    const { res, body } = await create({
+      name: "Continuous analytics table",
+      jobType: "CONTINUOUS_ANALYTICS_TABLE",
+      delay: "120",
+      jobParameters: { fullUpdateHourOfDay: 4 },
+    });
     expect(res.status).toBe(201);
     const j = await getJob(body.response.uid, "schedulingType,delay,jobStatus,jobParameters,nextExecutionTime,maxDelayedExecutionTime");
-    expect(j).toMatchObject({ schedulingType: "FIXED_DELAY", delay: 120, jobStatus: "SCHEDULED", jobParameters: { fullUpdateHourOfDay: 4, skipTableTypes: [], skipOutliers: false } });
+    expect(j).toMatchObject({
+      schedulingType: "FIXED_DELAY",
+      delay: 120,
+      jobStatus: "SCHEDULED",
+      jobParameters: { fullUpdateHourOfDay: 4, skipTableTypes: [], skipOutliers: false },
+    });
     expect(j.maxDelayedExecutionTime).toBeUndefined();
   });
 
   it("the GET payload carries the spec's members", async () => {
-    const { body } = await create({ name: "analytics spec view", jobType: "ANALYTICS_TABLE", cronExpression: "0 0 3 ? * MON", jobParameters: { lastYears: "2", skipTableTypes: [], skipResourceTables: false } });
+    const { body } = await create({
+      name: "analytics spec view",
+      jobType: "ANALYTICS_TABLE",
+      cronExpression: "0 0 3 ? * MON",
+      jobParameters: { lastYears: "2", skipTableTypes: [], skipResourceTables: false },
+    });
     const j = await getJob(body.response.uid);
-    for (const k of ["lastUpdated", "id", "href", "created", "name", "jobStatus", "displayName", "enabled", "externalAccess", "jobType", "nextExecutionTime", "cronExpression", "jobParameters", "favorite", "configurable", "access", "lastUpdatedBy", "favorites", "translations", "userGroupAccesses", "attributeValues", "userAccesses"]) {
+    for (const k of [
+      "lastUpdated",
+      "id",
+      "href",
+      "created",
+      "name",
+      "jobStatus",
+      "displayName",
+      "enabled",
+      "externalAccess",
+      "jobType",
+      "nextExecutionTime",
+      "cronExpression",
+      "jobParameters",
+      "favorite",
+      "configurable",
+      "access",
+      "lastUpdatedBy",
+      "favorites",
+      "translations",
+      "userGroupAccesses",
+      "attributeValues",
+      "userAccesses",
+    ]) {
       expect(j[k], k).toBeDefined();
     }
   });

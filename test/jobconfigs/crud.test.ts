@@ -26,7 +26,17 @@ describe("POST /api/jobConfigurations", () => {
       response: { responseType: "ObjectReport", uid, klass: KLASS, errorReports: [] },
     });
     const r = await row(uid);
-    expect(r).toMatchObject({ name: "Integrity nightly", job_type: "DATA_INTEGRITY", scheduling_type: "CRON", job_status: "SCHEDULED", enabled: 1, version: 1, system: 0, created: T0, last_updated: T0 });
+    expect(r).toMatchObject({
+      name: "Integrity nightly",
+      job_type: "DATA_INTEGRITY",
+      scheduling_type: "CRON",
+      job_status: "SCHEDULED",
+      enabled: 1,
+      version: 1,
+      system: 0,
+      created: T0,
+      last_updated: T0,
+    });
   });
 
   it("honours a client-supplied id and X-Forwarded headers in Location", async () => {
@@ -69,7 +79,12 @@ describe("POST /api/jobConfigurations", () => {
 
 describe("GET /api/jobConfigurations/{id}", () => {
   it("returns every member by default, dates in the server zone, nulls omitted", async () => {
-    const id = await createOk({ name: "Full view", jobType: "ANALYTICS_TABLE", cronExpression: "0 0 3 ? * MON", jobParameters: { lastYears: "2" } });
+    const id = await createOk({
+      name: "Full view",
+      jobType: "ANALYTICS_TABLE",
+      cronExpression: "0 0 3 ? * MON",
+      jobParameters: { lastYears: "2" },
+    });
     const res = await api(`/api/jobConfigurations/${id}`);
     expect(res.status).toBe(200);
     const admin = await env.DB.prepare(`SELECT uid FROM users WHERE username = 'admin'`).first<{ uid: string }>();
@@ -120,7 +135,9 @@ describe("GET /api/jobConfigurations/{id}", () => {
 
   it("reports a finished run's runtime and a stored DISABLED on an enabled job as SCHEDULED", async () => {
     const id = await createOk({ name: uniqueName(), jobType: "RESOURCE_TABLE", cronExpression: "0 30 3 ? * *" });
-    await env.DB.prepare(`UPDATE job_configurations SET job_status = 'DISABLED', last_executed = ?, last_finished = ?, last_executed_status = 'COMPLETED' WHERE uid = ?`)
+    await env.DB.prepare(
+      `UPDATE job_configurations SET job_status = 'DISABLED', last_executed = ?, last_finished = ?, last_executed_status = 'COMPLETED' WHERE uid = ?`,
+    )
       .bind(T0 - 62_345, T0, id)
       .run();
     const j = await getJob(id, "jobStatus,lastExecutedStatus,lastExecuted,lastFinished,lastRuntimeExecution");
@@ -145,7 +162,9 @@ describe("GET /api/jobConfigurations/{id}", () => {
     });
     const bad = await api("/api/jobConfigurations/not-a-uid");
     expect(bad.status).toBe(400);
-    expect((await json(bad)).message).toBe("Value 'not-a-uid' is not valid for path parameter uid. UID must be an alphanumeric string of 11 characters");
+    expect((await json(bad)).message).toBe(
+      "Value 'not-a-uid' is not valid for path parameter uid. UID must be an alphanumeric string of 11 characters",
+    );
   });
 
   it("is readable by any authenticated user, with access for the caller", async () => {
@@ -153,7 +172,10 @@ describe("GET /api/jobConfigurations/{id}", () => {
     const auth = await userAuth("reader", []);
     const res = await api(`/api/jobConfigurations/${id}?fields=id,access`, { auth });
     expect(res.status).toBe(200);
-    expect(await json(res)).toEqual({ id, access: { manage: false, externalize: false, write: false, read: true, update: false, delete: false } });
+    expect(await json(res)).toEqual({
+      id,
+      access: { manage: false, externalize: false, write: false, read: true, update: false, delete: false },
+    });
     expect((await api(`/api/jobConfigurations/${id}`, { auth: null })).status).toBe(401);
   });
 
@@ -166,7 +188,12 @@ describe("GET /api/jobConfigurations/{id}", () => {
 
 describe("PUT /api/jobConfigurations/{id}", () => {
   it("accepts a whole GET body back, ignores read-only members, keeps enabled and jobType, bumps version", async () => {
-    const id = await createOk({ name: "Round trip", jobType: "ANALYTICS_TABLE", cronExpression: "0 0 3 ? * TUE", jobParameters: { lastYears: "2" } });
+    const id = await createOk({
+      name: "Round trip",
+      jobType: "ANALYTICS_TABLE",
+      cronExpression: "0 0 3 ? * TUE",
+      jobParameters: { lastYears: "2" },
+    });
     const body = await getJob(id);
     body.cronExpression = "0 0 4 ? * TUE";
     body.jobParameters.lastYears = "3";
@@ -201,7 +228,12 @@ describe("PUT /api/jobConfigurations/{id}", () => {
   });
 
   it("works on the singular path the spec shows, with the spec's body", async () => {
-    const id = await createOk({ name: "analytics last two years", jobType: "ANALYTICS_TABLE", cronExpression: "0 0 3 ? * WED", jobParameters: { lastYears: "2", skipTableTypes: [], skipResourceTables: false } });
+    const id = await createOk({
+      name: "analytics last two years",
+      jobType: "ANALYTICS_TABLE",
+      cronExpression: "0 0 3 ? * WED",
+      jobParameters: { lastYears: "2", skipTableTypes: [], skipResourceTables: false },
+    });
     const res = await api(`/api/jobConfiguration/${id}`, {
       method: "PUT",
       body: {
@@ -213,22 +245,46 @@ describe("PUT /api/jobConfigurations/{id}", () => {
       },
     });
     expect(res.status).toBe(200);
-    expect((await getJob(id, "jobParameters")).jobParameters).toEqual({ lastYears: 3, skipTableTypes: [], skipPrograms: [], skipResourceTables: false, skipOutliers: false });
+    expect((await getJob(id, "jobParameters")).jobParameters).toEqual({
+      lastYears: 3,
+      skipTableTypes: [],
+      skipPrograms: [],
+      skipResourceTables: false,
+      skipOutliers: false,
+    });
   });
 
   it("never enables a disabled job and moves a run-once job to a schedule", async () => {
     const off = await createOk({ name: uniqueName(), jobType: "RESOURCE_TABLE", cronExpression: "0 0 9 ? * *", enabled: false });
-    expect((await api(`/api/jobConfigurations/${off}`, { method: "PUT", body: { name: "still off", enabled: true, cronExpression: "0 0 10 ? * *" } })).status).toBe(200);
+    expect(
+      (
+        await api(`/api/jobConfigurations/${off}`, {
+          method: "PUT",
+          body: { name: "still off", enabled: true, cronExpression: "0 0 10 ? * *" },
+        })
+      ).status,
+    ).toBe(200);
     expect(await row(off)).toMatchObject({ enabled: 0, job_status: "DISABLED", name: "still off" });
     const once = await createOk({ name: uniqueName(), jobType: "RESOURCE_TABLE" });
-    expect((await api(`/api/jobConfigurations/${once}`, { method: "PUT", body: { name: "now cron", cronExpression: "0 0 11 ? * *" } })).status).toBe(200);
+    expect(
+      (await api(`/api/jobConfigurations/${once}`, { method: "PUT", body: { name: "now cron", cronExpression: "0 0 11 ? * *" } })).status,
+    ).toBe(200);
     expect(await row(once)).toMatchObject({ job_status: "SCHEDULED", scheduling_type: "CRON" });
   });
 
   it("keeps a RUNNING status and the stored executedBy", async () => {
-    const id = await createOk({ name: uniqueName(), jobType: "AGGREGATE_DATA_EXCHANGE", cronExpression: "0 0 1 ? * *", jobParameters: { dataExchangeIds: ["jtcMAKhWwnc"] }, executedBy: "M5zQapPyTZI" });
+    const id = await createOk({
+      name: uniqueName(),
+      jobType: "AGGREGATE_DATA_EXCHANGE",
+      cronExpression: "0 0 1 ? * *",
+      jobParameters: { dataExchangeIds: ["jtcMAKhWwnc"] },
+      executedBy: "M5zQapPyTZI",
+    });
     await env.DB.prepare(`UPDATE job_configurations SET job_status = 'RUNNING' WHERE uid = ?`).bind(id).run();
-    const res = await api(`/api/jobConfigurations/${id}`, { method: "PUT", body: { name: "renamed", cronExpression: "0 0 2 ? * *", jobParameters: { dataExchangeIds: ["jtcMAKhWwnc"] } } });
+    const res = await api(`/api/jobConfigurations/${id}`, {
+      method: "PUT",
+      body: { name: "renamed", cronExpression: "0 0 2 ? * *", jobParameters: { dataExchangeIds: ["jtcMAKhWwnc"] } },
+    });
     expect(res.status).toBe(200);
     expect(await row(id)).toMatchObject({ job_status: "RUNNING", executed_by: "M5zQapPyTZI", name: "renamed" });
   });
@@ -265,7 +321,7 @@ describe("PATCH /api/jobConfigurations/{id}", () => {
     expect(off.headers.get("Content-Type")).toBeNull();
     expect(await off.text()).toBe("");
     expect(await row(id)).toMatchObject({ enabled: 0, job_status: "DISABLED", version: 2 });
-    expect((await getJob(id, "enabled,jobStatus,nextExecutionTime"))).toEqual({ enabled: false, jobStatus: "DISABLED" });
+    expect(await getJob(id, "enabled,jobStatus,nextExecutionTime")).toEqual({ enabled: false, jobStatus: "DISABLED" });
     expect((await api(`/api/jobConfigurations/${id}`, { method: "PATCH", body: { enabled: "true" } })).status).toBe(204);
     expect(await row(id)).toMatchObject({ enabled: 1, job_status: "SCHEDULED", version: 3 });
   });
@@ -300,13 +356,38 @@ describe("DELETE /api/jobConfigurations/{id}", () => {
 
 describe("nextExecutionTime", () => {
   const now = Date.UTC(2026, 10, 29, 10, 0, 0);
-  const base = { uid: "x", name: "x", code: null, job_type: "RESOURCE_TABLE", scheduling_type: "CRON", delay: null, job_parameters: null, enabled: 1, job_status: "SCHEDULED", last_executed_status: "NOT_STARTED", last_finished: null, last_alive: null, error_codes: null, executed_by: null, queue_name: null, queue_position: null, system: 0, version: 1, last_updated: 0, created_by: null, last_updated_by: null };
+  const base = {
+    uid: "x",
+    name: "x",
+    code: null,
+    job_type: "RESOURCE_TABLE",
+    scheduling_type: "CRON",
+    delay: null,
+    job_parameters: null,
+    enabled: 1,
+    job_status: "SCHEDULED",
+    last_executed_status: "NOT_STARTED",
+    last_finished: null,
+    last_alive: null,
+    error_codes: null,
+    executed_by: null,
+    queue_name: null,
+    queue_position: null,
+    system: 0,
+    version: 1,
+    last_updated: 0,
+    created_by: null,
+    last_updated_by: null,
+  };
   const times = (cron_expression: string, created: number, last_executed: number | null, tz = "Etc/UTC") =>
     apiScheduleTimesFromRow({ ...base, cron_expression, created, last_executed } as any, now, tz);
   const H = 3600_000;
 
   it("an old job whose occurrence is outside the 4 h window shows the next one (no catch-up walk)", () => {
-    expect(times("0 0 3 ? * *", Date.UTC(2025, 0, 1), null)).toEqual({ nextExecutionTime: Date.UTC(2026, 10, 30, 3), maxDelayedExecutionTime: Date.UTC(2026, 10, 30, 3) + 4 * H });
+    expect(times("0 0 3 ? * *", Date.UTC(2025, 0, 1), null)).toEqual({
+      nextExecutionTime: Date.UTC(2026, 10, 30, 3),
+      maxDelayedExecutionTime: Date.UTC(2026, 10, 30, 3) + 4 * H,
+    });
   });
 
   it("an occurrence inside the window is still next until it ran", () => {
@@ -324,7 +405,13 @@ describe("nextExecutionTime", () => {
   });
 
   it("a disabled job or the no-schedule sentinel has none", () => {
-    expect(apiScheduleTimesFromRow({ ...base, cron_expression: "0 0 3 ? * *", created: now, last_executed: null, enabled: 0 } as any, now, "Etc/UTC")).toEqual({ nextExecutionTime: null, maxDelayedExecutionTime: null });
+    expect(
+      apiScheduleTimesFromRow(
+        { ...base, cron_expression: "0 0 3 ? * *", created: now, last_executed: null, enabled: 0 } as any,
+        now,
+        "Etc/UTC",
+      ),
+    ).toEqual({ nextExecutionTime: null, maxDelayedExecutionTime: null });
     expect(times("* * * * * ?", now - H, null)).toEqual({ nextExecutionTime: null, maxDelayedExecutionTime: null });
   });
 });
@@ -343,10 +430,16 @@ describe("PATCH with JSON Patch", () => {
     });
     expect(res.status).toBe(204);
     expect(await row(id)).toMatchObject({ enabled: 0, job_status: "DISABLED", cron_expression: "0 0 18 ? * *", code: null });
-    const bad = await api(`/api/jobConfigurations/${id}`, { method: "PATCH", body: JSON.stringify([{ op: "move", path: "/name", from: "/code" }]) });
+    const bad = await api(`/api/jobConfigurations/${id}`, {
+      method: "PATCH",
+      body: JSON.stringify([{ op: "move", path: "/name", from: "/code" }]),
+    });
     expect(bad.status).toBe(409);
     expect((await json(bad)).message).toBe("Patch path `/name` is not supported.");
-    const nested = await api(`/api/jobConfigurations/${id}`, { method: "PATCH", body: JSON.stringify([{ op: "replace", path: "/jobParameters/pageSize", value: 1 }]) });
+    const nested = await api(`/api/jobConfigurations/${id}`, {
+      method: "PATCH",
+      body: JSON.stringify([{ op: "replace", path: "/jobParameters/pageSize", value: 1 }]),
+    });
     expect(nested.status).toBe(409);
     expect((await api(`/api/jobConfigurations/${id}`, { method: "PATCH", body: "42" })).status).toBe(400);
   });

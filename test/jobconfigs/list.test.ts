@@ -117,10 +117,26 @@ describe("GET /api/jobConfigurations", () => {
     const { body } = await list("?fields=id,jobType,createdBy[id],!id&filter=id:eq:aJob0000001");
     expect(body.jobConfigurations).toEqual([{ jobType: "ANALYTICS_TABLE" }]);
     const star = await list("?fields=*&filter=id:eq:aJob0000004");
-    expect(star.body.jobConfigurations[0]).toMatchObject({ id: "aJob0000004", schedulingType: "FIXED_DELAY", delay: 120, configurable: true, jobStatus: "SCHEDULED" });
-    const scheduler = await list("?fields=created,configurable,cronExpression,delay,id,jobParameters,jobType,lastExecuted,lastExecutedStatus,name&filter=id:eq:aJob0000002");
+    expect(star.body.jobConfigurations[0]).toMatchObject({
+      id: "aJob0000004",
+      schedulingType: "FIXED_DELAY",
+      delay: 120,
+      configurable: true,
+      jobStatus: "SCHEDULED",
+    });
+    const scheduler = await list(
+      "?fields=created,configurable,cronExpression,delay,id,jobParameters,jobType,lastExecuted,lastExecutedStatus,name&filter=id:eq:aJob0000002",
+    );
     expect(scheduler.body.jobConfigurations).toEqual([
-      { id: "aJob0000002", created: "2026-01-01T00:00:01.000", name: "Beta integrity", jobType: "DATA_INTEGRITY", cronExpression: "0 0 2 ? * *", lastExecutedStatus: "NOT_STARTED", configurable: true },
+      {
+        id: "aJob0000002",
+        created: "2026-01-01T00:00:01.000",
+        name: "Beta integrity",
+        jobType: "DATA_INTEGRITY",
+        cronExpression: "0 0 2 ? * *",
+        lastExecutedStatus: "NOT_STARTED",
+        configurable: true,
+      },
     ]);
   });
 });
@@ -177,7 +193,9 @@ describe("filters", () => {
   }
 
   it("negations and not-in", async () => {
-    const r = await list(`?paging=false&fields=id&filter=${encodeURIComponent("jobType:!in:[DATA_INTEGRITY,RESOURCE_TABLE]")}&filter=id:$like:aJob`);
+    const r = await list(
+      `?paging=false&fields=id&filter=${encodeURIComponent("jobType:!in:[DATA_INTEGRITY,RESOURCE_TABLE]")}&filter=id:$like:aJob`,
+    );
     expect(mine(r.body).sort()).toEqual(["aJob0000001", "aJob0000004", "aJob0000006"]);
     const ne = await list(`?paging=false&fields=id&filter=jobType:!eq:DATA_INTEGRITY&filter=id:$like:aJob`);
     expect(mine(ne.body)).toHaveLength(5);
@@ -255,13 +273,17 @@ describe("gist", () => {
   it("headless=true returns a bare array with the requested fields", async () => {
     const { status, body } = await list("/gist?headless=true&fields=id,jobStatus&filter=id:$like:aJob&order=created:asc");
     expect(status).toBe(200);
-    expect(body).toEqual(SEEDS.map((s) => ({ id: s.uid, jobStatus: s.enabled === 0 ? "DISABLED" : s.cron || s.delay ? "SCHEDULED" : "NOT_STARTED" })));
+    expect(body).toEqual(
+      SEEDS.map((s) => ({ id: s.uid, jobStatus: s.enabled === 0 ? "DISABLED" : s.cron || s.delay ? "SCHEDULED" : "NOT_STARTED" })),
+    );
   });
 
   it("without headless: a pager and the list", async () => {
     const { body } = await list("/gist?fields=id&pageSize=2&filter=id:$like:aJob");
     expect(body.pager).toMatchObject({ page: 1, pageSize: 2, total: 7, pageCount: 4 });
-    expect(body.pager.nextPage).toBe("http://localhost:8787/api/jobConfigurations/gist?fields=id&pageSize=2&filter=id%3A%24like%3AaJob&page=2");
+    expect(body.pager.nextPage).toBe(
+      "http://localhost:8787/api/jobConfigurations/gist?fields=id&pageSize=2&filter=id%3A%24like%3AaJob&page=2",
+    );
     expect(body.jobConfigurations).toHaveLength(2);
   });
 
@@ -282,7 +304,9 @@ describe("limits", () => {
     const r = await list(`?filter=${encodeURIComponent(`id:in:[${many}]`)}`);
     expect(r.status).toBe(409);
     const tokens = Array.from({ length: 40 }, (_, i) => `t${i}`).join(" ");
-    const t = await list(`?filter=${encodeURIComponent(`name:token:${tokens}`)}&filter=${encodeURIComponent(`name:token:${tokens}`)}&filter=${encodeURIComponent(`name:token:${tokens}`)}`);
+    const t = await list(
+      `?filter=${encodeURIComponent(`name:token:${tokens}`)}&filter=${encodeURIComponent(`name:token:${tokens}`)}&filter=${encodeURIComponent(`name:token:${tokens}`)}`,
+    );
     expect(t.status).toBe(409);
     const ok = Array.from({ length: 90 }, (_, i) => `x${i}`).join(",");
     expect((await list(`?filter=${encodeURIComponent(`id:in:[${ok}]`)}`)).status).toBe(200);

@@ -14,7 +14,13 @@ beforeAll(async () => {
       env.DB.prepare(
         `INSERT INTO job_configurations (uid, name, job_type, scheduling_type, cron_expression, enabled, job_status, created, last_updated, system)
          VALUES (?, ?, 'RESOURCE_TABLE', 'CRON', ?, 1, 'SCHEDULED', ?, ?, 0)`,
-      ).bind("s" + String(i).padStart(10, "0"), `Stream ${String(i).padStart(5, "0")}`, `${i % 60} ${Math.floor(i / 60) % 60} 1 ? * *`, i, i),
+      ).bind(
+        `s${String(i).padStart(10, "0")}`,
+        `Stream ${String(i).padStart(5, "0")}`,
+        `${i % 60} ${Math.floor(i / 60) % 60} 1 ? * *`,
+        i,
+        i,
+      ),
     );
   }
   for (let i = 0; i < stmts.length; i += 100) await env.DB.batch(stmts.slice(i, i + 100));
@@ -33,13 +39,20 @@ describe("paging=false streams every row once", () => {
     expect(body.jobConfigurations).toHaveLength(COUNT);
     expect(new Set(body.jobConfigurations.map((j: any) => j.id)).size).toBe(COUNT);
     expect(body.jobConfigurations[0]).toEqual({ id: "s0000000000", name: "Stream 00000" });
-    expect(body.jobConfigurations[COUNT - 1]).toEqual({ id: `s${String(COUNT - 1).padStart(10, "0")}`, name: `Stream ${String(COUNT - 1).padStart(5, "0")}` });
+    expect(body.jobConfigurations[COUNT - 1]).toEqual({
+      id: `s${String(COUNT - 1).padStart(10, "0")}`,
+      name: `Stream ${String(COUNT - 1).padStart(5, "0")}`,
+    });
   });
 
   it("with every field, and as a bare gist array", async () => {
     const all = await json(await api("/api/jobConfigurations?paging=false&fields=*&filter=name:$like:Stream&order=created:desc"));
     expect(all.jobConfigurations).toHaveLength(COUNT);
-    expect(all.jobConfigurations[0]).toMatchObject({ id: `s${String(COUNT - 1).padStart(10, "0")}`, schedulingType: "CRON", configurable: true });
+    expect(all.jobConfigurations[0]).toMatchObject({
+      id: `s${String(COUNT - 1).padStart(10, "0")}`,
+      schedulingType: "CRON",
+      configurable: true,
+    });
     expect(all.jobConfigurations[0].nextExecutionTime).toMatch(/^\d{4}-\d{2}-\d{2}T01:\d{2}:\d{2}\.000$/);
     const gist = await json(await api("/api/jobConfigurations/gist?headless=true&paging=false&fields=id&filter=name:$like:Stream"));
     expect(Array.isArray(gist)).toBe(true);
@@ -57,13 +70,40 @@ describe("paging=false streams every row once", () => {
 describe("dates in the server time zone", () => {
   it("formats every date and the schedule in the configured zone", () => {
     const row: JobRow = {
-      uid: "abcdefghijk", name: "tz", code: null, job_type: "RESOURCE_TABLE", scheduling_type: "CRON", cron_expression: "0 0 3 ? * *", delay: null,
-      job_parameters: null, enabled: 1, job_status: "SCHEDULED", last_executed_status: "COMPLETED", last_executed: Date.UTC(2026, 5, 1, 0, 0, 0),
-      last_finished: Date.UTC(2026, 5, 1, 0, 0, 5), last_alive: null, error_codes: null, executed_by: null, queue_name: null, queue_position: null,
-      system: 0, version: 1, created: Date.UTC(2026, 0, 1, 12, 0, 0), last_updated: Date.UTC(2026, 0, 1, 12, 0, 0), created_by: null, last_updated_by: null,
+      uid: "abcdefghijk",
+      name: "tz",
+      code: null,
+      job_type: "RESOURCE_TABLE",
+      scheduling_type: "CRON",
+      cron_expression: "0 0 3 ? * *",
+      delay: null,
+      job_parameters: null,
+      enabled: 1,
+      job_status: "SCHEDULED",
+      last_executed_status: "COMPLETED",
+      last_executed: Date.UTC(2026, 5, 1, 0, 0, 0),
+      last_finished: Date.UTC(2026, 5, 1, 0, 0, 5),
+      last_alive: null,
+      error_codes: null,
+      executed_by: null,
+      queue_name: null,
+      queue_position: null,
+      system: 0,
+      version: 1,
+      created: Date.UTC(2026, 0, 1, 12, 0, 0),
+      last_updated: Date.UTC(2026, 0, 1, 12, 0, 0),
+      created_by: null,
+      last_updated_by: null,
     };
     const now = Date.UTC(2026, 5, 1, 12, 0, 0);
-    const names = new Set(["created", "lastExecuted", "lastFinished", "lastRuntimeExecution", "nextExecutionTime", "maxDelayedExecutionTime"]);
+    const names = new Set([
+      "created",
+      "lastExecuted",
+      "lastFinished",
+      "lastRuntimeExecution",
+      "nextExecutionTime",
+      "maxDelayedExecutionTime",
+    ]);
     expect(jobJson(row, names, { apiBase: "http://x/api", timeZone: "Africa/Nairobi", now, canWrite: true })).toEqual({
       created: "2026-01-01T15:00:00.000",
       lastExecuted: "2026-06-01T03:00:00.000",
@@ -82,9 +122,6 @@ describe("dates in the server time zone", () => {
 
 describe("column pruning", () => {
   it("reads only the columns a selection needs, and everything for schedule times", () => {
-
-
-
     expect(columnsFor(parseFields("id,displayName"), JOB_COLUMNS)).toBe("uid, name");
     expect(columnsFor(parseFields("id,jobStatus,createdBy[id]"), JOB_COLUMNS)).toBe("uid, job_status, enabled, created_by");
     expect(columnsFor(parseFields("id,nextExecutionTime"), JOB_COLUMNS)).toBe(JOB_COLUMNS);

@@ -10,7 +10,7 @@ export const PASSWORD = "Secret123!";
 /** A user with these direct authorities (created once per test file storage). */
 export async function userAuth(username: string, authorities: string[]): Promise<string> {
   await ensureBootstrapAdmin(env, Date.now());
-  const uid = ("u" + username.replace(/[^a-zA-Z0-9]/g, "") + "0000000000").slice(0, 11);
+  const uid = `u${username.replace(/[^a-zA-Z0-9]/g, "")}0000000000`.slice(0, 11);
   const hash = await hashPassword(PASSWORD, 1000);
   await env.DB.prepare(
     `INSERT OR IGNORE INTO users (uid, username, first_name, surname, password_hash, disabled, authorities, created, last_updated)

@@ -8,7 +8,9 @@ afterAll(cleanupJobs);
 
 describe("system jobs", () => {
   it("exist from the first start with DHIS2's UIDs, names and schedules", async () => {
-    const { results } = await env.DB.prepare(`SELECT uid, name, job_type, cron_expression, delay, system, enabled, job_status FROM job_configurations WHERE system = 1 ORDER BY uid`).all<any>();
+    const { results } = await env.DB.prepare(
+      `SELECT uid, name, job_type, cron_expression, delay, system, enabled, job_status FROM job_configurations WHERE system = 1 ORDER BY uid`,
+    ).all<any>();
     expect(results.map((r) => r.uid).sort()).toEqual(SYSTEM_JOBS.map((j) => j.uid).sort());
     for (const j of SYSTEM_JOBS) {
       const r = results.find((x) => x.uid === j.uid);
@@ -26,14 +28,28 @@ describe("system jobs", () => {
       }
     }
     const housekeeping = await getJob("DHIS2rocks1", "id,name,jobType,schedulingType,delay,configurable,jobStatus,nextExecutionTime");
-    expect(housekeeping).toMatchObject({ id: "DHIS2rocks1", name: "Housekeeping", jobType: "HOUSEKEEPING", schedulingType: "FIXED_DELAY", delay: 20, configurable: false, jobStatus: "SCHEDULED" });
+    expect(housekeeping).toMatchObject({
+      id: "DHIS2rocks1",
+      name: "Housekeeping",
+      jobType: "HOUSEKEEPING",
+      schedulingType: "FIXED_DELAY",
+      delay: 20,
+      configurable: false,
+      jobStatus: "SCHEDULED",
+    });
     expect(housekeeping.nextExecutionTime).toBeDefined();
   });
 
   it("cannot be changed or deleted (409 with DHIS2's messages)", async () => {
     const put = await api("/api/jobConfigurations/DHIS2rocks1", { method: "PUT", body: { name: "Housekeeping", delay: 30 } });
     expect(put.status).toBe(409);
-    expect(await json(put)).toEqual({ httpStatus: "Conflict", httpStatusCode: 409, status: "ERROR", errorCode: "E1004", message: "Job DHIS2rocks1 is a system job that cannot be modified." });
+    expect(await json(put)).toEqual({
+      httpStatus: "Conflict",
+      httpStatusCode: 409,
+      status: "ERROR",
+      errorCode: "E1004",
+      message: "Job DHIS2rocks1 is a system job that cannot be modified.",
+    });
     const patch = await api("/api/jobConfigurations/YvAwAmrqAtN", { method: "PATCH", body: { enabled: false } });
     expect(patch.status).toBe(409);
     expect((await json(patch)).message).toBe("Job YvAwAmrqAtN is a system job that cannot be modified.");
@@ -62,14 +78,24 @@ describe("authorization", () => {
     const admin = await userAuth("scheduler", ["F_SCHEDULING_ADMIN"]);
     const denied = await create({ name: uniqueName(), jobType: "RESOURCE_TABLE", cronExpression: "0 0 1 ? * *" }, plain);
     expect(denied.res.status).toBe(403);
-    expect(denied.body).toEqual({ httpStatus: "Forbidden", httpStatusCode: 403, status: "ERROR", errorCode: "E1006", message: "You don't have the proper permissions to create this object." });
+    expect(denied.body).toEqual({
+      httpStatus: "Forbidden",
+      httpStatusCode: 403,
+      status: "ERROR",
+      errorCode: "E1006",
+      message: "You don't have the proper permissions to create this object.",
+    });
     const ok = await create({ name: uniqueName(), jobType: "RESOURCE_TABLE", cronExpression: "0 0 2 ? * *" }, admin);
     expect(ok.res.status).toBe(201);
     const id = ok.body.response.uid;
     const creator = await env.DB.prepare(`SELECT uid FROM users WHERE username = 'scheduler'`).first<{ uid: string }>();
     expect(await row(id)).toMatchObject({ created_by: creator!.uid, last_updated_by: creator!.uid });
 
-    const put = await api(`/api/jobConfigurations/${id}`, { method: "PUT", body: { name: "x", cronExpression: "0 0 3 ? * *" }, auth: plain });
+    const put = await api(`/api/jobConfigurations/${id}`, {
+      method: "PUT",
+      body: { name: "x", cronExpression: "0 0 3 ? * *" },
+      auth: plain,
+    });
     expect(put.status).toBe(403);
     expect((await json(put)).message).toBe("You don't have the proper permissions to update this object.");
     const patch = await api(`/api/jobConfigurations/${id}`, { method: "PATCH", body: { enabled: false }, auth: plain });
@@ -83,7 +109,15 @@ describe("authorization", () => {
 
     // 404 comes before 403 for an unknown job.
     expect((await api(`/api/jobConfigurations/abcdefghij1`, { method: "DELETE", auth: plain })).status).toBe(404);
-    expect((await api(`/api/jobConfigurations/${id}`, { method: "PUT", body: { name: "by scheduler", cronExpression: "0 0 3 ? * *" }, auth: admin })).status).toBe(200);
+    expect(
+      (
+        await api(`/api/jobConfigurations/${id}`, {
+          method: "PUT",
+          body: { name: "by scheduler", cronExpression: "0 0 3 ? * *" },
+          auth: admin,
+        })
+      ).status,
+    ).toBe(200);
     expect((await api(`/api/jobConfigurations/${id}`, { method: "DELETE", auth: admin })).status).toBe(200);
   });
 
@@ -98,7 +132,9 @@ describe("concurrency", () => {
   it("100 parallel creates with one name create exactly one job", async () => {
     const name = uniqueName("race");
     const results = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => create({ name, jobType: "DATA_INTEGRITY", cronExpression: `${i % 60} ${Math.floor(i / 60)} 4 ? * *` })),
+      Array.from({ length: 100 }, (_, i) =>
+        create({ name, jobType: "DATA_INTEGRITY", cronExpression: `${i % 60} ${Math.floor(i / 60)} 4 ? * *` }),
+      ),
     );
     const statuses = results.map((r) => r.res.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
@@ -115,7 +151,9 @@ describe("concurrency", () => {
   it("version increments on every update", async () => {
     const id = await createOk({ name: uniqueName(), jobType: "RESOURCE_TABLE", cronExpression: "0 0 5 ? * *" });
     for (let i = 0; i < 3; i++) {
-      expect((await api(`/api/jobConfigurations/${id}`, { method: "PUT", body: { name: `v${i}`, cronExpression: "0 0 5 ? * *" } })).status).toBe(200);
+      expect(
+        (await api(`/api/jobConfigurations/${id}`, { method: "PUT", body: { name: `v${i}`, cronExpression: "0 0 5 ? * *" } })).status,
+      ).toBe(200);
     }
     expect((await api(`/api/jobConfigurations/${id}`, { method: "PATCH", body: { enabled: false } })).status).toBe(204);
     expect((await row(id)).version).toBe(5);

@@ -52,21 +52,42 @@ describe("create validation: one 409 ObjectReport with every error", () => {
     const { res, body } = await create({ name, jobType: "RESOURCE_TABLE", cronExpression: "0 3 1 ? * *" });
     expect(res.status).toBe(409);
     expect(reports(body)[0]).toMatchObject({ errorCode: "E5003", errorProperty: "name" });
-    expect(reports(body)[0].message).toBe(`Property \`name\` with value \`${name}\` on object ${name} [${body.response.uid}] (JobConfiguration) already exists on object ${first}`);
+    expect(reports(body)[0].message).toBe(
+      `Property \`name\` with value \`${name}\` on object ${name} [${body.response.uid}] (JobConfiguration) already exists on object ${first}`,
+    );
   });
 
   it("E7000 for the same type with the same cron, not for another type", async () => {
     await createOk({ name: uniqueName(), jobType: "PROGRAM_NOTIFICATIONS", cronExpression: "0 0 6 ? * MON-FRI" });
     const same = await create({ name: uniqueName(), jobType: "PROGRAM_NOTIFICATIONS", cronExpression: "0 0 6 ? * MON-FRI" });
-    expect(reports(same.body)[0]).toMatchObject({ errorCode: "E7000", message: "Job of same type already scheduled with cron expression: `0 0 6 ? * MON-FRI`" });
-    expect((await create({ name: uniqueName(), jobType: "SEND_SCHEDULED_MESSAGE", cronExpression: "0 0 6 ? * MON-FRI" })).res.status).toBe(201);
+    expect(reports(same.body)[0]).toMatchObject({
+      errorCode: "E7000",
+      message: "Job of same type already scheduled with cron expression: `0 0 6 ? * MON-FRI`",
+    });
+    expect((await create({ name: uniqueName(), jobType: "SEND_SCHEDULED_MESSAGE", cronExpression: "0 0 6 ? * MON-FRI" })).res.status).toBe(
+      201,
+    );
   });
 
   it("E7004 when CRON has no cron, E7007 when FIXED_DELAY has no delay", async () => {
     const cron = await create({ id: "aaaaaaaaaa1", name: uniqueName(), jobType: "RESOURCE_TABLE", schedulingType: "CRON" });
-    expect(reports(cron.body)[0]).toMatchObject({ errorCode: "E7004", message: "Cron expression must be not null for job with scheduling type CRON: `aaaaaaaaaa1`", errorProperty: "cronExpression" });
-    const delay = await create({ id: "aaaaaaaaaa2", name: uniqueName(), jobType: "CONTINUOUS_ANALYTICS_TABLE", schedulingType: "FIXED_DELAY", cronExpression: "" });
-    expect(reports(delay.body)[0]).toMatchObject({ errorCode: "E7007", message: "Delay must be not null for job with scheduling type FIXED_DELAY: `aaaaaaaaaa2`", errorProperty: "delay" });
+    expect(reports(cron.body)[0]).toMatchObject({
+      errorCode: "E7004",
+      message: "Cron expression must be not null for job with scheduling type CRON: `aaaaaaaaaa1`",
+      errorProperty: "cronExpression",
+    });
+    const delay = await create({
+      id: "aaaaaaaaaa2",
+      name: uniqueName(),
+      jobType: "CONTINUOUS_ANALYTICS_TABLE",
+      schedulingType: "FIXED_DELAY",
+      cronExpression: "",
+    });
+    expect(reports(delay.body)[0]).toMatchObject({
+      errorCode: "E7007",
+      message: "Delay must be not null for job with scheduling type FIXED_DELAY: `aaaaaaaaaa2`",
+      errorProperty: "delay",
+    });
   });
 
   it("E7005 with Spring's message for bad crons; accepts Spring's dialect", async () => {
@@ -76,7 +97,17 @@ describe("create validation: one 409 ObjectReport with every error", () => {
       expect(codes(body), bad).toEqual(["E7005"]);
       expect(reports(body)[0].message.startsWith("Cron expression is invalid: `")).toBe(true);
     }
-    for (const ok of ["0 0 12 ? * MON-FRI", "0 0 0 L * ?", "0 0 0 LW * ?", "0 0 0 ? * 5#2", "0 0 0 ? * 6L", "@daily", "0 15 10 15W * ?", "*/30 * * * * *", "0 0 0 1 JAN ?"]) {
+    for (const ok of [
+      "0 0 12 ? * MON-FRI",
+      "0 0 0 L * ?",
+      "0 0 0 LW * ?",
+      "0 0 0 ? * 5#2",
+      "0 0 0 ? * 6L",
+      "@daily",
+      "0 15 10 15W * ?",
+      "*/30 * * * * *",
+      "0 0 0 1 JAN ?",
+    ]) {
       const { res, body } = await create({ name: uniqueName(), jobType: "DATA_INTEGRITY_DETAILS", cronExpression: ok });
       expect(res.status, `${ok}: ${JSON.stringify(body)}`).toBe(201);
     }
@@ -85,7 +116,11 @@ describe("create validation: one 409 ObjectReport with every error", () => {
   it("a delay must be a positive whole number of seconds", async () => {
     for (const bad of [0, -5, "0"]) {
       const { body } = await create({ name: uniqueName(), jobType: "CONTINUOUS_ANALYTICS_TABLE", delay: bad });
-      expect(reports(body)[0]).toMatchObject({ errorCode: "E4008", errorProperty: "delay", args: ["delay", "1", "2147483647", String(Number(bad))] });
+      expect(reports(body)[0]).toMatchObject({
+        errorCode: "E4008",
+        errorProperty: "delay",
+        args: ["delay", "1", "2147483647", String(Number(bad))],
+      });
     }
     for (const bad of [1.5, "abc", "12s", true]) {
       const { body } = await create({ name: uniqueName(), jobType: "CONTINUOUS_ANALYTICS_TABLE", delay: bad });
@@ -94,7 +129,9 @@ describe("create validation: one 409 ObjectReport with every error", () => {
     const big = await create({ name: uniqueName(), jobType: "CONTINUOUS_ANALYTICS_TABLE", delay: 2 ** 31 });
     expect(codes(big.body)).toEqual(["E4008"]);
     // Java's MessageFormat groups thousands in the message; `args` keep the plain numbers.
-    expect(reports(big.body)[0].message).toBe("Allowed range for numeric property `delay` is [1 to 2,147,483,647], but number given was 2,147,483,648");
+    expect(reports(big.body)[0].message).toBe(
+      "Allowed range for numeric property `delay` is [1 to 2,147,483,647], but number given was 2,147,483,648",
+    );
     expect(reports(big.body)[0].args).toEqual(["delay", "1", "2147483647", "2147483648"]);
     const id = await createOk({ name: uniqueName(), jobType: "CONTINUOUS_ANALYTICS_TABLE", delay: "120" });
     expect((await row(id)).delay).toBe(120);
@@ -104,7 +141,13 @@ describe("create validation: one 409 ObjectReport with every error", () => {
     for (const jobType of ["HOUSEKEEPING", "MOCK", "EVENT_IMPORT", "METADATA_IMPORT", "ANALYTICSTABLE_UPDATE"]) {
       const { res, body } = await create({ name: "Not mine", jobType, cronExpression: "0 0 1 ? * *" });
       expect(res.status).toBe(409);
-      expect(body).toEqual({ httpStatus: "Conflict", httpStatusCode: 409, status: "ERROR", errorCode: "E1004", message: "Job Not mine must be configurable but was not." });
+      expect(body).toEqual({
+        httpStatus: "Conflict",
+        httpStatusCode: 409,
+        status: "ERROR",
+        errorCode: "E1004",
+        message: "Job Not mine must be configurable but was not.",
+      });
     }
   });
 
@@ -112,7 +155,9 @@ describe("create validation: one 409 ObjectReport with every error", () => {
     const unknown = await create({ name: uniqueName(), jobType: "FOO", cronExpression: "0 0 1 ? * *" });
     expect(unknown.res.status).toBe(409);
     expect(reports(unknown.body)[0]).toMatchObject({ errorProperty: "jobType" });
-    expect(reports(unknown.body)[0].message).toMatch(/^Unknown job type `FOO`\. Valid values are: \[DATA_INTEGRITY, DATA_INTEGRITY_DETAILS, RESOURCE_TABLE, .*LOCK_EXCEPTION_CLEANUP\]$/);
+    expect(reports(unknown.body)[0].message).toMatch(
+      /^Unknown job type `FOO`\. Valid values are: \[DATA_INTEGRITY, DATA_INTEGRITY_DETAILS, RESOURCE_TABLE, .*LOCK_EXCEPTION_CLEANUP\]$/,
+    );
     const missing = await create({ name: uniqueName(), cronExpression: "0 0 1 ? * *" });
     expect(reports(missing.body)[0]).toMatchObject({ errorCode: "E4000", errorProperty: "jobType" });
     expect(reports(missing.body)[0].message).toContain("Valid values are: [DATA_INTEGRITY,");
@@ -123,18 +168,48 @@ describe("create validation: one 409 ObjectReport with every error", () => {
   it("per-type parameter rules: E4000, E4008, E4014", async () => {
     const dex = await create({ name: uniqueName(), jobType: "AGGREGATE_DATA_EXCHANGE", cronExpression: "0 0 2 ? * *" });
     expect(reports(dex.body)[0]).toMatchObject({ errorCode: "E4000", message: "Missing required property `dataExchangeIds`" });
-    const inactive = await create({ name: uniqueName(), jobType: "DISABLE_INACTIVE_USERS", cronExpression: "0 0 2 ? * *", jobParameters: { inactiveMonths: "30" } });
-    expect(reports(inactive.body)[0]).toMatchObject({ errorCode: "E4008", message: "Allowed range for numeric property `inactiveMonths` is [1 to 24], but number given was 30" });
-    const mon = await create({ name: uniqueName(), jobType: "MONITORING", cronExpression: "0 0 2 ? * *", jobParameters: { validationRuleGroups: ["abc"] } });
+    const inactive = await create({
+      name: uniqueName(),
+      jobType: "DISABLE_INACTIVE_USERS",
+      cronExpression: "0 0 2 ? * *",
+      jobParameters: { inactiveMonths: "30" },
+    });
+    expect(reports(inactive.body)[0]).toMatchObject({
+      errorCode: "E4008",
+      message: "Allowed range for numeric property `inactiveMonths` is [1 to 24], but number given was 30",
+    });
+    const mon = await create({
+      name: uniqueName(),
+      jobType: "MONITORING",
+      cronExpression: "0 0 2 ? * *",
+      jobParameters: { validationRuleGroups: ["abc"] },
+    });
     expect(reports(mon.body)[0]).toMatchObject({ errorCode: "E4014", message: "Invalid UID `abc` for property `validationRuleGroups`" });
-    const html = await create({ name: uniqueName(), jobType: "HTML_PUSH_ANALYTICS", cronExpression: "0 0 2 ? * *", jobParameters: { dashboard: "jtcMAKhWwnc", mode: "SOMETIMES" } });
+    const html = await create({
+      name: uniqueName(),
+      jobType: "HTML_PUSH_ANALYTICS",
+      cronExpression: "0 0 2 ? * *",
+      jobParameters: { dashboard: "jtcMAKhWwnc", mode: "SOMETIMES" },
+    });
     expect(reports(html.body).map((e: any) => [e.errorCode, e.errorProperty])).toEqual([["E1003", "mode"]]);
-    const wrongShape = await create({ name: uniqueName(), jobType: "DATA_SYNC", cronExpression: "0 0 2 ? * *", jobParameters: "pageSize=100" });
+    const wrongShape = await create({
+      name: uniqueName(),
+      jobType: "DATA_SYNC",
+      cronExpression: "0 0 2 ? * *",
+      jobParameters: "pageSize=100",
+    });
     expect(codes(wrongShape.body)).toEqual(["E1003"]);
   });
 
   it("bad member types and bad ids are reported, not 500", async () => {
-    const { res, body } = await create({ id: "bad id", name: { x: 1 }, jobType: "RESOURCE_TABLE", cronExpression: ["0 0 1 ? * *"], enabled: "yes", executedBy: "nobody" });
+    const { res, body } = await create({
+      id: "bad id",
+      name: { x: 1 },
+      jobType: "RESOURCE_TABLE",
+      cronExpression: ["0 0 1 ? * *"],
+      enabled: "yes",
+      executedBy: "nobody",
+    });
     expect(res.status).toBe(409);
     expect(reports(body).map((e: any) => e.errorProperty)).toEqual(["id", "name", "cronExpression", "executedBy", "enabled"]);
   });
@@ -161,20 +236,36 @@ describe("create validation: one 409 ObjectReport with every error", () => {
       configurable: false,
       whatever: { a: 1 },
     });
-    expect(await row(id)).toMatchObject({ job_status: "SCHEDULED", last_executed: null, last_executed_status: "NOT_STARTED", queue_name: null, queue_position: null, system: 0 });
+    expect(await row(id)).toMatchObject({
+      job_status: "SCHEDULED",
+      last_executed: null,
+      last_executed_status: "NOT_STARTED",
+      queue_name: null,
+      queue_position: null,
+      system: 0,
+    });
   });
 });
 
 describe("JSON quirks (Jackson-like input)", () => {
   it("treats empty strings as absent and numeric strings as numbers", async () => {
-    const id = await createOk({ name: uniqueName(), jobType: "CONTINUOUS_ANALYTICS_TABLE", cronExpression: "", delay: "300", jobParameters: { fullUpdateHourOfDay: "2", lastYears: "" } });
+    const id = await createOk({
+      name: uniqueName(),
+      jobType: "CONTINUOUS_ANALYTICS_TABLE",
+      cronExpression: "",
+      delay: "300",
+      jobParameters: { fullUpdateHourOfDay: "2", lastYears: "" },
+    });
     const r = await row(id);
     expect(r).toMatchObject({ cron_expression: null, delay: 300, scheduling_type: "FIXED_DELAY" });
     expect(JSON.parse(r.job_parameters)).toEqual({ fullUpdateHourOfDay: 2, skipTableTypes: [], skipOutliers: false });
   });
 
   it("returns 409 with the body's reports intact through the ObjectReport (no stack traces)", async () => {
-    const res = await api("/api/jobConfigurations", { method: "POST", body: { name: uniqueName(), jobType: "TEST", cronExpression: "0 0 1 ? * *", jobParameters: { waitMillis: "x" } } });
+    const res = await api("/api/jobConfigurations", {
+      method: "POST",
+      body: { name: uniqueName(), jobType: "TEST", cronExpression: "0 0 1 ? * *", jobParameters: { waitMillis: "x" } },
+    });
     const body = await json(res);
     expect(res.status).toBe(409);
     expect(JSON.stringify(body)).not.toMatch(/at \w+ \(/);

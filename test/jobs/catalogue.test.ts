@@ -39,12 +39,34 @@ describe("job type catalogue", () => {
 
   it("knows every task category the spec names", () => {
     for (const c of [
-      "EVENT_IMPORT", "DATA_STATISTICS", "RESOURCE_TABLE", "FILE_RESOURCE_CLEANUP", "METADATA_IMPORT",
-      "CREDENTIALS_EXPIRY_ALERT", "SMS_SEND", "MOCK", "ANALYTICSTABLE_UPDATE", "COMPLETE_DATA_SET_REGISTRATION_IMPORT",
-      "DATAVALUE_IMPORT", "DATA_SET_NOTIFICATION", "DATA_INTEGRITY", "PUSH_ANALYSIS", "MONITORING",
-      "VALIDATION_RESULTS_NOTIFICATION", "REMOVE_EXPIRED_RESERVED_VALUES", "DATA_SYNC", "SEND_SCHEDULED_MESSAGE",
-      "DATAVALUE_IMPORT_INTERNAL", "PROGRAM_NOTIFICATIONS", "META_DATA_SYNC", "ANALYTICS_TABLE", "PREDICTOR",
-      "GEOJSON_IMPORT", "GML_IMPORT", "TEI_IMPORT", "HOUSEKEEPING",
+      "EVENT_IMPORT",
+      "DATA_STATISTICS",
+      "RESOURCE_TABLE",
+      "FILE_RESOURCE_CLEANUP",
+      "METADATA_IMPORT",
+      "CREDENTIALS_EXPIRY_ALERT",
+      "SMS_SEND",
+      "MOCK",
+      "ANALYTICSTABLE_UPDATE",
+      "COMPLETE_DATA_SET_REGISTRATION_IMPORT",
+      "DATAVALUE_IMPORT",
+      "DATA_SET_NOTIFICATION",
+      "DATA_INTEGRITY",
+      "PUSH_ANALYSIS",
+      "MONITORING",
+      "VALIDATION_RESULTS_NOTIFICATION",
+      "REMOVE_EXPIRED_RESERVED_VALUES",
+      "DATA_SYNC",
+      "SEND_SCHEDULED_MESSAGE",
+      "DATAVALUE_IMPORT_INTERNAL",
+      "PROGRAM_NOTIFICATIONS",
+      "META_DATA_SYNC",
+      "ANALYTICS_TABLE",
+      "PREDICTOR",
+      "GEOJSON_IMPORT",
+      "GML_IMPORT",
+      "TEI_IMPORT",
+      "HOUSEKEEPING",
     ]) {
       expect(ALL_JOB_TYPES).toContain(c);
     }
@@ -56,7 +78,12 @@ describe("job type catalogue", () => {
   });
 
   it("declares DHIS2 names, keys and scheduling types", () => {
-    expect(jobTypeInfo(getJobType("DATA_INTEGRITY")!)).toMatchObject({ name: "Data integrity", jobType: "DATA_INTEGRITY", key: "dataIntegrityJob", schedulingType: "CRON" });
+    expect(jobTypeInfo(getJobType("DATA_INTEGRITY")!)).toMatchObject({
+      name: "Data integrity",
+      jobType: "DATA_INTEGRITY",
+      key: "dataIntegrityJob",
+      schedulingType: "CRON",
+    });
     expect(getJobType("RESOURCE_TABLE")).toMatchObject({ name: "Resource table", key: "resourceTableJob" });
     expect(getJobType("CONTINUOUS_ANALYTICS_TABLE")).toMatchObject({ key: "continuousAnalyticsTableJob", schedulingType: "FIXED_DELAY" });
     expect(getJobType("HTML_PUSH_ANALYTICS")?.name).toBe("Html push analytics");
@@ -68,7 +95,13 @@ describe("job type catalogue", () => {
   it("exposes scheduling traits", () => {
     expect(jobTypeTraits("TEST")).toMatchObject({ configurable: true, independentRuns: true, system: false });
     expect(jobTypeTraits("HOUSEKEEPING")).toMatchObject({ configurable: false, system: true });
-    for (const t of ["HTML_PUSH_ANALYTICS", "AGGREGATE_DATA_EXCHANGE", "META_DATA_SYNC", "SINGLE_EVENT_DATA_SYNC", "TRACKED_ENTITY_DATA_SYNC"]) {
+    for (const t of [
+      "HTML_PUSH_ANALYTICS",
+      "AGGREGATE_DATA_EXCHANGE",
+      "META_DATA_SYNC",
+      "SINGLE_EVENT_DATA_SYNC",
+      "TRACKED_ENTITY_DATA_SYNC",
+    ]) {
       expect(jobTypeTraits(t).executedByCreator).toBe(true);
     }
     expect(jobTypeTraits("DATA_SYNC").executedByCreator).toBe(false);
@@ -117,17 +150,29 @@ describe("job parameters", () => {
 
   it("requires inactiveMonths in 1..24", () => {
     expect(parse("DISABLE_INACTIVE_USERS", undefined).errors.map((e) => e.errorCode)).toEqual(["E4008"]);
-    expect(parse("DISABLE_INACTIVE_USERS", { inactiveMonths: "3", reminderDaysBefore: "2" })).toEqual({ value: { inactiveMonths: 3, reminderDaysBefore: 2 }, errors: [] });
+    expect(parse("DISABLE_INACTIVE_USERS", { inactiveMonths: "3", reminderDaysBefore: "2" })).toEqual({
+      value: { inactiveMonths: 3, reminderDaysBefore: 2 },
+      errors: [],
+    });
     expect(parse("DISABLE_INACTIVE_USERS", { inactiveMonths: 3, reminderDaysBefore: 29 }).errors[0].message).toBe(
       "Allowed range for numeric property `reminderDaysBefore` is [1 to 28], but number given was 29",
     );
   });
 
   it("checks UIDs with E4014 and required lists with E4000", () => {
-    expect(parse("MONITORING", { validationRuleGroups: ["bad"] }).errors[0]).toMatchObject({ errorCode: "E4014", message: "Invalid UID `bad` for property `validationRuleGroups`" });
-    expect(parse("AGGREGATE_DATA_EXCHANGE", {}).errors[0]).toMatchObject({ errorCode: "E4000", message: "Missing required property `dataExchangeIds`" });
+    expect(parse("MONITORING", { validationRuleGroups: ["bad"] }).errors[0]).toMatchObject({
+      errorCode: "E4014",
+      message: "Invalid UID `bad` for property `validationRuleGroups`",
+    });
+    expect(parse("AGGREGATE_DATA_EXCHANGE", {}).errors[0]).toMatchObject({
+      errorCode: "E4000",
+      message: "Missing required property `dataExchangeIds`",
+    });
     expect(parse("PUSH_ANALYSIS", { pushAnalysis: ["jtcMAKhWwnc"] })).toEqual({ value: { pushAnalysis: ["jtcMAKhWwnc"] }, errors: [] });
-    expect(parse("PUSH_ANALYSIS", {}).errors[0]).toMatchObject({ errorCode: "E4014", message: "Invalid UID `[]` for property `pushAnalysis`" });
+    expect(parse("PUSH_ANALYSIS", {}).errors[0]).toMatchObject({
+      errorCode: "E4014",
+      message: "Invalid UID `[]` for property `pushAnalysis`",
+    });
     const html = parse("HTML_PUSH_ANALYTICS", {});
     expect(html.errors.map((e) => e.args)).toEqual([["dashboard"], ["receivers"], ["mode"]]);
     expect(parse("HTML_PUSH_ANALYTICS", { dashboard: "jtcMAKhWwnc", receivers: "jtcMAKhWwnd", mode: "executor" })).toEqual({
@@ -143,7 +188,10 @@ describe("job parameters", () => {
       ["E1003", "skipTableTypes"],
     ]);
     expect(parse("CONTINUOUS_ANALYTICS_TABLE", { fullUpdateHourOfDay: 24 }).errors[0].errorCode).toBe("E4008");
-    expect(parse("CONTINUOUS_ANALYTICS_TABLE", { fullUpdateHourOfDay: 4 })).toEqual({ value: { fullUpdateHourOfDay: 4, skipTableTypes: [], skipOutliers: false }, errors: [] });
+    expect(parse("CONTINUOUS_ANALYTICS_TABLE", { fullUpdateHourOfDay: 4 })).toEqual({
+      value: { fullUpdateHourOfDay: 4, skipTableTypes: [], skipOutliers: false },
+      errors: [],
+    });
     expect(parse("DATA_SYNC", [1]).errors[0].errorCode).toBe("E1003");
     expect(parse("DATA_SYNC", { pageSize: 1.5 }).errors[0].errorCode).toBe("E1003");
   });

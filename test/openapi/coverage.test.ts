@@ -18,15 +18,17 @@ const DOCUMENTED_AS: Record<string, string> = {
 };
 
 /** `/api/jobConfigurations/:id{[a-z]+}` → `/api/jobConfigurations/{id}`. */
-export function normalisePath(path: string): string {
-  return path
-    .split("/")
-    .map((seg) => {
-      const m = /^:([A-Za-z0-9_]+)(\{.*\})?(\?)?$/.exec(seg);
-      return m ? `{${m[1]}}` : seg;
-    })
-    .join("/")
-    .replace(/\/+$/, "") || "/";
+function normalisePath(path: string): string {
+  return (
+    path
+      .split("/")
+      .map((seg) => {
+        const m = /^:([A-Za-z0-9_]+)(\{.*\})?(\?)?$/.exec(seg);
+        return m ? `{${m[1]}}` : seg;
+      })
+      .join("/")
+      .replace(/\/+$/, "") || "/"
+  );
 }
 
 describe("OpenAPI document", () => {
@@ -40,7 +42,9 @@ describe("OpenAPI document", () => {
     expect(doc.paths["/api/jobConfigurations"].get.parameters.map((p: any) => p.name)).toEqual(
       expect.arrayContaining(["fields", "filter", "order", "paging", "page", "pageSize", "rootJunction", "query"]),
     );
-    expect(doc.paths["/api/jobConfigurations"].post.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/JobConfigurationInput" });
+    expect(doc.paths["/api/jobConfigurations"].post.requestBody.content["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/JobConfigurationInput",
+    });
     expect(doc.components.schemas.JobConfigurationInput.properties).toHaveProperty("cronExpression");
     expect(doc.paths["/api/jobConfigurations/{id}"].get.parameters.find((p: any) => p.name === "id").in).toBe("path");
     expect(doc.paths["/api/docs"].get).toBeDefined();

@@ -19,8 +19,8 @@ try {
   page.on("console", (m) => {
     if ((m.type() === "error" || m.type() === "warning") && !/favicon|status of 404/.test(m.text())) problems.push(m.text());
   });
-  page.on("pageerror", (e) => problems.push("pageerror " + e.message));
-  await page.goto(s.url + "/api/docs");
+  page.on("pageerror", (e) => problems.push(`pageerror ${e.message}`));
+  await page.goto(`${s.url}/api/docs`);
   await page.waitForTimeout(1500);
   console.log("status without credentials:", await page.textContent("#status"));
   await page.fill("#user", "admin");
@@ -33,7 +33,9 @@ try {
   const op = page.locator('details.op[data-search^="get /api/jobconfigurations/jobtypes "]').first();
   await op.locator(":scope > summary").click();
   await op.locator("button").click();
-  await page.waitForFunction((el) => el.querySelector(":scope > .body > pre").textContent.includes("→"), await op.elementHandle(), { timeout: 10000 });
+  await page.waitForFunction((el) => el.querySelector(":scope > .body > pre").textContent.includes("→"), await op.elementHandle(), {
+    timeout: 10000,
+  });
   console.log((await op.locator(":scope > .body > pre").textContent()).slice(0, 200));
   // POST with the prefilled body edited
   const post = page.locator('details.op[data-search^="post /api/jobconfigurations "]').first();
@@ -41,7 +43,9 @@ try {
   console.log("prefilled body:", (await post.locator("textarea.json").inputValue()).slice(0, 300));
   await post.locator("textarea.json").fill(JSON.stringify({ name: "From docs", jobType: "RESOURCE_TABLE", cronExpression: "0 0 3 ? * *" }));
   await post.locator("button").click();
-  await page.waitForFunction((el) => el.querySelector(":scope > .body > pre").textContent.includes("→"), await post.elementHandle(), { timeout: 10000 });
+  await page.waitForFunction((el) => el.querySelector(":scope > .body > pre").textContent.includes("→"), await post.elementHandle(), {
+    timeout: 10000,
+  });
   console.log((await post.locator(":scope > .body > pre").textContent()).slice(0, 120));
   // GET one with a path parameter and a query parameter
   await page.fill("#search", "get /api/jobconfigurations/{id}");
@@ -50,8 +54,10 @@ try {
   await one.locator('[data-param="id"]').fill("DHIS2rocks1");
   await one.locator('[data-param="fields"]').fill("id,name");
   await one.locator("button").click();
-  await page.waitForFunction((el) => el.querySelector(":scope > .body > pre").textContent.includes("→"), await one.elementHandle(), { timeout: 10000 });
-  console.log((await one.locator(":scope > .body > pre").textContent()));
+  await page.waitForFunction((el) => el.querySelector(":scope > .body > pre").textContent.includes("→"), await one.elementHandle(), {
+    timeout: 10000,
+  });
+  console.log(await one.locator(":scope > .body > pre").textContent());
   console.log("visible ops after search:", await page.locator("details.op:visible").count());
   const expectIn = async (loc, text) => {
     const t = await loc.textContent();

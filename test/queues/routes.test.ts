@@ -28,8 +28,10 @@ beforeEach(async () => {
 afterEach(deleteJobAlarms);
 afterAll(() => setClock(null));
 
-const post = (name: string, body: unknown, auth?: string) => api(`/api/scheduler/queues/${encodeURIComponent(name)}`, { method: "POST", body, auth });
-const put = (name: string, body: unknown, auth?: string) => api(`/api/scheduler/queues/${encodeURIComponent(name)}`, { method: "PUT", body, auth });
+const post = (name: string, body: unknown, auth?: string) =>
+  api(`/api/scheduler/queues/${encodeURIComponent(name)}`, { method: "POST", body, auth });
+const put = (name: string, body: unknown, auth?: string) =>
+  api(`/api/scheduler/queues/${encodeURIComponent(name)}`, { method: "PUT", body, auth });
 const del = (name: string, auth?: string) => api(`/api/scheduler/queues/${encodeURIComponent(name)}`, { method: "DELETE", auth });
 
 async function expectMessage(res: Response, status: number, message: string, errorCode?: string) {
@@ -63,7 +65,16 @@ describe("GET /api/scheduler", () => {
       status: "SCHEDULED",
       enabled: true,
       configurable: true,
-      sequence: [{ id: A, name: "a", type: "DISABLE_INACTIVE_USERS", cronExpression: "0 0 1 ? * *", nextExecutionTime: "2030-01-08T01:00:00.000", status: "SCHEDULED" }],
+      sequence: [
+        {
+          id: A,
+          name: "a",
+          type: "DISABLE_INACTIVE_USERS",
+          cronExpression: "0 0 1 ? * *",
+          nextExecutionTime: "2030-01-08T01:00:00.000",
+          status: "SCHEDULED",
+        },
+      ],
     });
   });
 
@@ -89,7 +100,9 @@ describe("GET /api/scheduler", () => {
     expect(hk.delay).toBe(20);
     expect(hk.cronExpression).toBeUndefined();
     expect(hk.maxDelayedExecutionTime).toBeUndefined();
-    expect(hk.sequence).toEqual([{ id: SYS, name: "housekeeping", type: "HOUSEKEEPING", delay: 20, nextExecutionTime: hk.nextExecutionTime, status: "SCHEDULED" }]);
+    expect(hk.sequence).toEqual([
+      { id: SYS, name: "housekeeping", type: "HOUSEKEEPING", delay: 20, nextExecutionTime: hk.nextExecutionTime, status: "SCHEDULED" },
+    ]);
   });
 
   it("collapses a queue into one Sequence entry carrying the head's schedule", async () => {
@@ -108,7 +121,14 @@ describe("GET /api/scheduler", () => {
       enabled: true,
       configurable: true,
       sequence: [
-        { id: A, name: "a", type: "DISABLE_INACTIVE_USERS", cronExpression: "0 0 1 ? * *", nextExecutionTime: "2030-01-08T01:00:00.000", status: "SCHEDULED" },
+        {
+          id: A,
+          name: "a",
+          type: "DISABLE_INACTIVE_USERS",
+          cronExpression: "0 0 1 ? * *",
+          nextExecutionTime: "2030-01-08T01:00:00.000",
+          status: "SCHEDULED",
+        },
         { id: C, name: "c", type: "RESOURCE_TABLE", status: "SCHEDULED" },
       ],
     });
@@ -158,7 +178,16 @@ describe("GET /api/scheduler/queueable", () => {
     expect(res.status).toBe(200);
     const entries = await json<any[]>(res);
     expect(entries.map((e) => e.name)).toEqual(["b"]);
-    expect(entries[0].sequence).toEqual([{ id: B, name: "b", type: "DATA_INTEGRITY", cronExpression: "0 0 12 ? * MON-FRI", nextExecutionTime: "2030-01-07T12:00:00.000", status: "SCHEDULED" }]);
+    expect(entries[0].sequence).toEqual([
+      {
+        id: B,
+        name: "b",
+        type: "DATA_INTEGRITY",
+        cronExpression: "0 0 12 ? * MON-FRI",
+        nextExecutionTime: "2030-01-07T12:00:00.000",
+        status: "SCHEDULED",
+      },
+    ]);
   });
 
   it("with ?name= also lists the members of that queue (not of others)", async () => {
@@ -190,7 +219,14 @@ describe("queue CRUD", () => {
     await post("testQueue", { cronExpression: "0 30 2 ? * *", sequence: [B, A] });
     const b = await jobRow(B);
     const a = await jobRow(A);
-    expect([b.queue_name, b.queue_position, b.cron_expression, b.scheduling_type, b.version, b.last_updated]).toEqual(["testQueue", 0, "0 30 2 ? * *", "CRON", 2, T0]);
+    expect([b.queue_name, b.queue_position, b.cron_expression, b.scheduling_type, b.version, b.last_updated]).toEqual([
+      "testQueue",
+      0,
+      "0 30 2 ? * *",
+      "CRON",
+      2,
+      T0,
+    ]);
     expect([a.queue_name, a.queue_position, a.cron_expression, a.version]).toEqual(["testQueue", 1, null, 2]);
     expect(a.last_updated_by).toBe("M5zQapPyTZI");
     expect((await jobRow(C)).version).toBe(1);
@@ -208,21 +244,41 @@ describe("queue CRUD", () => {
 
   it("E7021: the queue already exists", async () => {
     await post("testQueue", { cronExpression: "0 0 1 ? * *", sequence: [A, B] });
-    await expectMessage(await post("testQueue", { cronExpression: "0 0 1 ? * *", sequence: [] }), 409, "Job queue already exist: `testQueue`", "E7021");
+    await expectMessage(
+      await post("testQueue", { cronExpression: "0 0 1 ? * *", sequence: [] }),
+      409,
+      "Job queue already exist: `testQueue`",
+      "E7021",
+    );
   });
 
   it("E7022: a job already used in another queue", async () => {
     await post("Q1", { cronExpression: "0 0 1 ? * *", sequence: [A, B] });
-    await expectMessage(await post("Q2", { cronExpression: "0 0 1 ? * *", sequence: [A, C] }), 409, `Job \`${A}\` is already used in another queue: \`Q1\``, "E7022");
+    await expectMessage(
+      await post("Q2", { cronExpression: "0 0 1 ? * *", sequence: [A, C] }),
+      409,
+      `Job \`${A}\` is already used in another queue: \`Q1\``,
+      "E7022",
+    );
   });
 
   it("E7023: a system job", async () => {
     await seedJob({ uid: SYS, name: "housekeeping", jobType: "HOUSEKEEPING", cron: null, delay: 20, system: true });
-    await expectMessage(await post("q", { cronExpression: "0 0 1 ? * *", sequence: [A, SYS] }), 409, `Job \`${SYS}\` is a system job that cannot be sequenced`, "E7023");
+    await expectMessage(
+      await post("q", { cronExpression: "0 0 1 ? * *", sequence: [A, SYS] }),
+      409,
+      `Job \`${SYS}\` is a system job that cannot be sequenced`,
+      "E7023",
+    );
   });
 
   it("E7024: fewer than two jobs", async () => {
-    await expectMessage(await post("q", { cronExpression: "0 0 1 ? * *", sequence: [A] }), 409, "Job queue must have at least two jobs.", "E7024");
+    await expectMessage(
+      await post("q", { cronExpression: "0 0 1 ? * *", sequence: [A] }),
+      409,
+      "Job queue must have at least two jobs.",
+      "E7024",
+    );
     await expectMessage(await post("q", { cronExpression: "0 0 1 ? * *" }), 409, "Job queue must have at least two jobs.", "E7024");
   });
 
@@ -244,7 +300,12 @@ describe("queue CRUD", () => {
   });
 
   it("unknown job: 404 naming it; nothing is written", async () => {
-    await expectMessage(await post("q", { cronExpression: "0 0 1 ? * *", sequence: [A, "no-uid", C] }), 404, "JobConfiguration with id no-uid could not be found.", "E1005");
+    await expectMessage(
+      await post("q", { cronExpression: "0 0 1 ? * *", sequence: [A, "no-uid", C] }),
+      404,
+      "JobConfiguration with id no-uid could not be found.",
+      "E1005",
+    );
     expect((await jobRow(A)).queue_name).toBeNull();
     expect(await json(await api("/api/scheduler/queues"))).toEqual([]);
   });
@@ -261,9 +322,21 @@ describe("queue CRUD", () => {
     const res = await put("testQueue", { cronExpression: "0 0 2 ? * *", sequence: [B, A] });
     expect(res.status).toBe(204);
     expect(res.headers.get("Content-Type")).toBeNull();
-    expect(await json(await api("/api/scheduler/queues/testQueue"))).toEqual({ name: "testQueue", cronExpression: "0 0 2 ? * *", sequence: [B, A] });
+    expect(await json(await api("/api/scheduler/queues/testQueue"))).toEqual({
+      name: "testQueue",
+      cronExpression: "0 0 2 ? * *",
+      sequence: [B, A],
+    });
     const c = await jobRow(C);
-    expect([c.queue_name, c.queue_position, c.cron_expression, c.enabled, c.job_status, c.version, c.last_updated]).toEqual([null, null, null, 0, "DISABLED", 3, T0 + 60_000]);
+    expect([c.queue_name, c.queue_position, c.cron_expression, c.enabled, c.job_status, c.version, c.last_updated]).toEqual([
+      null,
+      null,
+      null,
+      0,
+      "DISABLED",
+      3,
+      T0 + 60_000,
+    ]);
     const a = await jobRow(A);
     expect([a.queue_position, a.cron_expression, a.version]).toEqual([1, null, 3]);
   });
@@ -280,7 +353,12 @@ describe("queue CRUD", () => {
     await seedJob({ uid: "jobDddddd01", name: "d", jobType: "PREDICTOR" });
     await post("one", { cronExpression: "0 0 1 ? * *", sequence: [A, B] });
     await post("two", { cronExpression: "0 0 1 ? * *", sequence: [C, "jobDddddd01"] });
-    await expectMessage(await put("one", { name: "two", cronExpression: "0 0 1 ? * *", sequence: [A, B] }), 409, "Job queue already exist: `two`", "E7021");
+    await expectMessage(
+      await put("one", { name: "two", cronExpression: "0 0 1 ? * *", sequence: [A, B] }),
+      409,
+      "Job queue already exist: `two`",
+      "E7021",
+    );
   });
 
   it("DELETE (204) leaves the members unscheduled and disabled; they drop out of the overview", async () => {
@@ -303,7 +381,12 @@ describe("queue CRUD", () => {
   });
 
   it("accepts Jackson-style input: blank cron is absent, sequence of {id} objects", async () => {
-    await expectMessage(await post("q", { cronExpression: "", sequence: [A, B] }), 409, "Cron expression is invalid: `Expression string must not be empty`", "E7005");
+    await expectMessage(
+      await post("q", { cronExpression: "", sequence: [A, B] }),
+      409,
+      "Cron expression is invalid: `Expression string must not be empty`",
+      "E7005",
+    );
     expect((await post("q", { cronExpression: "0 0 1 ? * *", sequence: [{ id: A }, { id: B }] })).status).toBe(201);
   });
 
@@ -316,8 +399,18 @@ describe("queue CRUD", () => {
   it("writes need F_SCHEDULING_ADMIN or ALL; reads only a user", async () => {
     await post("q", { cronExpression: "0 0 1 ? * *", sequence: [A, B] });
     const plain = await userWith([]);
-    await expectMessage(await post("q2", { cronExpression: "0 0 1 ? * *", sequence: [C, A] }, plain), 403, "Access is denied, requires one Authority from [F_SCHEDULING_ADMIN]", "E1006");
-    await expectMessage(await put("q", { cronExpression: "0 0 1 ? * *", sequence: [A, B] }, plain), 403, "Access is denied, requires one Authority from [F_SCHEDULING_ADMIN]", "E1006");
+    await expectMessage(
+      await post("q2", { cronExpression: "0 0 1 ? * *", sequence: [C, A] }, plain),
+      403,
+      "Access is denied, requires one Authority from [F_SCHEDULING_ADMIN]",
+      "E1006",
+    );
+    await expectMessage(
+      await put("q", { cronExpression: "0 0 1 ? * *", sequence: [A, B] }, plain),
+      403,
+      "Access is denied, requires one Authority from [F_SCHEDULING_ADMIN]",
+      "E1006",
+    );
     await expectMessage(await del("q", plain), 403, "Access is denied, requires one Authority from [F_SCHEDULING_ADMIN]", "E1006");
     expect((await api("/api/scheduler/queues/q", { auth: plain })).status).toBe(200);
     expect((await api("/api/scheduler", { auth: plain })).status).toBe(200);
@@ -327,7 +420,9 @@ describe("queue CRUD", () => {
 
   it("documents every route in the OpenAPI document, with the write bodies", async () => {
     const doc = app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "t", version: "1" } }) as any;
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/api/scheduler", "/api/scheduler/queueable", "/api/scheduler/queues", "/api/scheduler/queues/{name}"]));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/api/scheduler", "/api/scheduler/queueable", "/api/scheduler/queues", "/api/scheduler/queues/{name}"]),
+    );
     const queue = doc.paths["/api/scheduler/queues/{name}"];
     expect(Object.keys(queue).sort()).toEqual(["delete", "get", "post", "put"]);
     expect(queue.post.requestBody.content["application/json"]).toBeDefined();

@@ -47,10 +47,14 @@ afterAll(() => setClock(null));
 
 /** What the scheduler leaves in D1 when a run starts and when it ends. */
 async function runStarted(uid: string, at: number) {
-  await env.DB.prepare("UPDATE job_configurations SET job_status = 'RUNNING', last_executed = ?, last_alive = ? WHERE uid = ?").bind(at, at, uid).run();
+  await env.DB.prepare("UPDATE job_configurations SET job_status = 'RUNNING', last_executed = ?, last_alive = ? WHERE uid = ?")
+    .bind(at, at, uid)
+    .run();
 }
 async function runEnded(uid: string, at: number, status: "COMPLETED" | "FAILED" | "STOPPED") {
-  await env.DB.prepare("UPDATE job_configurations SET job_status = 'SCHEDULED', last_executed_status = ?, last_finished = ?, last_alive = NULL WHERE uid = ?")
+  await env.DB.prepare(
+    "UPDATE job_configurations SET job_status = 'SCHEDULED', last_executed_status = ?, last_finished = ?, last_alive = NULL WHERE uid = ?",
+  )
     .bind(status, at, uid)
     .run();
 }
@@ -110,7 +114,12 @@ describe("queue runs", () => {
     const res = await onQueueMemberFinished(env, B, "FAILED", T0 + 2000, opts);
     expect(res).toEqual({ action: "skipped-rest", runId: `q@${T0}`, skipped: [C] });
     const c = await jobRow(C);
-    expect([c.last_executed_status, c.last_executed, c.last_finished, c.job_status]).toEqual(["NOT_STARTED", T0 + 2000, T0 + 2000, "SCHEDULED"]);
+    expect([c.last_executed_status, c.last_executed, c.last_finished, c.job_status]).toEqual([
+      "NOT_STARTED",
+      T0 + 2000,
+      T0 + 2000,
+      "SCHEDULED",
+    ]);
     expect(started.map((s) => s.uid)).toEqual([B]);
     expect((await steps()).map((s: any) => s.state)).toEqual(["COMPLETED", "FAILED", "SKIPPED"]);
     // A late success report for B changes nothing; a repeated head report neither.
@@ -150,9 +159,19 @@ describe("queue runs", () => {
     expect(await onQueueMemberFinished(env, B, "COMPLETED", T0 + 10, opts)).toEqual({ action: "none" });
 
     // D ran at T0 - 1 h, then became the head of a new queue: that run must not start the queue.
-    await seedJob({ uid: "runDdddddd1", name: "rd", jobType: "TEST", lastExecuted: T0 - 3_600_000, lastFinished: T0 - 3_500_000, lastExecutedStatus: "COMPLETED" });
+    await seedJob({
+      uid: "runDdddddd1",
+      name: "rd",
+      jobType: "TEST",
+      lastExecuted: T0 - 3_600_000,
+      lastFinished: T0 - 3_500_000,
+      lastExecutedStatus: "COMPLETED",
+    });
     await seedJob({ uid: "runEeeeeee1", name: "re", jobType: "TEST" });
-    await api("/api/scheduler/queues/q2", { method: "POST", body: { cronExpression: "0 0 2 ? * *", sequence: ["runDdddddd1", "runEeeeeee1"] } });
+    await api("/api/scheduler/queues/q2", {
+      method: "POST",
+      body: { cronExpression: "0 0 2 ? * *", sequence: ["runDdddddd1", "runEeeeeee1"] },
+    });
     expect((await onQueueMemberFinished(env, "runDdddddd1", "COMPLETED", T0, opts)).action).toBe("none");
     expect((await reconcileQueueRuns(env, T0 + 600_000, opts)).continued).toEqual([]);
     expect(started).toEqual([]);
@@ -185,7 +204,10 @@ describe("queue edits during a run", () => {
     await runStarted(A, T0);
     await runEnded(A, T0 + 1000, "COMPLETED");
     await onQueueMemberFinished(env, A, "COMPLETED", T0 + 1000, opts);
-    expect((await api("/api/scheduler/queues/q", { method: "PUT", body: { name: "q2", cronExpression: "0 0 1 ? * *", sequence: [A, B, C] } })).status).toBe(204);
+    expect(
+      (await api("/api/scheduler/queues/q", { method: "PUT", body: { name: "q2", cronExpression: "0 0 1 ? * *", sequence: [A, B, C] } }))
+        .status,
+    ).toBe(204);
     await runStarted(B, T0 + 2000);
     await runEnded(B, T0 + 3000, "COMPLETED");
     expect(await reconcileQueueRuns(env, T0 + 3000, opts)).toEqual({ continued: [B], retriggered: [], failed: [] });

@@ -54,7 +54,6 @@ export async function seedJob(seed: JobSeed): Promise<void> {
     .run();
 }
 
-
 export async function jobRow(uid: string): Promise<JobRow> {
   const row = await env.DB.prepare("SELECT * FROM job_configurations WHERE uid = ?").bind(uid).first<JobRow>();
   if (!row) throw new Error(`no job ${uid}`);

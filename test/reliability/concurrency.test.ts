@@ -18,7 +18,9 @@ const T0 = Date.UTC(2035, 5, 1, 0, 0, 1);
 const PARALLEL = 100;
 
 async function createJob(extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await api("/api/jobConfigurations", { body: { name: `Concurrent ${generateUid()}`, jobType: "TEST", cronExpression: uniqueCron(), ...extra } });
+  const res = await api("/api/jobConfigurations", {
+    body: { name: `Concurrent ${generateUid()}`, jobType: "TEST", cronExpression: uniqueCron(), ...extra },
+  });
   const body = await json(res);
   expect(res.status, JSON.stringify(body)).toBe(201);
   return body.response.uid;
@@ -49,7 +51,9 @@ describe("parallel execute", () => {
       await held;
     });
     const uid = await createJob();
-    const answers = await Promise.all(Array.from({ length: PARALLEL }, () => api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" })));
+    const answers = await Promise.all(
+      Array.from({ length: PARALLEL }, () => api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" })),
+    );
     expect(statuses(answers)).toEqual({ 200: 1, 409: PARALLEL - 1 });
     for (const r of answers.filter((a) => a.status === 409)) {
       expect(await r.json()).toMatchObject({ httpStatusCode: 409, status: "ERROR", message: "Job is already running." });
@@ -57,7 +61,9 @@ describe("parallel execute", () => {
     // Start it, then hammer it again while it runs: still one run.
     const running = fireAlarm(uid);
     for (let i = 0; i < 200 && runs === 0; i++) await new Promise((r) => setTimeout(r, 5));
-    const during = await Promise.all(Array.from({ length: PARALLEL }, () => api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" })));
+    const during = await Promise.all(
+      Array.from({ length: PARALLEL }, () => api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" })),
+    );
     expect(statuses(during)).toEqual({ 409: PARALLEL });
     await Promise.all(Array.from({ length: 5 }, () => fireAlarm(uid).catch(() => false)));
     release();
@@ -81,7 +87,9 @@ describe("parallel creates", () => {
   it(`${PARALLEL} parallel creates with the same name create exactly one job`, async () => {
     const name = `Same name ${generateUid()}`;
     const answers = await Promise.all(
-      Array.from({ length: PARALLEL }, () => api("/api/jobConfigurations", { body: { name, jobType: "TEST", cronExpression: uniqueCron() } })),
+      Array.from({ length: PARALLEL }, () =>
+        api("/api/jobConfigurations", { body: { name, jobType: "TEST", cronExpression: uniqueCron() } }),
+      ),
     );
     expect(statuses(answers)).toEqual({ 201: 1, 409: PARALLEL - 1 });
     for (const r of answers.filter((a) => a.status === 409)) {
@@ -98,7 +106,9 @@ describe("parallel creates", () => {
   it(`${PARALLEL} parallel creates with one client-supplied id create exactly one job`, async () => {
     const id = generateUid();
     const answers = await Promise.all(
-      Array.from({ length: PARALLEL }, (_, i) => api("/api/jobConfigurations", { body: { id, name: `Same id ${id} ${i}`, jobType: "TEST", cronExpression: uniqueCron() } })),
+      Array.from({ length: PARALLEL }, (_, i) =>
+        api("/api/jobConfigurations", { body: { id, name: `Same id ${id} ${i}`, jobType: "TEST", cronExpression: uniqueCron() } }),
+      ),
     );
     expect(statuses(answers)[201]).toBe(1);
     expect(answers.every((a) => a.status === 201 || a.status === 409)).toBe(true);
@@ -111,18 +121,27 @@ describe("parallel updates", () => {
   it("parallel PUTs: last writer wins, every accepted PUT is counted, no torn row, the object in step", async () => {
     const uid = await createJob();
     const before = (await env.DB.prepare(`SELECT version FROM job_configurations WHERE uid = ?`).bind(uid).first<{ version: number }>())!;
-    const bodies = Array.from({ length: 20 }, (_, i) => ({ name: `Writer ${i} ${uid}`, jobType: "TEST", cronExpression: `${i} 0 4 * * ?`, jobParameters: { stages: i } }));
+    const bodies = Array.from({ length: 20 }, (_, i) => ({
+      name: `Writer ${i} ${uid}`,
+      jobType: "TEST",
+      cronExpression: `${i} 0 4 * * ?`,
+      jobParameters: { stages: i },
+    }));
     const answers = await Promise.all(bodies.map((body) => api(`/api/jobConfigurations/${uid}`, { method: "PUT", body })));
     const accepted = answers.filter((a) => a.status === 200).length;
     expect(answers.every((a) => a.status === 200 || a.status === 409)).toBe(true);
     expect(accepted).toBeGreaterThan(0);
-    const after = (await env.DB.prepare(`SELECT name, cron_expression, job_parameters, version FROM job_configurations WHERE uid = ?`).bind(uid).first<any>())!;
+    const after = (await env.DB.prepare(`SELECT name, cron_expression, job_parameters, version FROM job_configurations WHERE uid = ?`)
+      .bind(uid)
+      .first<any>())!;
     expect(after.version).toBe(before.version + accepted);
     const i = bodies.findIndex((b) => b.name === after.name);
     expect(i).toBeGreaterThanOrEqual(0);
     expect(after.cron_expression).toBe(bodies[i].cronExpression);
     expect(JSON.parse(after.job_parameters).stages).toBe(i);
-    const mark = await env.DB.prepare(`SELECT synced_version FROM job_schedule WHERE job_uid = ?`).bind(uid).first<{ synced_version: number }>();
+    const mark = await env.DB.prepare(`SELECT synced_version FROM job_schedule WHERE job_uid = ?`)
+      .bind(uid)
+      .first<{ synced_version: number }>();
     expect(mark?.synced_version).toBe(after.version);
     expect(await alarmOf(uid)).toBe(Date.UTC(2035, 5, 1, 4, 0, i));
   });

@@ -263,7 +263,9 @@ describe("runs that fail, objects that reset", () => {
 
 describe("alarms delivered twice, late and early; the clock jumping", () => {
   async function duplicates(): Promise<unknown[]> {
-    const { results } = await env.DB.prepare(`SELECT job_uid, scheduled_at, COUNT(*) AS n FROM job_runs GROUP BY job_uid, scheduled_at HAVING n > 1`).all();
+    const { results } = await env.DB.prepare(
+      `SELECT job_uid, scheduled_at, COUNT(*) AS n FROM job_runs GROUP BY job_uid, scheduled_at HAVING n > 1`,
+    ).all();
     return results;
   }
   const started = async (uid: string) => (await runsOf(uid)).filter((r) => r.status !== "SKIPPED");

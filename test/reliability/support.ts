@@ -3,7 +3,14 @@
  * fails its Nth statement, a job-object namespace whose RPCs throw, a KV namespace that is down,
  * and the "no job without an alarm, no alarm without a job" check over D1 and the job objects.
  */
-import { createExecutionContext, env, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  env,
+  listDurableObjectIds,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { app } from "../../src/app";
 import type { Env } from "../../src/env";
 import { setClock } from "../../src/http/clock";
@@ -179,11 +186,14 @@ interface JobRowLite {
 export async function alarmInconsistencies(uids: string[]): Promise<string[]> {
   const problems: string[] = [];
   for (const uid of uids) {
-    const row = await env.DB.prepare(`SELECT uid, enabled, job_status, scheduling_type, cron_expression, delay, version FROM job_configurations WHERE uid = ?`)
+    const row = await env.DB.prepare(
+      `SELECT uid, enabled, job_status, scheduling_type, cron_expression, delay, version FROM job_configurations WHERE uid = ?`,
+    )
       .bind(uid)
       .first<JobRowLite>();
     const alarm = await alarmOf(uid);
-    const scheduled = row !== null && row.enabled === 1 && (row.cron_expression !== null || row.delay !== null) && row.scheduling_type !== "ONCE_ASAP";
+    const scheduled =
+      row !== null && row.enabled === 1 && (row.cron_expression !== null || row.delay !== null) && row.scheduling_type !== "ONCE_ASAP";
     if (scheduled && alarm === null) problems.push(`job ${uid} (${row!.cron_expression ?? row!.delay}) has no alarm`);
     if (row === null && alarm !== null) problems.push(`alarm ${new Date(alarm).toISOString()} without job ${uid}`);
   }
@@ -204,7 +214,14 @@ export async function isWebMessage(res: Response): Promise<{ ok: boolean; body: 
   const body = await res.text();
   try {
     const m = JSON.parse(body);
-    return { ok: m.httpStatusCode === res.status && typeof m.httpStatus === "string" && typeof m.status === "string" && typeof m.message === "string", body };
+    return {
+      ok:
+        m.httpStatusCode === res.status &&
+        typeof m.httpStatus === "string" &&
+        typeof m.status === "string" &&
+        typeof m.message === "string",
+      body,
+    };
   } catch {
     return { ok: false, body };
   }

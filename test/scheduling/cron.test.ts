@@ -135,8 +135,16 @@ describe("nextCronOccurrence", () => {
   });
 
   it("L, L-n, LW, nW in day-of-month", () => {
-    expect(next("0 0 12 L * ?", T0, "Etc/UTC", 3)).toEqual(["2026-01-31T12:00:00.000Z", "2026-02-28T12:00:00.000Z", "2026-03-31T12:00:00.000Z"]);
-    expect(next("0 0 12 L-3 * ?", T0, "Etc/UTC", 3)).toEqual(["2026-01-28T12:00:00.000Z", "2026-02-25T12:00:00.000Z", "2026-03-28T12:00:00.000Z"]);
+    expect(next("0 0 12 L * ?", T0, "Etc/UTC", 3)).toEqual([
+      "2026-01-31T12:00:00.000Z",
+      "2026-02-28T12:00:00.000Z",
+      "2026-03-31T12:00:00.000Z",
+    ]);
+    expect(next("0 0 12 L-3 * ?", T0, "Etc/UTC", 3)).toEqual([
+      "2026-01-28T12:00:00.000Z",
+      "2026-02-25T12:00:00.000Z",
+      "2026-03-28T12:00:00.000Z",
+    ]);
     // Last weekday: Jan 31 2026 is a Saturday, May 31 2026 a Sunday.
     expect(next("0 0 12 LW * ?", T0, "Etc/UTC", 5)).toEqual([
       "2026-01-30T12:00:00.000Z",
@@ -151,7 +159,11 @@ describe("nextCronOccurrence", () => {
     expect(next("0 0 12 1W * ?", Date.UTC(2026, 2, 1), "Etc/UTC", 1)).toEqual(["2026-03-02T12:00:00.000Z"]);
     expect(next("0 0 12 1W * ?", Date.UTC(2026, 7, 1), "Etc/UTC", 1)).toEqual(["2026-08-03T12:00:00.000Z"]);
     // Last day as part of a list.
-    expect(next("0 0 0 15,L * *", T0, "Etc/UTC", 3)).toEqual(["2026-01-15T00:00:00.000Z", "2026-01-31T00:00:00.000Z", "2026-02-15T00:00:00.000Z"]);
+    expect(next("0 0 0 15,L * *", T0, "Etc/UTC", 3)).toEqual([
+      "2026-01-15T00:00:00.000Z",
+      "2026-01-31T00:00:00.000Z",
+      "2026-02-15T00:00:00.000Z",
+    ]);
   });
 
   it("dL and d#n in day-of-week", () => {

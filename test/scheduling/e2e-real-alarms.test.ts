@@ -23,7 +23,12 @@ afterAll(async () => {
 it("a */2 seconds cron job runs at least 3 times in 10 s; a FIXED_DELAY job spaces its runs by the delay", async () => {
   const now = Date.now();
   const cron = await insertJob({ name: "every two seconds", cron: "*/2 * * * * *", created: now });
-  const fixed = await insertJob({ name: "fixed delay 2 s", delay: 2, created: now, parameters: { stages: 1, items: 2, itemDuration: 150 } });
+  const fixed = await insertJob({
+    name: "fixed delay 2 s",
+    delay: 2,
+    created: now,
+    parameters: { stages: 1, items: 2, itemDuration: 150 },
+  });
   created.push(cron, fixed);
   await syncJobObject(env, cron);
   await syncJobObject(env, fixed);

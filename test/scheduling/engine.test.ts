@@ -87,7 +87,16 @@ describe("CRON jobs in their object", () => {
   it("the D1 claim is unique per (job, occurrence) even if the object forgot it", async () => {
     const uid = await insertJob({ cron: "0 * * * * *" });
     const start = (now: number) =>
-      tryStartRun(env.DB, { uid, jobType: "TEST", now, independent: true, trigger: "CRON", scheduledAt: T0 + 60_000, executedBy: null, triggeredBy: null });
+      tryStartRun(env.DB, {
+        uid,
+        jobType: "TEST",
+        now,
+        independent: true,
+        trigger: "CRON",
+        scheduledAt: T0 + 60_000,
+        executedBy: null,
+        triggeredBy: null,
+      });
     expect((await start(T0 + 60_000)).outcome).toBe("started");
     await env.DB.prepare(`UPDATE job_configurations SET job_status = 'SCHEDULED' WHERE uid = ?`).bind(uid).run();
     expect(await start(T0 + 61_000)).toEqual({ outcome: "duplicate" });
@@ -320,7 +329,11 @@ describe("runs: overlap, job-type exclusivity, cancel, failures", () => {
     const uid = await insertJob({ cron: "0 * * * * *" });
     await syncJobObject(env, uid);
     // Disabled in D1 without a sync reaching the object yet.
-    await env.DB.prepare(`UPDATE job_configurations SET enabled = 0, job_status = 'DISABLED', last_updated = last_updated + 1 WHERE uid = ?`).bind(uid).run();
+    await env.DB.prepare(
+      `UPDATE job_configurations SET enabled = 0, job_status = 'DISABLED', last_updated = last_updated + 1 WHERE uid = ?`,
+    )
+      .bind(uid)
+      .run();
     clk.set(T0 + 60_000);
     await fire(uid);
     expect(completedWork).toBe(false);
@@ -364,7 +377,10 @@ describe("runs: overlap, job-type exclusivity, cancel, failures", () => {
   });
 
   it("a failing handler fails the run with its message", async () => {
-    const uid = await insertJob({ cron: "0 * * * * *", parameters: { stages: 2, items: 3, failAtStage: 1, failAtItem: 2, failWithMessage: "boom" } });
+    const uid = await insertJob({
+      cron: "0 * * * * *",
+      parameters: { stages: 2, items: 3, failAtStage: 1, failAtItem: 2, failWithMessage: "boom" },
+    });
     await syncJobObject(env, uid);
     clk.set(T0 + 60_000);
     await fire(uid);
@@ -390,12 +406,20 @@ describe("runs: overlap, job-type exclusivity, cancel, failures", () => {
 
   it("a crash mid-run: the stale heartbeat is detected, the run FAILED and the job rescheduled", async () => {
     const uid = await insertJob({ cron: "0 * * * * *", status: "RUNNING", lastExecuted: T0 - 20 * 60_000, lastAlive: T0 - 11 * 60_000 });
-    await env.DB.prepare(`INSERT INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, status) VALUES (?, 'TEST', 'CRON', ?, ?, 'RUNNING')`)
+    await env.DB.prepare(
+      `INSERT INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, status) VALUES (?, 'TEST', 'CRON', ?, ?, 'RUNNING')`,
+    )
       .bind(uid, T0 - 20 * 60_000, T0 - 20 * 60_000)
       .run();
     const result = await scheduledMaintenance(env, T0);
     expect(result.stale).toEqual([uid]);
-    expect((await row(uid))!).toMatchObject({ job_status: "SCHEDULED", last_executed_status: "FAILED", error_codes: "E7012", last_alive: null, last_finished: T0 });
+    expect((await row(uid))!).toMatchObject({
+      job_status: "SCHEDULED",
+      last_executed_status: "FAILED",
+      error_codes: "E7012",
+      last_alive: null,
+      last_finished: T0,
+    });
     expect((await runs(uid))[0]).toMatchObject({ status: "FAILED", error: "Job run was lost: no heartbeat" });
     expect(await alarmOf(uid)).toBe(T0 + 60_000);
   });
@@ -409,7 +433,9 @@ describe("runs: overlap, job-type exclusivity, cancel, failures", () => {
 
   it("an object that restarts mid-run marks its lost run FAILED at once", async () => {
     const uid = await insertJob({ cron: "0 * * * * *", status: "RUNNING", lastExecuted: T0 - 1000, lastAlive: T0 - 1000 });
-    await env.DB.prepare(`INSERT INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, status) VALUES (?, 'TEST', 'CRON', ?, ?, 'RUNNING')`)
+    await env.DB.prepare(
+      `INSERT INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, status) VALUES (?, 'TEST', 'CRON', ?, ?, 'RUNNING')`,
+    )
       .bind(uid, T0 - 1000, T0 - 1000)
       .run();
     await syncJobObject(env, uid); // binds the object
@@ -458,7 +484,13 @@ describe("runs: overlap, job-type exclusivity, cancel, failures", () => {
 
   it("HOUSEKEEPING runs for real: stale reset, run-once cleanup, reconcile", async () => {
     const hk = await insertJob({ uid: "DHIS2rocks1", jobType: "HOUSEKEEPING", name: "Housekeeping", delay: 20, system: true });
-    const old = await insertJob({ schedulingType: "ONCE_ASAP", enabled: false, status: "DISABLED", lastExecuted: T0 - 25 * 3600_000, lastFinished: T0 - 25 * 3600_000 });
+    const old = await insertJob({
+      schedulingType: "ONCE_ASAP",
+      enabled: false,
+      status: "DISABLED",
+      lastExecuted: T0 - 25 * 3600_000,
+      lastFinished: T0 - 25 * 3600_000,
+    });
     const stale = await insertJob({ cron: "0 * * * * *", status: "RUNNING", lastExecuted: T0 - 3600_000, lastAlive: T0 - 3600_000 });
     await syncJobObject(env, hk);
     expect(await alarmOf(hk)).toBe(T0 + 20_001);

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { api, json } from "../helpers";
 import { T0, fire, insertJob, row, runs, userWith, schedulerTestLifecycle } from "./support";
 
-const clk = schedulerTestLifecycle();
+const _clk = schedulerTestLifecycle();
 
 describe("in-worker user jobs through the engine", () => {
   it("DISABLE_INACTIVE_USERS disables an idle user, who is refused at once (401 Account disabled)", async () => {
@@ -16,7 +16,9 @@ describe("in-worker user jobs through the engine", () => {
     // login bookkeeping to write) the user row. Then idle for over a year, as D1 sees it.
     expect((await api("/api/me", { auth })).status).toBe(200);
     expect((await api("/api/me", { auth })).status).toBe(200);
-    await env.DB.prepare(`UPDATE users SET last_login = ? WHERE uid = ?`).bind(T0 - 400 * 24 * 3600 * 1000, userUid).run();
+    await env.DB.prepare(`UPDATE users SET last_login = ? WHERE uid = ?`)
+      .bind(T0 - 400 * 24 * 3600 * 1000, userUid)
+      .run();
 
     const uid = await insertJob({ jobType: "DISABLE_INACTIVE_USERS", cron: "0 0 3 ? * *", parameters: { inactiveMonths: 6 } });
     expect((await api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" })).status).toBe(200);
@@ -24,7 +26,10 @@ describe("in-worker user jobs through the engine", () => {
     expect((await row(uid))!).toMatchObject({ last_executed_status: "COMPLETED", error_codes: null });
     expect((await runs(uid)).map((r) => r.status)).toEqual(["COMPLETED"]);
     expect(await env.DB.prepare(`SELECT disabled FROM users WHERE uid = ?`).bind(userUid).first("disabled")).toBe(1);
-    expect(await json(await api(`/api/system/taskSummaries/DISABLE_INACTIVE_USERS/${uid}`))).toMatchObject({ disabled: 1, disabledUsers: [{ uid: userUid }] });
+    expect(await json(await api(`/api/system/taskSummaries/DISABLE_INACTIVE_USERS/${uid}`))).toMatchObject({
+      disabled: 1,
+      disabledUsers: [{ uid: userUid }],
+    });
 
     const res = await api("/api/me", { auth });
     expect(res.status).toBe(401);

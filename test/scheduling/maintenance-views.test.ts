@@ -28,7 +28,9 @@ describe("GET /api/jobConfigurations/due", () => {
     const soon = await api("/api/jobConfigurations/due?seconds=2000");
     expect(soon.status).toBe(200);
     expect(soon.headers.get("content-type")).toContain("application/json");
-    expect(await json(soon)).toEqual([{ id: at030, type: "TEST", schedulingType: "CRON", name: "At half past", status: "SCHEDULED", cronExpression: "0 30 0 * * ?" }]);
+    expect(await json(soon)).toEqual([
+      { id: at030, type: "TEST", schedulingType: "CRON", name: "At half past", status: "SCHEDULED", cronExpression: "0 30 0 * * ?" },
+    ]);
 
     const later = await json<any[]>(await api("/api/jobConfigurations/due?seconds=3600"));
     expect(later.map((e) => e.id)).toEqual([at030, at1]);
@@ -46,7 +48,14 @@ describe("GET /api/jobConfigurations/due", () => {
 
   it("leaves out a job that would wait for a RUNNING job of its type, unless includeWaiting=true", async () => {
     const waiting = await armed({ name: "Waiting resource tables", jobType: "RESOURCE_TABLE", cron: "0 1 0 * * ?" });
-    await armed({ name: "Busy resource tables", jobType: "RESOURCE_TABLE", cron: "0 0 5 * * ?", status: "RUNNING", lastExecuted: T0 - MIN, lastAlive: T0 });
+    await armed({
+      name: "Busy resource tables",
+      jobType: "RESOURCE_TABLE",
+      cron: "0 0 5 * * ?",
+      status: "RUNNING",
+      lastExecuted: T0 - MIN,
+      lastAlive: T0,
+    });
     expect(await json(await api("/api/jobConfigurations/due?seconds=120"))).toEqual([]);
     const all = await json<any[]>(await api("/api/jobConfigurations/due?seconds=120&includeWaiting=true"));
     expect(all.map((e) => e.id)).toEqual([waiting]);
@@ -71,7 +80,14 @@ describe("GET /api/jobConfigurations/due", () => {
 
 describe("GET /api/jobConfigurations/stale", () => {
   it("lists RUNNING jobs whose heartbeat is older than `seconds`, oldest first", async () => {
-    const old = await insertJob({ name: "Silent", status: "RUNNING", cron: "0 0 2 * * ?", lastExecuted: T0 - 10 * MIN, lastAlive: T0 - 5 * MIN, executedBy: "M5zQapPyTZI" });
+    const old = await insertJob({
+      name: "Silent",
+      status: "RUNNING",
+      cron: "0 0 2 * * ?",
+      lastExecuted: T0 - 10 * MIN,
+      lastAlive: T0 - 5 * MIN,
+      executedBy: "M5zQapPyTZI",
+    });
     const never = await insertJob({ name: "Never beat", status: "RUNNING", cron: "0 0 4 * * ?", lastExecuted: T0 - 20 * MIN });
     await insertJob({ name: "Alive", status: "RUNNING", cron: "0 0 3 * * ?", lastExecuted: T0 - 10 * MIN, lastAlive: T0 - 10_000 });
     const res = await api("/api/jobConfigurations/stale?seconds=60");
@@ -102,7 +118,12 @@ describe("POST /api/jobConfigurations/clean", () => {
   it("deletes finished run-once jobs whose run ended more than `minutes` ago (204)", async () => {
     const old = await finishedOnce("Old one-off", 2 * 60 * MIN);
     const recent = await finishedOnce("Recent one-off", 10 * MIN);
-    const scheduled = await insertJob({ name: "Nightly", cron: "0 0 3 * * ?", lastExecuted: T0 - 3 * 60 * MIN, lastFinished: T0 - 3 * 60 * MIN });
+    const scheduled = await insertJob({
+      name: "Nightly",
+      cron: "0 0 3 * * ?",
+      lastExecuted: T0 - 3 * 60 * MIN,
+      lastFinished: T0 - 3 * 60 * MIN,
+    });
     const res = await api("/api/jobConfigurations/clean?minutes=60", { method: "POST" });
     expect(res.status).toBe(204);
     expect(await res.text()).toBe("");
@@ -116,7 +137,10 @@ describe("POST /api/jobConfigurations/clean", () => {
     const sched = await userWith("cleansched", ["F_SCHEDULING_ADMIN"]);
     const denied = await api("/api/jobConfigurations/clean?minutes=1", { method: "POST", auth: sched.auth });
     expect(denied.status).toBe(403);
-    expect(await json(denied)).toMatchObject({ httpStatusCode: 403, message: "Access is denied, requires one Authority from [F_PERFORM_MAINTENANCE]" });
+    expect(await json(denied)).toMatchObject({
+      httpStatusCode: 403,
+      message: "Access is denied, requires one Authority from [F_PERFORM_MAINTENANCE]",
+    });
     expect(await row(old)).not.toBeNull();
     const missing = await api("/api/jobConfigurations/clean", { method: "POST" });
     expect(missing.status).toBe(400);

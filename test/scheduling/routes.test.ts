@@ -26,7 +26,12 @@ describe("POST /api/jobConfigurations/{id}/execute", () => {
     const history = await runs(uid);
     expect(history).toHaveLength(1);
     expect(history[0]).toMatchObject({ trigger: "MANUAL", scheduled_at: T0 + 5000, status: "COMPLETED", triggered_by: await adminUid() });
-    expect((await row(uid))!).toMatchObject({ job_status: "SCHEDULED", enabled: 1, last_executed_status: "COMPLETED", scheduling_type: null });
+    expect((await row(uid))!).toMatchObject({
+      job_status: "SCHEDULED",
+      enabled: 1,
+      last_executed_status: "COMPLETED",
+      scheduling_type: null,
+    });
     expect(await alarmOf(uid)).toBe(Date.UTC(2035, 0, 1, 3));
   });
 
@@ -41,7 +46,12 @@ describe("POST /api/jobConfigurations/{id}/execute", () => {
     // A second execute before the run starts: the pending execute counts as running.
     let res = await post(`/api/jobConfigurations/${uid}/execute`);
     expect(res.status).toBe(409);
-    expect(await json(res)).toMatchObject({ httpStatus: "Conflict", httpStatusCode: 409, status: "ERROR", message: "Job is already running." });
+    expect(await json(res)).toMatchObject({
+      httpStatus: "Conflict",
+      httpStatusCode: 409,
+      status: "ERROR",
+      message: "Job is already running.",
+    });
     const run = fire(uid);
     await until(async () => (await row(uid))!.job_status === "RUNNING");
     res = await post(`/api/jobConfigurations/${uid}/execute`);
@@ -57,7 +67,11 @@ describe("POST /api/jobConfigurations/{id}/execute", () => {
 
     res = await post(`/api/jobConfigurations/abcdefghijk/execute`);
     expect(res.status).toBe(404);
-    expect(await json(res)).toMatchObject({ httpStatusCode: 404, errorCode: "E1005", message: "JobConfiguration with id abcdefghijk could not be found." });
+    expect(await json(res)).toMatchObject({
+      httpStatusCode: 404,
+      errorCode: "E1005",
+      message: "JobConfiguration with id abcdefghijk could not be found.",
+    });
 
     res = await post(`/api/jobConfigurations/bad-uid/execute`);
     expect(res.status).toBe(400);
@@ -185,8 +199,24 @@ describe("GET /api/jobConfigurations/{id}/progress", () => {
           startedTime: t,
           completedTime: t,
           stages: [
-            { description: "Stage 0", status: "SUCCESS", startedTime: t, completedTime: t, totalItems: 2, onFailure: "PARENT", items: [item("Item 0"), item("Item 1")] },
-            { description: "Stage 1", status: "SUCCESS", startedTime: t, completedTime: t, totalItems: 2, onFailure: "PARENT", items: [item("Item 0"), item("Item 1")] },
+            {
+              description: "Stage 0",
+              status: "SUCCESS",
+              startedTime: t,
+              completedTime: t,
+              totalItems: 2,
+              onFailure: "PARENT",
+              items: [item("Item 0"), item("Item 1")],
+            },
+            {
+              description: "Stage 1",
+              status: "SUCCESS",
+              startedTime: t,
+              completedTime: t,
+              totalItems: 2,
+              onFailure: "PARENT",
+              items: [item("Item 0"), item("Item 1")],
+            },
           ],
         },
       ],
@@ -199,7 +229,8 @@ describe("GET /api/jobConfigurations/{id}/progress", () => {
 
   it("routes are in the OpenAPI document", async () => {
     const doc = schedulingRoutes.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "t", version: "1" } }) as any;
-    for (const p of ["execute", "enable", "disable", "cancel", "revert"]) expect(doc.paths[`/jobConfigurations/{id}/${p}`]?.post).toBeDefined();
+    for (const p of ["execute", "enable", "disable", "cancel", "revert"])
+      expect(doc.paths[`/jobConfigurations/{id}/${p}`]?.post).toBeDefined();
     expect(doc.paths[`/jobConfigurations/{id}/progress`]?.get).toBeDefined();
     expect(doc.paths[`/jobConfigurations/{id}/execute`].post.parameters[0]).toMatchObject({ name: "id", in: "path" });
   });

@@ -97,7 +97,13 @@ describe("CRON next due", () => {
     expect(due.skipped!.count).toBe(30); // 00:10 … 05:00
     expect(new Date(due.skipped!.last).toISOString()).toBe("2026-05-02T05:00:00.000Z");
     // That run starts now; the next due is the first occurrence after its start.
-    const after = nextDue(cron("0 */10 * * * *", created), { jobStatus: "SCHEDULED", lastExecuted: now, lastScheduled: due.scheduledAt }, now + 1000, UTC, 1)!;
+    const after = nextDue(
+      cron("0 */10 * * * *", created),
+      { jobStatus: "SCHEDULED", lastExecuted: now, lastScheduled: due.scheduledAt },
+      now + 1000,
+      UTC,
+      1,
+    )!;
     expect(new Date(after.scheduledAt).toISOString()).toBe("2026-05-02T06:10:00.000Z");
   });
 
@@ -124,7 +130,13 @@ describe("CRON next due", () => {
     const c = at("2026-03-28T12:00:00Z");
     const b = nextDue(cron("0 30 2 * * *", c), { jobStatus: "SCHEDULED" }, c, "Europe/Berlin", 4)!;
     expect(new Date(b.scheduledAt).toISOString()).toBe("2026-03-29T01:00:00.000Z");
-    const n = nextDue(cron("0 30 1 * * *", at("2026-10-31T12:00:00Z")), { jobStatus: "SCHEDULED", lastExecuted: at("2026-11-01T05:30:00Z") }, at("2026-11-01T05:30:05Z"), "America/New_York", 4)!;
+    const n = nextDue(
+      cron("0 30 1 * * *", at("2026-10-31T12:00:00Z")),
+      { jobStatus: "SCHEDULED", lastExecuted: at("2026-11-01T05:30:00Z") },
+      at("2026-11-01T05:30:05Z"),
+      "America/New_York",
+      4,
+    )!;
     // The repeated 01:30 (06:30Z, EST) does not run a second time.
     expect(new Date(n.scheduledAt).toISOString()).toBe("2026-11-02T06:30:00.000Z");
   });
@@ -176,7 +188,11 @@ describe("ONCE_ASAP", () => {
   const created = at("2026-05-01T10:00:00Z");
   const job: JobScheduleConfig = { schedulingType: "ONCE_ASAP", enabled: true, created };
   it("due at once while SCHEDULED; a finished run-once job never again; NOT_STARTED waits for execute", () => {
-    expect(nextDue(job, { jobStatus: "SCHEDULED" }, created + 5, UTC, 4)).toEqual({ trigger: "ONCE_ASAP", scheduledAt: created, runAt: created + 5 });
+    expect(nextDue(job, { jobStatus: "SCHEDULED" }, created + 5, UTC, 4)).toEqual({
+      trigger: "ONCE_ASAP",
+      scheduledAt: created,
+      runAt: created + 5,
+    });
     expect(nextDue(job, { jobStatus: "SCHEDULED", lastExecuted: created + 1 }, created + 5, UTC, 4)).toBeNull();
     expect(nextDue(job, { jobStatus: "DISABLED", lastExecuted: created + 1 }, created + 5, UTC, 4)).toBeNull();
     expect(nextDue(job, { jobStatus: "NOT_STARTED" }, created + 5, UTC, 4)).toBeNull();
@@ -189,14 +205,30 @@ describe("API fields nextExecutionTime / maxDelayedExecutionTime", () => {
     const t = apiScheduleTimes(cron("0 0 12 ? * *", created), { jobStatus: "SCHEDULED" }, created, UTC, 4);
     expect(t).toEqual({ nextExecutionTime: at("2026-05-01T12:00:00Z"), maxDelayedExecutionTime: at("2026-05-01T16:00:00Z") });
     // While running: the occurrence after the run's start.
-    const r = apiScheduleTimes(cron("0 0 12 ? * *", created), { jobStatus: "RUNNING", lastExecuted: at("2026-05-01T12:00:00Z") }, at("2026-05-01T12:00:05Z"), UTC);
+    const r = apiScheduleTimes(
+      cron("0 0 12 ? * *", created),
+      { jobStatus: "RUNNING", lastExecuted: at("2026-05-01T12:00:00Z") },
+      at("2026-05-01T12:00:05Z"),
+      UTC,
+    );
     expect(r.nextExecutionTime).toBe(at("2026-05-02T12:00:00Z"));
   });
   it("FIXED_DELAY: next start, no max delayed time; disabled and no schedule: null", () => {
-    const t = apiScheduleTimes({ delay: 20, enabled: true, created }, { jobStatus: "SCHEDULED", lastFinished: created + 1000 }, created + 1000, UTC);
+    const t = apiScheduleTimes(
+      { delay: 20, enabled: true, created },
+      { jobStatus: "SCHEDULED", lastFinished: created + 1000 },
+      created + 1000,
+      UTC,
+    );
     expect(t).toEqual({ nextExecutionTime: created + 21_000, maxDelayedExecutionTime: null });
-    expect(apiScheduleTimes({ delay: 20, enabled: false, created }, { jobStatus: "DISABLED" }, created, UTC)).toEqual({ nextExecutionTime: null, maxDelayedExecutionTime: null });
-    expect(apiScheduleTimes(cron("* * * * * ?", created), { jobStatus: "SCHEDULED" }, created, UTC)).toEqual({ nextExecutionTime: null, maxDelayedExecutionTime: null });
+    expect(apiScheduleTimes({ delay: 20, enabled: false, created }, { jobStatus: "DISABLED" }, created, UTC)).toEqual({
+      nextExecutionTime: null,
+      maxDelayedExecutionTime: null,
+    });
+    expect(apiScheduleTimes(cron("* * * * * ?", created), { jobStatus: "SCHEDULED" }, created, UTC)).toEqual({
+      nextExecutionTime: null,
+      maxDelayedExecutionTime: null,
+    });
   });
   it("from a D1 row", () => {
     const row = { cron_expression: "0 0 3 ? * *", enabled: 1, created, job_status: "SCHEDULED", last_executed: null, last_finished: null };

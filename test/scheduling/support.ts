@@ -123,7 +123,11 @@ export async function cleanupJobs(): Promise<void> {
     });
   }
   used.clear();
-  await env.DB.batch([env.DB.prepare(`DELETE FROM job_configurations`), env.DB.prepare(`DELETE FROM job_runs`), env.DB.prepare(`DELETE FROM job_schedule`)]);
+  await env.DB.batch([
+    env.DB.prepare(`DELETE FROM job_configurations`),
+    env.DB.prepare(`DELETE FROM job_runs`),
+    env.DB.prepare(`DELETE FROM job_schedule`),
+  ]);
 }
 
 /** A promise with its resolver (to hold a handler until the test lets it finish). */
@@ -147,7 +151,7 @@ export async function userWith(username: string, authorities: string[]): Promise
   const { hashPassword } = await import("../../src/users/password");
   const { basic } = await import("../helpers");
   await ensureBootstrapAdmin(env, Date.now());
-  const uid = ("u" + username.replace(/[^a-zA-Z0-9]/g, "") + "0000000000").slice(0, 11);
+  const uid = `u${username.replace(/[^a-zA-Z0-9]/g, "")}0000000000`.slice(0, 11);
   const hash = await hashPassword("Secret123!", 1000);
   await env.DB.prepare(
     `INSERT OR IGNORE INTO users (uid, username, first_name, surname, password_hash, disabled, authorities, created, last_updated)

@@ -93,9 +93,9 @@ describe("TEST handler", () => {
   });
 
   it("failWithException throws a raw error; failAtStage without failAtItem fails the stage", async () => {
-    await expect(testHandler(context({ stages: 1, items: 2, failAtStage: 0, failAtItem: 1, failWithException: true, failWithMessage: "raw" }).ctx)).rejects.toThrow(
-      "raw",
-    );
+    await expect(
+      testHandler(context({ stages: 1, items: 2, failAtStage: 0, failAtItem: 1, failWithException: true, failWithMessage: "raw" }).ctx),
+    ).rejects.toThrow("raw");
     const c = context({ stages: 2, failAtStage: 0 });
     await expect(testHandler(c.ctx)).rejects.toEqual(new JobRunError("Simulated error"));
     expect(shape(c.tracker)).toEqual([["Stage 0", "ERROR", ""]]);

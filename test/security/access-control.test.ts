@@ -14,7 +14,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PUBLIC_INFO_FIELDS, SENSITIVE_INFO_FIELDS } from "../../src/system/info";
 import { fetchWith } from "../reliability/support";
 import { clearAllAlarms, createJob, fillPath, fixtures, uniqueCron, type Fixtures } from "./fixtures";
-import { admin, appRoutes, call, createRoleUser, ensureRoleUsers, resetLockouts, ROLES, type Role, type RouteDef, type TestUser } from "./support";
+import {
+  admin,
+  appRoutes,
+  call,
+  createRoleUser,
+  ensureRoleUsers,
+  resetLockouts,
+  ROLES,
+  type Role,
+  type RouteDef,
+  type TestUser,
+} from "./support";
 
 type Statuses = [anon: number, none: number, sched: number, maint: number, log: number, all: number];
 
@@ -70,7 +81,12 @@ async function freshToken(cell: Cell): Promise<string> {
 }
 
 async function freshUser(): Promise<string> {
-  const res = await call("POST", "/api/users", admin(), { username: unique("matrix_"), password: "Matrix-Pa55!", firstName: "M", surname: "X" });
+  const res = await call("POST", "/api/users", admin(), {
+    username: unique("matrix_"),
+    password: "Matrix-Pa55!",
+    firstName: "M",
+    surname: "X",
+  });
   const body: any = await res.json();
   if (res.status !== 201) throw new Error(`matrix user not created: ${res.status} ${JSON.stringify(body)}`);
   return body.response.uid;
@@ -161,8 +177,13 @@ const MATRIX: Record<string, Row> = {
     expect: SCHED(204),
     prepare: async () => {
       const name = await freshQueue();
-      const { results } = await env.DB.prepare(`SELECT uid FROM job_configurations WHERE queue_name = ? ORDER BY queue_position`).bind(name).all<{ uid: string }>();
-      return { path: `/api/scheduler/queues/${name}`, body: { cronExpression: uniqueCron(), sequence: results.map((r) => r.uid).reverse() } };
+      const { results } = await env.DB.prepare(`SELECT uid FROM job_configurations WHERE queue_name = ? ORDER BY queue_position`)
+        .bind(name)
+        .all<{ uid: string }>();
+      return {
+        path: `/api/scheduler/queues/${name}`,
+        body: { cronExpression: uniqueCron(), sequence: results.map((r) => r.uid).reverse() },
+      };
     },
   },
   "DELETE /api/scheduler/queues/{}": { expect: SCHED(204), prepare: async () => ({ path: `/api/scheduler/queues/${await freshQueue()}` }) },
@@ -182,7 +203,10 @@ const MATRIX: Record<string, Row> = {
     expect: SCHED(200),
     prepare: async (cell) => {
       const name = unique("Matrix put ");
-      return { path: await freshJobPath(parse("PUT /api/jobConfigurations/{}"), cell), body: { name, jobType: "DATA_INTEGRITY", cronExpression: uniqueCron() } };
+      return {
+        path: await freshJobPath(parse("PUT /api/jobConfigurations/{}"), cell),
+        body: { name, jobType: "DATA_INTEGRITY", cronExpression: uniqueCron() },
+      };
     },
   },
   "PUT /api/jobConfiguration/{}": {
@@ -196,15 +220,24 @@ const MATRIX: Record<string, Row> = {
   "PATCH /api/jobConfigurations/{}": {
     expect: SCHED(204),
     note: "a partial object (merge), e.g. {enabled:false}",
-    prepare: async (cell) => ({ path: await freshJobPath(parse("PATCH /api/jobConfigurations/{}"), cell), body: { name: unique("Matrix patched ") } }),
+    prepare: async (cell) => ({
+      path: await freshJobPath(parse("PATCH /api/jobConfigurations/{}"), cell),
+      body: { name: unique("Matrix patched ") },
+    }),
   },
   "DELETE /api/jobConfiguration/{}": {
     expect: SCHED(200),
     prepare: async (cell) => ({ path: await freshJobPath(parse("DELETE /api/jobConfiguration/{}"), cell) }),
   },
-  "GET /api/jobConfigurations/{}/progress": { expect: [401, 403, 403, 403, 200, 200], note: "superuser, F_JOB_LOG_READ or the job's executedBy" },
+  "GET /api/jobConfigurations/{}/progress": {
+    expect: [401, 403, 403, 403, 200, 200],
+    note: "superuser, F_JOB_LOG_READ or the job's executedBy",
+  },
   "GET /api/jobConfigurations/due": { expect: ANY_USER(200), prepare: async () => ({ path: "/api/jobConfigurations/due?seconds=60" }) },
-  "GET /api/jobConfigurations/stale": { expect: ANY_USER(200), prepare: async () => ({ path: "/api/jobConfigurations/stale?seconds=600" }) },
+  "GET /api/jobConfigurations/stale": {
+    expect: ANY_USER(200),
+    prepare: async () => ({ path: "/api/jobConfigurations/stale?seconds=600" }),
+  },
   "POST /api/jobConfigurations/clean": { expect: MAINT(204), prepare: async () => ({ path: "/api/jobConfigurations/clean?minutes=60" }) },
   "DELETE /api/jobConfigurations/{}": {
     expect: SCHED(200),
@@ -241,7 +274,11 @@ const MATRIX: Record<string, Row> = {
   "POST /dhis-web-commons-security/login.action": { expect: PUBLIC(403), note: "cross-site form post refused" },
   "GET /dhis-web-commons-security/logout.action": { expect: PUBLIC(200), note: "ends any session, shows the sign-in page" },
   "GET /dhis-web-commons/menu/getModules.action": { expect: ANY_USER(200) },
-  "GET /api/staticContent/{}": { expect: ANY_USER(404), note: "no custom logo configured in the test Worker", prepare: async () => ({ path: "/api/staticContent/logo_banner" }) },
+  "GET /api/staticContent/{}": {
+    expect: ANY_USER(404),
+    note: "no custom logo configured in the test Worker",
+    prepare: async () => ({ path: "/api/staticContent/logo_banner" }),
+  },
   "GET /{}": {
     expect: [200, 404, 404, 404, 404, 404],
     note: "anonymous browsers get the sign-in page; no app bundle is installed in the test Worker",
@@ -376,17 +413,27 @@ describe(`access control matrix (${routes.length} routes × ${ROLES.length} call
         expect(res.status).toBe(200);
         const body = (await res.json()) as Record<string, any>;
         for (const k of SENSITIVE_INFO_FIELDS) expect(body[k], `${role} sees ${k} (${q})`).toBeUndefined();
-        if (body.databaseInfo) for (const k of ["name", "user", "url", "databaseVersion"]) expect(body.databaseInfo[k], `${role} sees databaseInfo.${k}`).toBeUndefined();
+        if (body.databaseInfo)
+          for (const k of ["name", "user", "url", "databaseVersion"])
+            expect(body.databaseInfo[k], `${role} sees databaseInfo.${k}`).toBeUndefined();
         if ("redisEnabled" in body) expect(body.redisEnabled).toBe(false);
         if ("encryption" in body) expect(body.encryption).toBe(false);
       }
     }
-    const full = (await (await fetchWith({ SYSTEM_INFO_NON_SUPERUSER: "dhis2" }, "GET", "/api/system/info", { auth: users.all.auth })).json()) as Record<string, unknown>;
+    const full = (await (
+      await fetchWith({ SYSTEM_INFO_NON_SUPERUSER: "dhis2" }, "GET", "/api/system/info", { auth: users.all.auth })
+    ).json()) as Record<string, unknown>;
     expect(SENSITIVE_INFO_FIELDS.some((k) => full[k] !== undefined)).toBe(true);
   });
 
   it("users listing and /api/me never carry password hashes, even with fields=*", async () => {
-    for (const target of ["/api/users?fields=*", "/api/users?fields=:all,passwordHash,password_hash,password", "/api/me?fields=*", "/api/me", `/api/users/${users.none.uid}?fields=*`]) {
+    for (const target of [
+      "/api/users?fields=*",
+      "/api/users?fields=:all,passwordHash,password_hash,password",
+      "/api/me?fields=*",
+      "/api/me",
+      `/api/users/${users.none.uid}?fields=*`,
+    ]) {
       for (const role of ["none", "all"] as Role[]) {
         const res = await call("GET", target, users[role].auth);
         const text = await res.text();
@@ -397,7 +444,11 @@ describe(`access control matrix (${routes.length} routes × ${ROLES.length} call
 
   it("other users' tasks: a run's notifications and summary are readable by its starter, superusers, F_PERFORM_MAINTENANCE and F_JOB_LOG_READ only", async () => {
     const other = await createRoleUser("RelUserSch2", "rel_sched2", ["F_SCHEDULING_ADMIN"]);
-    const create = await call("POST", "/api/jobConfigurations", users.sched.auth, { name: unique("Tasks of sched "), jobType: "TEST", cronExpression: uniqueCron() });
+    const create = await call("POST", "/api/jobConfigurations", users.sched.auth, {
+      name: unique("Tasks of sched "),
+      jobType: "TEST",
+      cronExpression: uniqueCron(),
+    });
     expect(create.status).toBe(201);
     const uid = ((await create.json()) as any).response.uid as string;
     expect((await call("POST", `/api/jobConfigurations/${uid}/execute`, users.sched.auth)).status).toBe(200);
@@ -427,7 +478,10 @@ describe(`access control matrix (${routes.length} routes × ${ROLES.length} call
       expect(got, path).toEqual([]);
     }
     // Listings show a run only to those who may read it.
-    for (const [who, auth] of [["no authorities", users.none.auth], ["another F_SCHEDULING_ADMIN user", other.auth]] as const) {
+    for (const [who, auth] of [
+      ["no authorities", users.none.auth],
+      ["another F_SCHEDULING_ADMIN user", other.auth],
+    ] as const) {
       for (const path of ["/api/system/tasks", "/api/system/tasks/TEST", "/api/system/taskSummaries/TEST"]) {
         const text = await (await call("GET", path, auth)).text();
         expect(text, `${who} ${path}`).not.toContain(uid);

@@ -8,7 +8,14 @@ import fc from "fast-check";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { manualClock, setClock } from "../../src/http/clock";
 import { clearCredentialCache } from "../../src/users/credential-cache";
-import { PBKDF2_ITERATIONS, PBKDF2_MAX_ITERATIONS, hashPassword, sha256Hex, timingSafeEqual, verifyPassword } from "../../src/users/password";
+import {
+  PBKDF2_ITERATIONS,
+  PBKDF2_MAX_ITERATIONS,
+  hashPassword,
+  sha256Hex,
+  timingSafeEqual,
+  verifyPassword,
+} from "../../src/users/password";
 import { LOCKOUT_MS, MAX_FAILED_LOGINS } from "../../src/users/store";
 import { createToken } from "../../src/users/tokens";
 import { BOOTSTRAP_ADMIN_UID, ensureBootstrapAdmin } from "../../src/users/bootstrap";
@@ -36,7 +43,9 @@ async function probe(auth: string): Promise<{ status: number; message?: string }
 }
 
 async function userRow(uid: string) {
-  return env.DB.prepare(`SELECT failed_logins, locked_until FROM users WHERE uid = ?`).bind(uid).first<{ failed_logins: number; locked_until: number | null }>();
+  return env.DB.prepare(`SELECT failed_logins, locked_until FROM users WHERE uid = ?`)
+    .bind(uid)
+    .first<{ failed_logins: number; locked_until: number | null }>();
 }
 
 beforeAll(async () => {
@@ -106,7 +115,12 @@ describe("lockout after repeated failures", () => {
     const clock = manualClock(T0 + 10_800_000);
     setClock(clock);
     const login = async (password: string) => {
-      const res = await send({ method: "POST", target: "/api/auth/login", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username: "rel_lock3", password }) });
+      const res = await send({
+        method: "POST",
+        target: "/api/auth/login",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ username: "rel_lock3", password }),
+      });
       return { status: res.status, body: (await res.json().catch(() => ({}))) as any, cookie: res.headers.get("Set-Cookie") };
     };
     const half = Math.ceil(MAX_FAILED_LOGINS / 2);
@@ -157,7 +171,10 @@ describe("session cookies and cross-site requests", () => {
     expect(setCookie).toMatch(/;\s*Secure/i);
     const body = JSON.stringify({ name: `Csrf job ${Date.now()}`, jobType: "TEST", cronExpression: "7 7 3 * * ?" });
     const attempt = (headers: Record<string, string>) =>
-      send({ method: "POST", target: "/api/jobConfigurations", headers: { Cookie: cookie!, ...headers }, body }).then(async (r) => ({ status: r.status, text: await r.text() }));
+      send({ method: "POST", target: "/api/jobConfigurations", headers: { Cookie: cookie!, ...headers }, body }).then(async (r) => ({
+        status: r.status,
+        text: await r.text(),
+      }));
     // A form post or a script on another site: refused before anything is written.
     expect((await attempt({ "Content-Type": "text/plain" })).status).toBe(403);
     expect((await attempt({ "Content-Type": "application/x-www-form-urlencoded" })).status).toBe(403);
@@ -170,7 +187,11 @@ describe("session cookies and cross-site requests", () => {
     expect((await send({ method: "GET", target: "/api/me", headers: { Cookie: cookie! } })).status).toBe(200);
     // A garbage or ended session is simply no session.
     expect((await send({ method: "GET", target: "/api/me", headers: { Cookie: "JSESSIONID=forged" } })).status).toBe(401);
-    const out = await send({ method: "POST", target: "/api/auth/logout", headers: { Cookie: cookie!, "X-Requested-With": "XMLHttpRequest" } });
+    const out = await send({
+      method: "POST",
+      target: "/api/auth/logout",
+      headers: { Cookie: cookie!, "X-Requested-With": "XMLHttpRequest" },
+    });
     expect(out.status).toBe(204);
     expect((await send({ method: "GET", target: "/api/me", headers: { Cookie: cookie! } })).status).toBe(401);
   });
@@ -203,7 +224,14 @@ describe("constant-time comparison", () => {
     const stored = await hashPassword("s3cret", 1000);
     expect(await verifyPassword("s3cret", stored)).toBe(true);
     for (const wrong of ["s3cre", "s3cret ", "S3cret", "", "3cret", "s3cretX"]) expect(await verifyPassword(wrong, stored)).toBe(false);
-    for (const bad of ["", "plain", "md5$1$a$b", `pbkdf2-sha256$0$${stored.split("$")[2]}$${stored.split("$")[3]}`, `pbkdf2-sha256$1000000$${stored.split("$")[2]}$${stored.split("$")[3]}`, "pbkdf2-sha256$x$y$z"]) {
+    for (const bad of [
+      "",
+      "plain",
+      "md5$1$a$b",
+      `pbkdf2-sha256$0$${stored.split("$")[2]}$${stored.split("$")[3]}`,
+      `pbkdf2-sha256$1000000$${stored.split("$")[2]}$${stored.split("$")[3]}`,
+      "pbkdf2-sha256$x$y$z",
+    ]) {
       expect(await verifyPassword("s3cret", bad)).toBe(false);
     }
   });
@@ -223,7 +251,10 @@ describe("PBKDF2 cost", () => {
   it("every stored user hash uses a supported cost", async () => {
     await ensureRoleUsers();
     await call("GET", PROBE, admin()); // bootstrap admin
-    const { results } = await env.DB.prepare(`SELECT username, password_hash FROM users`).all<{ username: string; password_hash: string }>();
+    const { results } = await env.DB.prepare(`SELECT username, password_hash FROM users`).all<{
+      username: string;
+      password_hash: string;
+    }>();
     expect(results.length).toBeGreaterThan(0);
     for (const r of results) {
       const iterations = Number(r.password_hash.split("$")[1]);
@@ -273,7 +304,9 @@ describe("no credential in logs", () => {
     const lines: string[] = [];
     for (const m of ["log", "info", "warn", "error", "debug", "trace"] as const) {
       vi.spyOn(console, m).mockImplementation((...args: unknown[]) => {
-        lines.push(args.map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : typeof a === "string" ? a : JSON.stringify(a))).join(" "));
+        lines.push(
+          args.map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : typeof a === "string" ? a : JSON.stringify(a))).join(" "),
+        );
       });
     }
     const canary = "Canary-Pa55-9f83b1";
@@ -281,7 +314,7 @@ describe("no credential in logs", () => {
       basic("rel_none", canary),
       basic("nobody_here", canary),
       basic(`rel_none:${canary}`, canary),
-      "Basic " + btoa(canary),
+      `Basic ${btoa(canary)}`,
       `ApiToken d2pat_${canary}`,
       `Bearer ${canary}`,
       basic("rel_none", "Rel-none-Pa55word!"),

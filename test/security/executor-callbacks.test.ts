@@ -44,13 +44,13 @@ const bodyText = fc.oneof(
     '{"message":"hi"}',
     '{"level":"LOOP","message":"x"}',
     '{"level":"NOPE","message":"x"}',
-    '{"message":' + '"' + "m".repeat(20_000) + '"}',
+    `{"message":"${"m".repeat(20_000)}"}`,
     '{"index":-1,"total":"x"}',
     '{"summary":{"__proto__":{"polluted":true}}}',
-    '{"outcome":"COMPLETED","errorCodes":' + JSON.stringify(Array.from({ length: 50 }, () => "E1")) + "}",
+    `{"outcome":"COMPLETED","errorCodes":${JSON.stringify(Array.from({ length: 50 }, () => "E1"))}}`,
     '{"outcome":"EXPLODED"}',
     '{"outcome":"FAILED","message":null}',
-    '{"a":' + "[".repeat(3000) + "]".repeat(3000) + "}",
+    `{"a":${"[".repeat(3000)}${"]".repeat(3000)}}`,
   ),
   fc.json({ maxDepth: 3 }),
   fc.string({ maxLength: 40 }),
@@ -58,15 +58,31 @@ const bodyText = fc.oneof(
 
 const callback: fc.Arbitrary<Callback> = fc
   .record({
-    kind: fc.oneof({ weight: 5, arbitrary: fc.constantFrom<string>(...KINDS) }, { weight: 1, arbitrary: fc.constantFrom("unknown", "complete/x", "..") }),
-    runId: fc.oneof({ weight: 5, arbitrary: fc.constant(RUN_ID) }, { weight: 1, arbitrary: fc.constantFrom("nope", "x".repeat(65), "bad%20id", "relRun0002") }),
+    kind: fc.oneof(
+      { weight: 5, arbitrary: fc.constantFrom<string>(...KINDS) },
+      { weight: 1, arbitrary: fc.constantFrom("unknown", "complete/x", "..") },
+    ),
+    runId: fc.oneof(
+      { weight: 5, arbitrary: fc.constant(RUN_ID) },
+      { weight: 1, arbitrary: fc.constantFrom("nope", "x".repeat(65), "bad%20id", "relRun0002") },
+    ),
     body: bodyText,
-    contentType: fc.constantFrom<string | null>("application/json", "application/json", "text/plain", "application/x-www-form-urlencoded", null, "application/json; charset=latin1"),
+    contentType: fc.constantFrom<string | null>(
+      "application/json",
+      "application/json",
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      null,
+      "application/json; charset=latin1",
+    ),
     signature: fc.constantFrom<Callback["signature"]>("valid", "valid", "valid", "missing", "malformed", "wrong", "stale"),
     token: fc.constantFrom<Callback["token"]>("valid", "valid", "valid", "missing", "wrong"),
   })
   .map((c) => {
-    const cb = { ...c, label: `${c.kind} run=${c.runId} sig=${c.signature} token=${c.token} type=${c.contentType} body=${c.body.slice(0, 120)}` };
+    const cb = {
+      ...c,
+      label: `${c.kind} run=${c.runId} sig=${c.signature} token=${c.token} type=${c.contentType} body=${c.body.slice(0, 120)}`,
+    };
     Object.defineProperty(cb, fc.toStringMethod, { value: () => cb.label });
     return cb;
   });
@@ -83,7 +99,7 @@ async function send(c: Callback): Promise<Response> {
   const target = `${path}?n=${crypto.randomUUID()}`;
   if (c.signature !== "missing") {
     headers[HEADER_TIMESTAMP] = ts;
-    const sig = await computeSignature(c.signature === "wrong" ? SECRET + "!" : SECRET, "POST", signedPath(BASE + target), ts, c.body);
+    const sig = await computeSignature(c.signature === "wrong" ? `${SECRET}!` : SECRET, "POST", signedPath(BASE + target), ts, c.body);
     headers[HEADER_SIGNATURE] = c.signature === "malformed" ? sig.slice(0, 20) : sig;
   }
   return fetchWith({ EXECUTOR_SECRET: SECRET } as never, "POST", target, { auth: null, headers, body: c.body === "" ? undefined : c.body });
@@ -99,7 +115,15 @@ describe(`hostile executor callbacks (seed ${SEED})`, () => {
   });
 
   it("a correctly signed heartbeat is accepted (the harness signs like an executor)", async () => {
-    const res = await send({ kind: "heartbeat", runId: RUN_ID, body: "{}", contentType: "application/json", signature: "valid", token: "valid", label: "" });
+    const res = await send({
+      kind: "heartbeat",
+      runId: RUN_ID,
+      body: "{}",
+      contentType: "application/json",
+      signature: "valid",
+      token: "valid",
+      label: "",
+    });
     expect(res.status, await res.clone().text()).toBe(200);
   });
 
@@ -107,13 +131,16 @@ describe(`hostile executor callbacks (seed ${SEED})`, () => {
     const out = await fc.check(
       fc.asyncProperty(callback, async (c) => {
         // Keep the run open: a valid `complete` would otherwise end it for every later case.
-        await env.DB.prepare(`UPDATE executor_runs SET state = 'RUNNING', finished = NULL, expires = ? WHERE run_id = ?`).bind(Date.now() + 3_600_000, RUN_ID).run();
+        await env.DB.prepare(`UPDATE executor_runs SET state = 'RUNNING', finished = NULL, expires = ? WHERE run_id = ?`)
+          .bind(Date.now() + 3_600_000, RUN_ID)
+          .run();
         const before = await events();
         const res = await send(c);
         const status = res.status;
         const problem = await violation(res, "POST");
         if (problem) throw new Error(`${problem}\n  case: ${c.label}`);
-        if (status >= 400 && (await events()) !== before) throw new Error(`refused callback (${status}) stored an event\n  case: ${c.label}`);
+        if (status >= 400 && (await events()) !== before)
+          throw new Error(`refused callback (${status}) stored an event\n  case: ${c.label}`);
         if (c.signature !== "valid" || c.token !== "valid") expect(status, c.label).toBeGreaterThanOrEqual(400);
       }),
       { seed: SEED, numRuns: 200, endOnFailure: true, interruptAfterTimeLimit: 10_000, markInterruptAsFailure: false },

@@ -32,7 +32,13 @@ const RUNS = { paths: 200, queries: 200, headers: 150, bodies: 200, all: 150 };
  * runs a shorter prefix of it.
  */
 const TIME_LIMIT_MS = 8_000;
-const opts = (seed: number, numRuns: number) => ({ seed, numRuns, endOnFailure: true, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false });
+const opts = (seed: number, numRuns: number) => ({
+  seed,
+  numRuns,
+  endOnFailure: true,
+  interruptAfterTimeLimit: TIME_LIMIT_MS,
+  markInterruptAsFailure: false,
+});
 
 // ---------------------------------------------------------------------------------------------
 // Adversarial building blocks
@@ -47,8 +53,38 @@ const SQL = [
   "%' AND 1=0 UNION SELECT key_hash, 1 FROM api_tokens --",
 ];
 const TRAVERSAL = ["..", "../..", "..%2F..%2Fetc%2Fpasswd", "%2e%2e", "%2e%2e%2f%2e%2e", "....//", "%252e%252e", "..\\..\\windows"];
-const ENCODED = ["%00", "%FF", "%C0%AF", "%E2%80%AE", "%uFFFD", "%", "%%", "%zz", "%F0%9F%92%A9", "%0d%0aSet-Cookie:%20x=1", "%3Cscript%3E"];
-const WEIRD = ["", " ", "null", "undefined", "NaN", "-1", "0", "1e309", "0x7fffffff", "99999999999999999999", "true", "{}", "[]", "*", "__proto__", "constructor", "prototype"];
+const ENCODED = [
+  "%00",
+  "%FF",
+  "%C0%AF",
+  "%E2%80%AE",
+  "%uFFFD",
+  "%",
+  "%%",
+  "%zz",
+  "%F0%9F%92%A9",
+  "%0d%0aSet-Cookie:%20x=1",
+  "%3Cscript%3E",
+];
+const WEIRD = [
+  "",
+  " ",
+  "null",
+  "undefined",
+  "NaN",
+  "-1",
+  "0",
+  "1e309",
+  "0x7fffffff",
+  "99999999999999999999",
+  "true",
+  "{}",
+  "[]",
+  "*",
+  "__proto__",
+  "constructor",
+  "prototype",
+];
 
 const adversarialText = fc.oneof(
   fc.constantFrom(...SQL, ...TRAVERSAL, ...ENCODED, ...WEIRD),
@@ -70,17 +106,41 @@ function pathSafe(text: string): string {
   return text.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@%/]/gu, encodeChar);
 }
 function querySafe(text: string): string {
-  return text.replace(/[^A-Za-z0-9\-._~!$'()*,;:@%/?\[\]]/gu, encodeChar);
+  return text.replace(/[^A-Za-z0-9\-._~!$'()*,;:@%/?[\]]/gu, encodeChar);
 }
 
-const QUERY_NAMES = ["fields", "filter", "order", "limit", "page", "pageSize", "paging", "callback", "gist", "maxAge", "maxCount", "query", "rootJunction", "seconds", "minutes", "includeWaiting", "name"];
+const QUERY_NAMES = [
+  "fields",
+  "filter",
+  "order",
+  "limit",
+  "page",
+  "pageSize",
+  "paging",
+  "callback",
+  "gist",
+  "maxAge",
+  "maxCount",
+  "query",
+  "rootJunction",
+  "seconds",
+  "minutes",
+  "includeWaiting",
+  "name",
+];
 const QUERY_VALUES = fc.oneof(
   adversarialText,
   fc.integer({ min: 30, max: 300 }).map((n) => "a".repeat(n)), // around the 50-byte LIKE limit and the 255-character caps
-  fc.tuple(fc.constantFrom("id", "name", "jobType", "code"), fc.integer({ min: 1, max: 200 })).map(([p, n]) => `${p}:in:[${Array.from({ length: n }, (_, i) => `v${i}`).join(",")}]`),
-  fc.tuple(fc.constantFrom("name", "code", "displayName"), fc.constantFrom("like", "ilike", "token", "$ilike", "ilike$", "!ilike"), fc.integer({ min: 30, max: 120 })).map(
-    ([p, op, n]) => `${p}:${op}:${"%_".repeat(n / 2)}`,
-  ),
+  fc
+    .tuple(fc.constantFrom("id", "name", "jobType", "code"), fc.integer({ min: 1, max: 200 }))
+    .map(([p, n]) => `${p}:in:[${Array.from({ length: n }, (_, i) => `v${i}`).join(",")}]`),
+  fc
+    .tuple(
+      fc.constantFrom("name", "code", "displayName"),
+      fc.constantFrom("like", "ilike", "token", "$ilike", "ilike$", "!ilike"),
+      fc.integer({ min: 30, max: 120 }),
+    )
+    .map(([p, op, n]) => `${p}:${op}:${"%_".repeat(n / 2)}`),
   fc.constantFrom(
     "*",
     ":all",
@@ -88,12 +148,12 @@ const QUERY_VALUES = fc.oneof(
     "id,name,jobParameters[*]",
     "a[b[c[d[e[f[g[h[i[j[k[l]]]]]]]]]]]",
     "[".repeat(2000),
-    "]".repeat(50) + ",,,,!",
+    `${"]".repeat(50)},,,,!`,
     "name:eq:x",
     "name:like:%",
     "name:in:[a,b,c",
-    "name:in:" + "[".repeat(200),
-    "jobType:neq:" + "'".repeat(30),
+    `name:in:${"[".repeat(200)}`,
+    `jobType:neq:${"'".repeat(30)}`,
     "id:gt",
     "::::",
     "password_hash:!null",
@@ -129,14 +189,17 @@ function declaredQueryParams(route: RouteDef): string[] {
 /** A query string for a route: its own declared parameters first, then the usual DHIS2 ones. */
 function queryStringFor(route: RouteDef, ownOnly = false): fc.Arbitrary<string> {
   const own = declaredQueryParams(route);
-  const name = ownOnly && own.length ? fc.constantFrom(...own) : fc.oneof(
-    ...(own.length ? [{ weight: 5, arbitrary: fc.constantFrom(...own) }] : []),
-    { weight: 3, arbitrary: fc.constantFrom(...QUERY_NAMES) },
-    { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
-  );
+  const name =
+    ownOnly && own.length
+      ? fc.constantFrom(...own)
+      : fc.oneof(
+          ...(own.length ? [{ weight: 5, arbitrary: fc.constantFrom(...own) }] : []),
+          { weight: 3, arbitrary: fc.constantFrom(...QUERY_NAMES) },
+          { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
+        );
   return fc
     .array(fc.tuple(name, QUERY_VALUES), { maxLength: 6 })
-    .map((pairs) => (pairs.length ? "?" + pairs.map(([k, v]) => `${querySafe(k)}=${querySafe(v)}`).join("&") : ""));
+    .map((pairs) => (pairs.length ? `?${pairs.map(([k, v]) => `${querySafe(k)}=${querySafe(v)}`).join("&")}` : ""));
 }
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -148,19 +211,19 @@ const garbageAuth = fc.oneof(
     "Basic",
     "Basic ",
     "Basic !!!!",
-    "Basic " + btoa("no-colon"),
-    "Basic " + btoa(":"),
-    "Basic " + btoa("ghost:ghost"),
-    "Basic " + btoa("admin:" + "x".repeat(2000)),
-    "Basic " + btoa("u".repeat(300) + ":p"),
-    "Basic " + "A".repeat(9000),
+    `Basic ${btoa("no-colon")}`,
+    `Basic ${btoa(":")}`,
+    `Basic ${btoa("ghost:ghost")}`,
+    `Basic ${btoa(`admin:${"x".repeat(2000)}`)}`,
+    `Basic ${btoa(`${"u".repeat(300)}:p`)}`,
+    `Basic ${"A".repeat(9000)}`,
     "Bearer abc.def.ghi",
     "ApiToken d2pat_00000000000000000000000000000000" + "0000000000",
-    "ApiToken d2pat_" + "x".repeat(40),
+    `ApiToken d2pat_${"x".repeat(40)}`,
     "ApiToken ",
     "Digest username=admin",
-    "basic " + btoa("ADMIN:district"),
-    "Basic\t" + btoa("admin:district"),
+    `basic ${btoa("ADMIN:district")}`,
+    `Basic\t${btoa("admin:district")}`,
   ),
   fc.string({ maxLength: 60 }).map((s) => s.replace(/[^\x20-\x7e]/g, "")),
 );
@@ -197,18 +260,64 @@ const forwarded = fc.record(
     "X-Forwarded-Port": fc.constantFrom("-1", "99999", "abc", "443", "0x50"),
     "X-Requested-With": fc.constantFrom("XMLHttpRequest", "x"),
     Origin: fc.constantFrom("null", "http://evil.example", "*"),
-    Cookie: fc.constantFrom("JSESSIONID=", "JSESSIONID=garbage", "JSESSIONID=" + "A".repeat(5000), "JSESSIONID=%FF%00; JSESSIONID=x", "a=b; ;;"),
+    Cookie: fc.constantFrom(
+      "JSESSIONID=",
+      "JSESSIONID=garbage",
+      `JSESSIONID=${"A".repeat(5000)}`,
+      "JSESSIONID=%FF%00; JSESSIONID=x",
+      "a=b; ;;",
+    ),
   },
   { requiredKeys: [] },
 );
 
 /** A JSON-ish value with hostile keys and types, as text. */
 const hostileKey = fc.oneof(
-  fc.constantFrom("__proto__", "constructor", "prototype", "name", "jobType", "cronExpression", "delay", "jobParameters", "enabled", "id", "uid", "password", "authorities", "userRoles", "executedBy", "schedulingType", "jobStatus", "value", "key"),
+  fc.constantFrom(
+    "__proto__",
+    "constructor",
+    "prototype",
+    "name",
+    "jobType",
+    "cronExpression",
+    "delay",
+    "jobParameters",
+    "enabled",
+    "id",
+    "uid",
+    "password",
+    "authorities",
+    "userRoles",
+    "executedBy",
+    "schedulingType",
+    "jobStatus",
+    "value",
+    "key",
+  ),
   fc.string({ maxLength: 10 }),
 );
 const hostileLeaf = fc.oneof(
-  fc.constantFrom<unknown>(null, true, false, 0, -1, 1e308, -0, "", " ", "120", "-5", "1e3", "true", "DATA_INTEGRITY", "0 0 3 * * ?", "* * * * * *", "ONCE_ASAP", "ALL", ...SQL),
+  fc.constantFrom<unknown>(
+    null,
+    true,
+    false,
+    0,
+    -1,
+    1e308,
+    -0,
+    "",
+    " ",
+    "120",
+    "-5",
+    "1e3",
+    "true",
+    "DATA_INTEGRITY",
+    "0 0 3 * * ?",
+    "* * * * * *",
+    "ONCE_ASAP",
+    "ALL",
+    ...SQL,
+  ),
   fc.string({ maxLength: 20 }),
   fc.integer(),
   fc.double(),
@@ -226,7 +335,10 @@ const jobLike = fc.record(
   {
     name: hostileLeaf,
     jobType: fc.oneof(fc.constantFrom("DATA_INTEGRITY", "data_integrity", "ANALYTICS_TABLE", "FOO", "HOUSEKEEPING"), hostileLeaf),
-    cronExpression: fc.oneof(fc.constantFrom("0 0 3 * * ?", "* * * * *", "0 0 3 ? * MON-", "0/0 * * * * *", "60 * * * * *", "0 0 3 L W #"), hostileLeaf),
+    cronExpression: fc.oneof(
+      fc.constantFrom("0 0 3 * * ?", "* * * * *", "0 0 3 ? * MON-", "0/0 * * * * *", "60 * * * * *", "0 0 3 L W #"),
+      hostileLeaf,
+    ),
     delay: hostileLeaf,
     schedulingType: hostileLeaf,
     enabled: hostileLeaf,
@@ -265,7 +377,7 @@ const body: fc.Arbitrary<Body> = fc.oneof(
   hostileJson.map((v) => mkBody(() => JSON.stringify(v) ?? "null")),
   jobLike.map((v) => mkBody(() => JSON.stringify(v).replace('"admin":true', '"admin":true,"__proto__":{"isAdmin":true}'))),
   fc.integer({ min: 100, max: 5000 }).map((n) => mkBody(() => "[".repeat(n) + "]".repeat(n))), // deep nesting
-  fc.integer({ min: 100, max: 3000 }).map((n) => mkBody(() => '{"a":'.repeat(n) + "1" + "}".repeat(n))),
+  fc.integer({ min: 100, max: 3000 }).map((n) => mkBody(() => `${'{"a":'.repeat(n)}1${"}".repeat(n)}`)),
   fc.constantFrom(
     text(""),
     text("null"),
@@ -312,7 +424,6 @@ function describeCase(c: Case, target?: string): string {
   return `${c.method} ${target ? short(target, 300) : c.route.path}${target ? "" : ` version=${c.version} suffix=${c.suffix}`} params=[${params}] query=${short(c.query, 200)} caller=${c.caller.kind}${c.caller.auth ? `(${short(c.caller.auth, 40)})` : ""} headers=${short(JSON.stringify(c.headers), 200)} body=${c.body.label}`;
 }
 
-
 async function runCase(c: Case): Promise<void> {
   const fx = await fixtures();
   const path = fillPath(c.route, fx, (i) => {
@@ -341,37 +452,50 @@ async function runCase(c: Case): Promise<void> {
   if (problem) throw new Error(`${problem}\n  case: ${describeCase(c, target)}`);
   if (status >= 400) {
     const after = await snapshot();
-    if (after !== before) throw new Error(`rejected request (${status}) changed stored data:\n${diffSnapshots(before, after)}\n  case: ${describeCase(c, target)}`);
+    if (after !== before)
+      throw new Error(
+        `rejected request (${status}) changed stored data:\n${diffSnapshots(before, after)}\n  case: ${describeCase(c, target)}`,
+      );
   }
   await resetLockouts();
 }
 
-function caseArb(routes: RouteDef[], parts: { params?: boolean; query?: boolean; headers?: boolean; body?: boolean; method?: boolean; ownParamsOnly?: boolean }): fc.Arbitrary<Case> {
+function caseArb(
+  routes: RouteDef[],
+  parts: { params?: boolean; query?: boolean; headers?: boolean; body?: boolean; method?: boolean; ownParamsOnly?: boolean },
+): fc.Arbitrary<Case> {
   // Query strings matter most on the listing endpoints (GET without path parameters): favour them.
   const lists = routes.filter((r) => r.method === "GET" && !r.path.includes(":"));
-  const routeArb = parts.query && lists.length ? fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...lists) }, { weight: 1, arbitrary: fc.constantFrom(...routes) }) : fc.constantFrom(...routes);
-  return routeArb.chain((route) => fc
-    .record({
-      route: fc.constant(route),
-      otherMethod: parts.method ? fc.option(fc.constantFrom(...METHODS), { freq: 4 }) : fc.constant(null),
-      version: parts.params ? fc.constantFrom("", "", "", "/41", "/28", "/99", "/27", "/042") : fc.constant(""),
-      suffix: parts.params ? fc.constantFrom("", "", "", ".json", ".csv", ".xml", ".jsonp", ".html", ".json.json") : fc.constant(""),
-      params: parts.params ? fc.array(fc.option(adversarialText, { freq: 3 }), { minLength: 3, maxLength: 3 }) : fc.constant<(string | null)[]>([null, null, null]),
-      query: parts.query ? queryStringFor(route, parts.ownParamsOnly) : fc.constant(""),
-      accept: parts.headers ? fc.option(headerValue) : fc.constant(null),
-      contentType: parts.headers ? fc.option(headerValue) : fc.constant(null),
-      fwd: parts.headers ? forwarded : fc.constant({}),
-      caller,
-      body: parts.body ? body : fc.constant(NO_BODY),
-    })
-    .map(({ route, otherMethod, version, suffix, params, query, accept, contentType, fwd, caller, body }) => {
-      const headers: Record<string, string> = { ...(fwd as Record<string, string>) };
-      if (accept !== null) headers.Accept = accept;
-      if (contentType !== null) headers["Content-Type"] = contentType;
-      const c: Case = { route, version, suffix, method: otherMethod ?? route.method, params, query, headers, caller, body };
-      Object.defineProperty(c, fc.toStringMethod, { value: () => describeCase(c) });
-      return c;
-    }));
+  const routeArb =
+    parts.query && lists.length
+      ? fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...lists) }, { weight: 1, arbitrary: fc.constantFrom(...routes) })
+      : fc.constantFrom(...routes);
+  return routeArb.chain((route) =>
+    fc
+      .record({
+        route: fc.constant(route),
+        otherMethod: parts.method ? fc.option(fc.constantFrom(...METHODS), { freq: 4 }) : fc.constant(null),
+        version: parts.params ? fc.constantFrom("", "", "", "/41", "/28", "/99", "/27", "/042") : fc.constant(""),
+        suffix: parts.params ? fc.constantFrom("", "", "", ".json", ".csv", ".xml", ".jsonp", ".html", ".json.json") : fc.constant(""),
+        params: parts.params
+          ? fc.array(fc.option(adversarialText, { freq: 3 }), { minLength: 3, maxLength: 3 })
+          : fc.constant<(string | null)[]>([null, null, null]),
+        query: parts.query ? queryStringFor(route, parts.ownParamsOnly) : fc.constant(""),
+        accept: parts.headers ? fc.option(headerValue) : fc.constant(null),
+        contentType: parts.headers ? fc.option(headerValue) : fc.constant(null),
+        fwd: parts.headers ? forwarded : fc.constant({}),
+        caller,
+        body: parts.body ? body : fc.constant(NO_BODY),
+      })
+      .map(({ route, otherMethod, version, suffix, params, query, accept, contentType, fwd, caller, body }) => {
+        const headers: Record<string, string> = { ...(fwd as Record<string, string>) };
+        if (accept !== null) headers.Accept = accept;
+        if (contentType !== null) headers["Content-Type"] = contentType;
+        const c: Case = { route, version, suffix, method: otherMethod ?? route.method, params, query, headers, caller, body };
+        Object.defineProperty(c, fc.toStringMethod, { value: () => describeCase(c) });
+        return c;
+      }),
+  );
 }
 
 /** Runs a property; reports how many cases ran (a busy machine runs a shorter prefix of the seed). */
@@ -432,8 +556,8 @@ describe(`hostile input on every endpoint (${routes.length} routes, seed ${SEED}
       "/api/%2e%2e/%2e%2e/etc/passwd",
       "/api/system/%FF",
       "/api/%C0%AF",
-      "/api/" + "a".repeat(50_000),
-      "/api/jobConfigurations/" + "%00".repeat(100),
+      `/api/${"a".repeat(50_000)}`,
+      `/api/jobConfigurations/${"%00".repeat(100)}`,
       "/api/41/../../jobConfigurations",
       "/api/99/system/info",
       "/api/system/info.exe",

@@ -33,7 +33,29 @@ let target: string;
 
 const SQL = ["' OR '1'='1", "'; DROP TABLE job_configurations; --", "1) UNION SELECT password_hash FROM users --"];
 const hostile = fc.oneof(
-  fc.constantFrom<unknown>(null, "", " ", true, false, 0, -1, -2147483649, 2147483648, 1e308, 0.5, "12", "-3", "1e3", "NaN", "true", "null", [], {}, [null], ...SQL),
+  fc.constantFrom<unknown>(
+    null,
+    "",
+    " ",
+    true,
+    false,
+    0,
+    -1,
+    -2147483649,
+    2147483648,
+    1e308,
+    0.5,
+    "12",
+    "-3",
+    "1e3",
+    "NaN",
+    "true",
+    "null",
+    [],
+    {},
+    [null],
+    ...SQL,
+  ),
   fc.string({ maxLength: 20 }),
   fc.integer(),
   fc.integer({ min: 300, max: 100_000 }).map((n) => "P".repeat(n)),
@@ -55,7 +77,9 @@ function paramValue(p: JobParam): fc.Arbitrary<unknown> {
 function parametersFor(t: JobTypeInfo): fc.Arbitrary<unknown> {
   const params = t.jobParameters ?? [];
   const obj = params.length
-    ? fc.record(Object.fromEntries(params.map((p) => [p.name, paramValue(p)])) as Record<string, fc.Arbitrary<unknown>>, { requiredKeys: [] })
+    ? fc.record(Object.fromEntries(params.map((p) => [p.name, paramValue(p)])) as Record<string, fc.Arbitrary<unknown>>, {
+        requiredKeys: [],
+      })
     : fc.constant({});
   return fc.oneof({ weight: 4, arbitrary: obj }, { weight: 1, arbitrary: hostile });
 }
@@ -71,11 +95,28 @@ function bodyCase(): fc.Arbitrary<BodyCase> {
     fc
       .record({
         method: fc.constantFrom<"POST" | "PUT" | "PATCH">("POST", "PUT", "PATCH"),
-        name: fc.oneof({ weight: 3, arbitrary: fc.string({ minLength: 1, maxLength: 40 }).map((s) => `Body ${s}`) }, { weight: 1, arbitrary: hostile }),
-        jobType: fc.oneof({ weight: 5, arbitrary: fc.constant<unknown>(t.jobType) }, { weight: 1, arbitrary: fc.oneof(fc.constant<unknown>(t.jobType.toLowerCase()), hostile) }),
+        name: fc.oneof(
+          { weight: 3, arbitrary: fc.string({ minLength: 1, maxLength: 40 }).map((s) => `Body ${s}`) },
+          { weight: 1, arbitrary: hostile },
+        ),
+        jobType: fc.oneof(
+          { weight: 5, arbitrary: fc.constant<unknown>(t.jobType) },
+          { weight: 1, arbitrary: fc.oneof(fc.constant<unknown>(t.jobType.toLowerCase()), hostile) },
+        ),
         schedule: fc.oneof(
           fc.constant<Record<string, unknown>>({ cronExpression: "" }),
-          fc.constantFrom("0 0 1 ? * MON-FRI", "0 */5 * * * *", "* * * * * ?", "0 0 25 * * ?", "0 0 1 L * ?", "0 0 1 ? * 6#3", "bad cron", "0 0 1 * * ? 2030").map((c) => ({ cronExpression: c })),
+          fc
+            .constantFrom(
+              "0 0 1 ? * MON-FRI",
+              "0 */5 * * * *",
+              "* * * * * ?",
+              "0 0 25 * * ?",
+              "0 0 1 L * ?",
+              "0 0 1 ? * 6#3",
+              "bad cron",
+              "0 0 1 * * ? 2030",
+            )
+            .map((c) => ({ cronExpression: c })),
           hostile.map((v) => ({ cronExpression: v })),
           fc.oneof(fc.integer({ min: -10, max: 100_000 }), hostile).map((d) => ({ delay: d, schedulingType: "FIXED_DELAY" })),
           fc.constant<Record<string, unknown>>({ schedulingType: "ONCE_ASAP" }),
@@ -83,7 +124,20 @@ function bodyCase(): fc.Arbitrary<BodyCase> {
         ),
         jobParameters: parametersFor(t),
         extra: fc.dictionary(
-          fc.constantFrom("enabled", "id", "code", "executedBy", "jobStatus", "lastExecuted", "queueName", "system", "__proto__", "constructor", "sharing", "userUid"),
+          fc.constantFrom(
+            "enabled",
+            "id",
+            "code",
+            "executedBy",
+            "jobStatus",
+            "lastExecuted",
+            "queueName",
+            "system",
+            "__proto__",
+            "constructor",
+            "sharing",
+            "userUid",
+          ),
           hostile,
           { maxKeys: 3 },
         ),
@@ -100,13 +154,19 @@ function bodyCase(): fc.Arbitrary<BodyCase> {
 async function runBodyCase(c: BodyCase): Promise<void> {
   const path = c.method === "POST" ? "/api/jobConfigurations" : `/api/jobConfigurations/${target}`;
   const before = await snapshot();
-  const res = await send({ method: c.method, target: path, headers: { Authorization: admin(), "Content-Type": "application/json" }, body: JSON.stringify(c.body) });
+  const res = await send({
+    method: c.method,
+    target: path,
+    headers: { Authorization: admin(), "Content-Type": "application/json" },
+    body: JSON.stringify(c.body),
+  });
   const status = res.status;
   const problem = await violation(res, c.method);
   if (problem) throw new Error(`${problem}\n  case: ${c.label}`);
   if (status >= 400) {
     const after = await snapshot();
-    if (after !== before) throw new Error(`rejected ${c.method} (${status}) changed stored data:\n${diffSnapshots(before, after)}\n  case: ${c.label}`);
+    if (after !== before)
+      throw new Error(`rejected ${c.method} (${status}) changed stored data:\n${diffSnapshots(before, after)}\n  case: ${c.label}`);
   }
   expect(({} as any).polluted).toBeUndefined();
 }

@@ -38,7 +38,10 @@ describe("bound-parameter limit (100 per D1 statement)", () => {
   });
 
   it("many filters are refused with 409, many orders are answered", async () => {
-    const filters = ids.slice(0, 150).map((i) => `filter=name:eq:${i}`).join("&");
+    const filters = ids
+      .slice(0, 150)
+      .map((i) => `filter=name:eq:${i}`)
+      .join("&");
     expect(await answer(`/api/jobConfigurations?${filters}`)).toEqual({ status: 409, problem: null });
     const orders = Array.from({ length: 150 }, () => "order=name:asc").join("&");
     expect(await answer(`/api/jobConfigurations?${orders}`)).toEqual({ status: 200, problem: null });
@@ -49,14 +52,34 @@ describe("bound-parameter limit (100 per D1 statement)", () => {
   });
 
   it("bodies with hundreds of references are answered with a 4xx report, not a 500", async () => {
-    const roles = await answer("/api/users", "POST", { username: "limits_u1", password: "Limits-Pa55!", firstName: "a", surname: "b", userRoles: ids.map((id) => ({ id })) });
+    const roles = await answer("/api/users", "POST", {
+      username: "limits_u1",
+      password: "Limits-Pa55!",
+      firstName: "a",
+      surname: "b",
+      userRoles: ids.map((id) => ({ id })),
+    });
     expect(roles.problem).toBeNull();
-    const auths = await answer("/api/users", "POST", { username: "limits_u2", password: "Limits-Pa55!", firstName: "a", surname: "b", authorities: ids });
+    const auths = await answer("/api/users", "POST", {
+      username: "limits_u2",
+      password: "Limits-Pa55!",
+      firstName: "a",
+      surname: "b",
+      authorities: ids,
+    });
     expect(auths.problem).toBeNull();
     expect((await answer("/api/scheduler/queues/limitsQ", "POST", { cronExpression: "0 0 1 * * ?", sequence: ids })).problem).toBeNull();
     expect((await answer("/api/systemSettings", "POST", Object.fromEntries(ids.map((i) => [i, 1])))).problem).toBeNull();
-    expect((await answer("/api/apiToken", "POST", { attributes: ids.map((i) => ({ type: "IpAllowedList", allowedIps: [i] })), expire: 1 })).problem).toBeNull();
-    const push = await answer("/api/jobConfigurations", "POST", { name: "Limits push", jobType: "PUSH_ANALYSIS", cronExpression: "0 0 1 * * ?", jobParameters: { pushAnalysis: ids } });
+    expect(
+      (await answer("/api/apiToken", "POST", { attributes: ids.map((i) => ({ type: "IpAllowedList", allowedIps: [i] })), expire: 1 }))
+        .problem,
+    ).toBeNull();
+    const push = await answer("/api/jobConfigurations", "POST", {
+      name: "Limits push",
+      jobType: "PUSH_ANALYSIS",
+      cronExpression: "0 0 1 * * ?",
+      jobParameters: { pushAnalysis: ids },
+    });
     expect(push.problem).toBeNull();
   });
 });
@@ -96,7 +119,15 @@ describe("LIKE pattern limit (50 bytes in D1)", () => {
 
 describe("sizes and counts", () => {
   it("huge page numbers and sizes are answered or refused, never a 500", async () => {
-    for (const q of ["page=2147483647&pageSize=2147483647", "page=99999999&pageSize=1000", "page=0", "page=-1", "pageSize=0", "pageSize=-5", "paging=false&pageSize=1"]) {
+    for (const q of [
+      "page=2147483647&pageSize=2147483647",
+      "page=99999999&pageSize=1000",
+      "page=0",
+      "page=-1",
+      "pageSize=0",
+      "pageSize=-5",
+      "paging=false&pageSize=1",
+    ]) {
       expect((await answer(`/api/jobConfigurations?${q}`)).problem, q).toBeNull();
       expect((await answer(`/api/users?${q}`)).problem, q).toBeNull();
     }

@@ -47,7 +47,10 @@ describe("/api/systemSettings/{key}", () => {
 
   it("answers 404 for an unknown key on GET, POST and DELETE", async () => {
     for (const method of ["GET", "POST", "DELETE"]) {
-      const res = await api("/api/systemSettings/keyNoSuchThing", { method, ...(method === "POST" ? { body: "x", headers: { "Content-Type": "text/plain" } } : {}) });
+      const res = await api("/api/systemSettings/keyNoSuchThing", {
+        method,
+        ...(method === "POST" ? { body: "x", headers: { "Content-Type": "text/plain" } } : {}),
+      });
       expect(res.status).toBe(404);
       expect(await json(res)).toEqual({
         httpStatus: "Not Found",
@@ -133,7 +136,9 @@ describe("/api/systemSettings/{key}", () => {
   });
 
   it("POST /api/systemSettings sets several keys, all or nothing", async () => {
-    const ok = await api("/api/systemSettings", { body: { keyApplicationNotification: "Maintenance at 18:00", notifierMaxMessagesPerJob: "250" } });
+    const ok = await api("/api/systemSettings", {
+      body: { keyApplicationNotification: "Maintenance at 18:00", notifierMaxMessagesPerJob: "250" },
+    });
     expect(ok.status).toBe(200);
     expect(await json(ok)).toEqual({ httpStatus: "OK", httpStatusCode: 200, status: "OK", message: "System settings imported" });
     expect(await getSetting(env.DB, "notifierMaxMessagesPerJob")).toBe(250);

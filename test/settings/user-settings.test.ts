@@ -50,7 +50,10 @@ describe("/api/userSettings", () => {
     expect(mine.keyUiLanguageTag).toBe("pt-BR");
     const theirs = await json(await api("/api/userSettings", { auth: bob }));
     expect(theirs.keyUiLocale).toBe("en");
-    expect(await json(await api("/api/userSettings?useFallback=false", { auth: alice }))).toEqual({ keyUiLocale: "pt_BR", keyUiLanguageTag: "pt-BR" });
+    expect(await json(await api("/api/userSettings?useFallback=false", { auth: alice }))).toEqual({
+      keyUiLocale: "pt_BR",
+      keyUiLanguageTag: "pt-BR",
+    });
     expect(await json(await api("/api/userSettings?useFallback=false", { auth: bob }))).toEqual({});
     expect(await (await api("/api/userSettings/keyDbLocale?useFallback=false", { auth: bob })).text()).toBe("");
   });
@@ -108,7 +111,11 @@ describe("/api/userSettings", () => {
     expect(denied.status).toBe(403);
     const asAdmin = await json(await api("/api/userSettings?user=us-alice"));
     expect(asAdmin.keyUiLocale).toBe("pt_BR");
-    const byId = await api("/api/userSettings/keyDbLocale?userId=usBob000001", { method: "POST", body: "nb", headers: { "Content-Type": "text/plain" } });
+    const byId = await api("/api/userSettings/keyDbLocale?userId=usBob000001", {
+      method: "POST",
+      body: "nb",
+      headers: { "Content-Type": "text/plain" },
+    });
     expect(byId.status).toBe(200);
     expect((await json(await api("/api/userSettings", { auth: bob }))).keyDbLocale).toBe("nb");
     expect((await api("/api/userSettings?userId=noSuchUser1")).status).toBe(404);

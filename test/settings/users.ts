@@ -4,7 +4,12 @@ import { ensureBootstrapAdmin } from "../../src/users/bootstrap";
 import { hashPassword } from "../../src/users/password";
 
 /** Creates (once per storage) a user with these direct authorities; password `Secret123!`. */
-export async function createUser(uid: string, username: string, authorities: string[] = [], opts: { disabled?: boolean } = {}): Promise<void> {
+export async function createUser(
+  uid: string,
+  username: string,
+  authorities: string[] = [],
+  opts: { disabled?: boolean } = {},
+): Promise<void> {
   // The bootstrap admin is only created while the users table is empty: create it first.
   await ensureBootstrapAdmin(env, Date.now());
   const hash = await hashPassword("Secret123!", 1000);

@@ -99,7 +99,9 @@ describe("GET /api/system/id", () => {
   it("answers XML for the .xml suffix", async () => {
     const res = await api("/api/system/id.xml?limit=2");
     expect(res.headers.get("Content-Type")).toBe("application/xml;charset=UTF-8");
-    expect(await res.text()).toMatch(/^<\?xml version='1.0' encoding='UTF-8'\?><codes><code>[a-zA-Z][a-zA-Z0-9]{10}<\/code><code>[a-zA-Z][a-zA-Z0-9]{10}<\/code><\/codes>$/);
+    expect(await res.text()).toMatch(
+      /^<\?xml version='1.0' encoding='UTF-8'\?><codes><code>[a-zA-Z][a-zA-Z0-9]{10}<\/code><code>[a-zA-Z][a-zA-Z0-9]{10}<\/code><\/codes>$/,
+    );
   });
 
   it("prefers JSON when the Accept header ranks it higher", async () => {

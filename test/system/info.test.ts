@@ -87,9 +87,13 @@ describe("GET /api/system/info (superuser)", () => {
 
   it("reads build metadata and the time zone from the environment", async () => {
     setClock(manualClock(T));
-    const res = await fetchWith({ BUILD_REVISION: "0a1b2c3", BUILD_TIME: "2026-01-01T12:00:00Z", SERVER_TIMEZONE: "Africa/Nairobi" }, "/api/system/info", {
-      headers: { "User-Agent": "ua" },
-    });
+    const res = await fetchWith(
+      { BUILD_REVISION: "0a1b2c3", BUILD_TIME: "2026-01-01T12:00:00Z", SERVER_TIMEZONE: "Africa/Nairobi" },
+      "/api/system/info",
+      {
+        headers: { "User-Agent": "ua" },
+      },
+    );
     const info = await json(res);
     expect(info).toMatchObject({
       revision: "0a1b2c3",
@@ -112,7 +116,9 @@ describe("GET /api/system/info (superuser)", () => {
   it("uses the applicationTitle setting when SYSTEM_NAME is empty", async () => {
     const info = await json(await fetchWith({ SYSTEM_NAME: "" }, "/api/system/info"));
     expect(info.systemName).toBe("HRHIS4 Edge");
-    await env.DB.prepare("INSERT OR REPLACE INTO system_settings (key, value) VALUES ('applicationTitle', ?)").bind(JSON.stringify("My HIS")).run();
+    await env.DB.prepare("INSERT OR REPLACE INTO system_settings (key, value) VALUES ('applicationTitle', ?)")
+      .bind(JSON.stringify("My HIS"))
+      .run();
     expect((await json(await fetchWith({ SYSTEM_NAME: "" }, "/api/system/info"))).systemName).toBe("My HIS");
     await env.DB.prepare("DELETE FROM system_settings WHERE key = 'applicationTitle'").run();
   });
@@ -125,7 +131,9 @@ describe("GET /api/system/info (superuser)", () => {
     );
     expect(info).toEqual({ contextPath: "https://his.example.org" });
     const withPort = await json(
-      await api("/api/system/info?fields=contextPath", { headers: { "X-Forwarded-Proto": "https", "X-Forwarded-Host": "his.example.org", "X-Forwarded-Port": "8443" } }),
+      await api("/api/system/info?fields=contextPath", {
+        headers: { "X-Forwarded-Proto": "https", "X-Forwarded-Host": "his.example.org", "X-Forwarded-Port": "8443" },
+      }),
     );
     expect(withPort.contextPath).toBe("https://his.example.org:8443");
   });
@@ -170,7 +178,12 @@ describe("GET /api/system/info (superuser)", () => {
     const res = await api("/api/system/info", { method: "POST", body: {} });
     expect(res.status).toBe(405);
     expect(res.headers.get("Allow")).toBe("GET, HEAD");
-    expect(await json(res)).toMatchObject({ httpStatus: "Method Not Allowed", httpStatusCode: 405, status: "ERROR", message: "Request method 'POST' is not supported" });
+    expect(await json(res)).toMatchObject({
+      httpStatus: "Method Not Allowed",
+      httpStatusCode: 405,
+      status: "ERROR",
+      message: "Request method 'POST' is not supported",
+    });
   });
 });
 
@@ -181,7 +194,9 @@ describe("GET /api/system/info (not a superuser)", () => {
     expect(res.status).toBe(200);
     const info = await json(res);
     expect(Object.keys(info)).toEqual(["contextPath", "userAgent", "version", "revision", "serverDate", "environmentVariable"]);
-    const withBuild = await json(await fetchWith({ BUILD_TIME: "2026-01-01T00:00:00Z" }, "/api/system/info", { auth, headers: { "User-Agent": "ua" } }));
+    const withBuild = await json(
+      await fetchWith({ BUILD_TIME: "2026-01-01T00:00:00Z" }, "/api/system/info", { auth, headers: { "User-Agent": "ua" } }),
+    );
     expect(Object.keys(withBuild)).toEqual([...PUBLIC_INFO_FIELDS]);
   });
 
@@ -194,7 +209,13 @@ describe("GET /api/system/info (not a superuser)", () => {
   it("SYSTEM_INFO_NON_SUPERUSER=dhis2: DHIS2 2.42's rule hides only the sensitive fields", async () => {
     const auth = await plainUser();
     const info = await json(await fetchWith({ SYSTEM_INFO_NON_SUPERUSER: "dhis2" }, "/api/system/info", { auth }));
-    expect(info).toMatchObject({ serverTimeZoneId: "Etc/UTC", calendar: "iso8601", systemName: "HRHIS4 Edge", redisEnabled: false, encryption: false });
+    expect(info).toMatchObject({
+      serverTimeZoneId: "Etc/UTC",
+      calendar: "iso8601",
+      systemName: "HRHIS4 Edge",
+      redisEnabled: false,
+      encryption: false,
+    });
     expect(info.systemId).toMatch(UUID);
     for (const hidden of SENSITIVE_INFO_FIELDS) expect(info).not.toHaveProperty(hidden);
     expect(info.databaseInfo).toEqual({ type: "Cloudflare D1", spatialSupport: false, time: expect.stringMatching(DATE) });
@@ -211,8 +232,22 @@ describe("GET /api/system/info (not a superuser)", () => {
   });
 
   it("restrictSystemInfo keeps order and never adds members", () => {
-    const info = buildSystemInfo({ contextPath: "http://x", now: T, timeZone: "Etc/UTC", systemId: "id", systemName: "n", buildTime: "2026-01-01" });
-    expect(Object.keys(restrictSystemInfo(info, "spec"))).toEqual(["contextPath", "version", "revision", "buildTime", "serverDate", "environmentVariable"]);
+    const info = buildSystemInfo({
+      contextPath: "http://x",
+      now: T,
+      timeZone: "Etc/UTC",
+      systemId: "id",
+      systemName: "n",
+      buildTime: "2026-01-01",
+    });
+    expect(Object.keys(restrictSystemInfo(info, "spec"))).toEqual([
+      "contextPath",
+      "version",
+      "revision",
+      "buildTime",
+      "serverDate",
+      "environmentVariable",
+    ]);
     const d = restrictSystemInfo(info, "dhis2");
     expect(Object.keys(d).every((k) => k in info)).toBe(true);
   });
@@ -256,7 +291,9 @@ describe("JSONP", () => {
 
 describe("GET /api/system/context", () => {
   it("returns contextPath and userAgent with no-store", async () => {
-    const res = await api("/api/system/context", { headers: { "User-Agent": "curl/8", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "h.example" } });
+    const res = await api("/api/system/context", {
+      headers: { "User-Agent": "curl/8", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "h.example" },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("Cache-Control")).toBe(NO_STORE);
     expect(await json(res)).toEqual({ contextPath: "https://h.example", userAgent: "curl/8" });

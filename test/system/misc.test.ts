@@ -19,7 +19,15 @@ describe("GET /api/system/ping", () => {
   });
 
   it("answers 401 for missing, wrong and malformed credentials", async () => {
-    for (const auth of [null, basic("admin", "wrong"), basic("nobody", "x"), "Basic !!!notbase64", "Basic " + btoa("nocolon"), "Bearer abc", "Basic"]) {
+    for (const auth of [
+      null,
+      basic("admin", "wrong"),
+      basic("nobody", "x"),
+      "Basic !!!notbase64",
+      `Basic ${btoa("nocolon")}`,
+      "Bearer abc",
+      "Basic",
+    ]) {
       const res = await api("/api/system/ping", { auth });
       expect(res.status, String(auth)).toBe(401);
       expect(await json(res)).toEqual({ httpStatus: "Unauthorized", httpStatusCode: 401, status: "ERROR", message: "Unauthorized" });
@@ -74,7 +82,11 @@ describe("GET /api/system/flags", () => {
     expect(flags[0]).toEqual({ name: "Afghanistan", key: "afghanistan", path: "afghanistan.png" });
     expect(flags.at(-1)).toEqual({ name: "Zimbabwe", key: "zimbabwe", path: "zimbabwe.png" });
     expect(flags).toContainEqual({ name: "WHO", key: "who", path: "who.png" });
-    expect(flags).toContainEqual({ name: "Côte d'Ivoire (Ivory Coast)", key: "cote_d_ivoire_ivory_coast", path: "cote_d_ivoire_ivory_coast.png" });
+    expect(flags).toContainEqual({
+      name: "Côte d'Ivoire (Ivory Coast)",
+      key: "cote_d_ivoire_ivory_coast",
+      path: "cote_d_ivoire_ivory_coast.png",
+    });
     expect(flags).toEqual(FLAGS);
   });
 });
@@ -105,15 +117,15 @@ describe("the system routes never answer 500 for odd input", () => {
     "/api/system/id?limit=%00",
     "/api/system/id?limit=1&limit=2",
     "/api/system/id?limit=%E0%A4%A",
-    "/api/system/id?limit=" + "9".repeat(400),
-    "/api/system/info?fields=" + "[".repeat(500),
+    `/api/system/id?limit=${"9".repeat(400)}`,
+    `/api/system/info?fields=${"[".repeat(500)}`,
     "/api/system/info?fields=a[b[c[d[e[f[g[h[i[j[k]]]]]]]]]]",
     "/api/system/info?callback=a&callback=b",
     "/api/system/info?fields=!*",
     "/api/system/%E0%A4%A",
     "/api/system/info.xml",
     "/api/system/uuid?limit=-0x10",
-    "/api/me?fields=" + ",".repeat(1000),
+    `/api/me?fields=${",".repeat(1000)}`,
   ])("%s", async (path) => {
     const res = await api(path);
     expect(res.status).toBeLessThan(500);
@@ -125,7 +137,17 @@ describe("OpenAPI document", () => {
     const res = await api("/api/openapi.json", { auth: null });
     expect(res.status).toBe(200);
     const doc = await json(res);
-    for (const p of ["/api/system/id", "/api/system/uid", "/api/system/uuid", "/api/system/info", "/api/system/context", "/api/system/ping", "/api/ping", "/api/system/flags", "/api/system/styles"]) {
+    for (const p of [
+      "/api/system/id",
+      "/api/system/uid",
+      "/api/system/uuid",
+      "/api/system/info",
+      "/api/system/context",
+      "/api/system/ping",
+      "/api/ping",
+      "/api/system/flags",
+      "/api/system/styles",
+    ]) {
       expect(doc.paths, p).toHaveProperty([p, "get"]);
     }
     expect(doc.paths).toHaveProperty(["/api/users", "post"]);

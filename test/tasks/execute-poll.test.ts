@@ -106,7 +106,12 @@ describe("execute then poll (through the scheduler)", () => {
     const list = await json(first);
     expect(list.length).toBeGreaterThan(0);
     const oldest = list[list.length - 1];
-    expect(oldest).toMatchObject({ level: "INFO", category: "TEST", dataType: "PARAMETERS", data: { stages: 2, items: 3, itemDuration: 30 } });
+    expect(oldest).toMatchObject({
+      level: "INFO",
+      category: "TEST",
+      dataType: "PARAMETERS",
+      data: { stages: 2, items: 3, itemDuration: 30 },
+    });
     const done = await pollUntilCompleted(uid);
     expect(done[0]).toMatchObject({ completed: true, level: "INFO" });
     expect(done[done.length - 1].dataType).toBe("PARAMETERS");

@@ -108,10 +108,14 @@ describe("notification shape and order", () => {
 
   it("formats times in the server time zone", async () => {
     const jobId = generateUid();
-    const snap = await inJob(jobId, (n) => {
-      start(n, jobId);
-      return n.snapshot()!;
-    }, { env: { ...env, SERVER_TIMEZONE: "Africa/Nairobi" } });
+    const snap = await inJob(
+      jobId,
+      (n) => {
+        start(n, jobId);
+        return n.snapshot()!;
+      },
+      { env: { ...env, SERVER_TIMEZONE: "Africa/Nairobi" } },
+    );
     expect(snap.notifications[0].time).toBe("2026-11-29T11:00:00.000");
   });
 
@@ -173,13 +177,23 @@ describe("LOOP replacement", () => {
 describe("end of run and summary", () => {
   it("a completed run ends with completed:true INFO and stores the summary", async () => {
     const jobId = generateUid();
-    const summary = { responseType: "ImportSummary", status: "SUCCESS", description: "done", importCount: { imported: 3, updated: 0, ignored: 0, deleted: 0 } };
+    const summary = {
+      responseType: "ImportSummary",
+      status: "SUCCESS",
+      description: "done",
+      importCount: { imported: 3, updated: 0, ignored: 0, deleted: 0 },
+    };
     const snap = await inJob(jobId, (n) => {
       start(n, jobId);
       n.runFinished({ outcome: "COMPLETED", message: "Test job completed", summary, now: T0 + 2500 });
       return n.snapshot()!;
     });
-    expect(snap.notifications[0]).toMatchObject({ level: "INFO", message: "Test job completed", completed: true, time: "2026-11-29T08:00:02.500" });
+    expect(snap.notifications[0]).toMatchObject({
+      level: "INFO",
+      message: "Test job completed",
+      completed: true,
+      time: "2026-11-29T08:00:02.500",
+    });
     expect(snap.notifications[0].dataType).toBeUndefined();
     expect(snap.summary).toEqual(summary);
     expect(snap.running).toBe(false);
@@ -367,7 +381,11 @@ describe("KV write-through", () => {
     const rec = recordingKv(env.TASKS);
     const stub = env.JOBS.get(env.JOBS.idFromName(jobId));
     const snap = await runInDurableObject(stub, async (_i, state) => {
-      const n = new JobNotifications(state, { ...env, TASKS: rec.kv }, { pacing: { now: () => Date.now() }, minIntervalMs: 100, progressIntervalMs: 400 });
+      const n = new JobNotifications(
+        state,
+        { ...env, TASKS: rec.kv },
+        { pacing: { now: () => Date.now() }, minIntervalMs: 100, progressIntervalMs: 400 },
+      );
       start(n, jobId);
       for (let i = 1; i <= 120; i++) {
         n.notify("LOOP", `[${i}/120]`, T0 + i);

@@ -98,7 +98,8 @@ describe("prune selection (DELETE maxAge / maxCount, retention)", () => {
 
   it("no limits: everything", () => expect(ids(selectForPrune(jobs, { now }))).toEqual(["a", "b", "c", "d"]));
   it("maxAge drops jobs idle for longer", () => expect(ids(selectForPrune(jobs, { now, maxAgeDays: 2 }))).toEqual(["c", "d"]));
-  it("maxAge 0 drops everything older than now", () => expect(ids(selectForPrune(jobs, { now, maxAgeDays: 0 }))).toEqual(["a", "b", "c", "d"]));
+  it("maxAge 0 drops everything older than now", () =>
+    expect(ids(selectForPrune(jobs, { now, maxAgeDays: 0 }))).toEqual(["a", "b", "c", "d"]));
   it("maxCount keeps the most recent per type", () => expect(ids(selectForPrune(jobs, { now, maxCount: 1 }))).toEqual(["b", "c"]));
   it("maxCount <= 0 clears", () => expect(ids(selectForPrune(jobs, { now, maxCount: 0 }))).toEqual(["a", "b", "c", "d"]));
   it("both limits combine", () => expect(ids(selectForPrune(jobs, { now, maxCount: 2, maxAgeDays: 7 }))).toEqual(["c"]));

@@ -51,7 +51,10 @@ async function seed(jobId: string, fn: (n: JobNotifications) => void | Promise<v
 }
 
 /** A TEST run started by `userUid` at `at`, with `messages` INFO messages, optionally finished. */
-async function seedRun(jobId: string, opts: { at?: number; userUid?: string; messages?: number; finish?: boolean; summary?: unknown; jobType?: string } = {}) {
+async function seedRun(
+  jobId: string,
+  opts: { at?: number; userUid?: string; messages?: number; finish?: boolean; summary?: unknown; jobType?: string } = {},
+) {
   const at = opts.at ?? T0;
   await seed(jobId, (n) => {
     n.runStarted({ jobId, jobType: opts.jobType ?? "TEST", parameters: { items: 2 }, userUid: opts.userUid ?? STARTER.uid, now: at });
@@ -114,8 +117,23 @@ describe("GET /api/system/tasks/{jobType}/{jobId}", () => {
     expect(res.status).toBe(200);
     const list = await json(res);
     expect(list.map((m: any) => m.message)).toEqual(["step 3", "step 2", "step 1", ""]);
-    expect(list[3]).toMatchObject({ level: "INFO", category: "TEST", dataType: "PARAMETERS", data: { items: 2 }, completed: false, time: "2026-11-29T08:00:00.000" });
-    expect(list[0]).toEqual({ uid: list[0].uid, id: list[0].uid, level: "INFO", category: "TEST", time: "2026-11-29T08:00:00.003", message: "step 3", completed: false });
+    expect(list[3]).toMatchObject({
+      level: "INFO",
+      category: "TEST",
+      dataType: "PARAMETERS",
+      data: { items: 2 },
+      completed: false,
+      time: "2026-11-29T08:00:00.000",
+    });
+    expect(list[0]).toEqual({
+      uid: list[0].uid,
+      id: list[0].uid,
+      level: "INFO",
+      category: "TEST",
+      time: "2026-11-29T08:00:00.003",
+      message: "step 3",
+      completed: false,
+    });
     expect(Number(res.headers.get("X-Task-KV-Writes"))).toBeGreaterThanOrEqual(1);
   });
 
@@ -148,7 +166,9 @@ describe("GET /api/system/tasks/{jobType}/{jobId}", () => {
   it("400 for a malformed job id", async () => {
     const res = await api(`/api/system/tasks/TEST/xyz`);
     expect(res.status).toBe(400);
-    expect((await json(res)).message).toBe("Value 'xyz' is not valid for path parameter jobId. UID must be an alphanumeric string of 11 characters");
+    expect((await json(res)).message).toBe(
+      "Value 'xyz' is not valid for path parameter jobId. UID must be an alphanumeric string of 11 characters",
+    );
   });
 
   it("a finished run ends with completed:true first", async () => {
@@ -266,7 +286,12 @@ describe("listings", () => {
 });
 
 describe("task summaries", () => {
-  const summary = { responseType: "ImportSummary", status: "SUCCESS", description: "Import process completed successfully", importCount: { imported: 1, updated: 0, ignored: 0, deleted: 0 } };
+  const summary = {
+    responseType: "ImportSummary",
+    status: "SUCCESS",
+    description: "Import process completed successfully",
+    importCount: { imported: 1, updated: 0, ignored: 0, deleted: 0 },
+  };
 
   it("returns a job's summary, and a map per type most recently set first", async () => {
     const [a, b] = [generateUid(), generateUid()];
@@ -315,7 +340,11 @@ describe("who may read", () => {
     }
     const denied = await api(`/api/system/tasks/TEST/${id}`, { auth: auth(OTHER) });
     expect(denied.status).toBe(403);
-    expect(await json(denied)).toMatchObject({ httpStatusCode: 403, status: "ERROR", message: `User has no access to JobConfiguration:${id}` });
+    expect(await json(denied)).toMatchObject({
+      httpStatusCode: 403,
+      status: "ERROR",
+      message: `User has no access to JobConfiguration:${id}`,
+    });
     expect((await api(`/api/system/taskSummaries/TEST/${id}`, { auth: auth(OTHER) })).status).toBe(403);
   });
 
@@ -422,7 +451,9 @@ describe("DELETE", () => {
 
 describe("retention", () => {
   it("cleanupTasks(env, now) keeps notifierMaxJobsPerType jobs per type and drops those idle for notifierMaxAgeDays", async () => {
-    await env.DB.prepare(`INSERT INTO system_settings (key, value) VALUES ('notifierMaxJobsPerType', '2'), ('notifierMaxAgeDays', '7')`).run();
+    await env.DB.prepare(
+      `INSERT INTO system_settings (key, value) VALUES ('notifierMaxJobsPerType', '2'), ('notifierMaxAgeDays', '7')`,
+    ).run();
     const ids = [generateUid(), generateUid(), generateUid(), generateUid()];
     await seedRun(ids[0], { at: T0 - 8 * 86_400_000, finish: true });
     await seedRun(ids[1], { at: T0 - 3000, finish: true });
@@ -436,7 +467,9 @@ describe("retention", () => {
   });
 
   it("the Worker's Cron Trigger applies the retention", async () => {
-    await env.DB.prepare(`INSERT INTO system_settings (key, value) VALUES ('notifierMaxAgeDays', '7') ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run();
+    await env.DB.prepare(
+      `INSERT INTO system_settings (key, value) VALUES ('notifierMaxAgeDays', '7') ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+    ).run();
     const old = generateUid();
     const recent = generateUid();
     await seedRun(old, { at: T0 - 8 * 86_400_000, finish: true });
@@ -482,7 +515,13 @@ describe("retention setting read by the object", () => {
 describe("OpenAPI", () => {
   it("documents the task routes", async () => {
     const doc = app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "t", version: "1" } }) as any;
-    for (const p of ["/api/system/tasks", "/api/system/tasks/{jobType}", "/api/system/tasks/{jobType}/{jobId}", "/api/system/taskSummaries/{jobType}", "/api/system/taskSummaries/{jobType}/{jobId}"]) {
+    for (const p of [
+      "/api/system/tasks",
+      "/api/system/tasks/{jobType}",
+      "/api/system/tasks/{jobType}/{jobId}",
+      "/api/system/taskSummaries/{jobType}",
+      "/api/system/taskSummaries/{jobType}/{jobId}",
+    ]) {
       expect(Object.keys(doc.paths)).toContain(p);
     }
     expect(doc.paths["/api/system/tasks"].delete).toBeDefined();

@@ -55,11 +55,14 @@ describe("user and token writes never answer 500", () => {
 
   it("GET /api/users with arbitrary query values", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.record({ page: fc.string(), pageSize: fc.string(), paging: fc.string(), query: fc.string(), fields: fc.string() }), async (q) => {
-        const res = await api(`/api/users?${new URLSearchParams(q)}`);
-        expect([200, 400]).toContain(res.status);
-        await res.arrayBuffer();
-      }),
+      fc.asyncProperty(
+        fc.record({ page: fc.string(), pageSize: fc.string(), paging: fc.string(), query: fc.string(), fields: fc.string() }),
+        async (q) => {
+          const res = await api(`/api/users?${new URLSearchParams(q)}`);
+          expect([200, 400]).toContain(res.status);
+          await res.arrayBuffer();
+        },
+      ),
       { numRuns: 60 },
     );
   });

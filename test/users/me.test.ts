@@ -17,13 +17,22 @@ describe("GET /api/me", () => {
       surname: "Administrator",
       authorities: ["ALL"],
       userRoles: [{ id: SUPERUSER_ROLE_UID }],
-      settings: expect.objectContaining({ keyUiLocale: "en", keyUiLanguageTag: "en", keyDbLocale: "en", keyStyle: "light_blue/light_blue.css" }),
+      settings: expect.objectContaining({
+        keyUiLocale: "en",
+        keyUiLanguageTag: "en",
+        keyDbLocale: "en",
+        keyStyle: "light_blue/light_blue.css",
+      }),
     });
   });
 
   it("carries the user's own UI settings (the app shell reads settings.keyUiLocale)", async () => {
-    expect((await api("/api/userSettings/keyUiLocale", { method: "POST", body: "pt_BR", headers: { "Content-Type": "text/plain" } })).status).toBeLessThan(300);
-    expect(await json(await api("/api/me?fields=settings[keyUiLocale,keyUiLanguageTag]"))).toEqual({ settings: { keyUiLocale: "pt_BR", keyUiLanguageTag: "pt-BR" } });
+    expect(
+      (await api("/api/userSettings/keyUiLocale", { method: "POST", body: "pt_BR", headers: { "Content-Type": "text/plain" } })).status,
+    ).toBeLessThan(300);
+    expect(await json(await api("/api/me?fields=settings[keyUiLocale,keyUiLanguageTag]"))).toEqual({
+      settings: { keyUiLocale: "pt_BR", keyUiLanguageTag: "pt-BR" },
+    });
     await api("/api/userSettings/keyUiLocale", { method: "POST", body: "en", headers: { "Content-Type": "text/plain" } });
   });
 
@@ -46,15 +55,30 @@ describe("GET /api/me", () => {
   it("shows a non-superuser's direct authorities and email", async () => {
     await api("/api/users", {
       method: "POST",
-      body: { username: "sched", password: "Str0ng!pass", firstName: "Sch", surname: "Eduler", email: "s@example.org", authorities: ["F_SCHEDULING_ADMIN", "F_JOB_LOG_READ"] },
+      body: {
+        username: "sched",
+        password: "Str0ng!pass",
+        firstName: "Sch",
+        surname: "Eduler",
+        email: "s@example.org",
+        authorities: ["F_SCHEDULING_ADMIN", "F_JOB_LOG_READ"],
+      },
     });
     const me = await json(await api("/api/me", { auth: basic("sched", "Str0ng!pass") }));
-    expect(me).toMatchObject({ username: "sched", email: "s@example.org", authorities: ["F_JOB_LOG_READ", "F_SCHEDULING_ADMIN"], userRoles: [] });
+    expect(me).toMatchObject({
+      username: "sched",
+      email: "s@example.org",
+      authorities: ["F_JOB_LOG_READ", "F_SCHEDULING_ADMIN"],
+      userRoles: [],
+    });
     const yes = await api("/api/me/authorization/F_SCHEDULING_ADMIN", { auth: basic("sched", "Str0ng!pass") });
     expect(await json(yes)).toBe(true);
     const no = await api("/api/me/authorization/F_PERFORM_MAINTENANCE", { auth: basic("sched", "Str0ng!pass") });
     expect(await json(no)).toBe(false);
-    expect(await json(await api("/api/me/authorization", { auth: basic("sched", "Str0ng!pass") }))).toEqual(["F_JOB_LOG_READ", "F_SCHEDULING_ADMIN"]);
+    expect(await json(await api("/api/me/authorization", { auth: basic("sched", "Str0ng!pass") }))).toEqual([
+      "F_JOB_LOG_READ",
+      "F_SCHEDULING_ADMIN",
+    ]);
     expect(await json(await api("/api/me/authorization/ANYTHING"))).toBe(true);
   });
 

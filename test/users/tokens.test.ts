@@ -73,13 +73,17 @@ describe("POST /api/apiToken", () => {
       { type: "RefererAllowedList", allowedReferrers: ["https://apps.example.org/dashboard"] },
     ]);
     const open = await api("/api/apiToken", { method: "POST", body: { attributes: [{ type: "IpAllowedList", allowedIps: [] }] } });
-    const row = await env.DB.prepare("SELECT attributes FROM api_tokens WHERE uid = ?").bind((await json(open)).response.uid).first<{ attributes: string | null }>();
+    const row = await env.DB.prepare("SELECT attributes FROM api_tokens WHERE uid = ?")
+      .bind((await json(open)).response.uid)
+      .first<{ attributes: string | null }>();
     expect(row!.attributes).toBeNull();
   });
 
   it("enforces the restrictions at every request (401 with DHIS2's message)", async () => {
-    const create = async (attributes: unknown[]) => (await json(await api("/api/apiToken", { method: "POST", body: { attributes } }))).response.key as string;
-    const call = (key: string, headers: Record<string, string> = {}, method = "GET") => api("/api/system/ping", { auth: `ApiToken ${key}`, headers, method });
+    const create = async (attributes: unknown[]) =>
+      (await json(await api("/api/apiToken", { method: "POST", body: { attributes } }))).response.key as string;
+    const call = (key: string, headers: Record<string, string> = {}, method = "GET") =>
+      api("/api/system/ping", { auth: `ApiToken ${key}`, headers, method });
     const refused = async (res: Response, message: string) => {
       expect(res.status).toBe(401);
       expect(await json(res)).toMatchObject({ httpStatusCode: 401, status: "ERROR", message });
@@ -88,7 +92,10 @@ describe("POST /api/apiToken", () => {
     const byIp = await create([{ type: "IpAllowedList", allowedIps: ["203.0.113.7", "2001:DB8::1"] }]);
     expect((await call(byIp, { "CF-Connecting-IP": "203.0.113.7" })).status).toBe(200);
     expect((await call(byIp, { "CF-Connecting-IP": "2001:db8::1" })).status).toBe(200);
-    await refused(await call(byIp, { "CF-Connecting-IP": "198.51.100.1" }), "Failed to authenticate API token, request ip address is not allowed.");
+    await refused(
+      await call(byIp, { "CF-Connecting-IP": "198.51.100.1" }),
+      "Failed to authenticate API token, request ip address is not allowed.",
+    );
     await refused(await call(byIp), "Failed to authenticate API token, request ip address is not allowed.");
 
     const getOnly = await create([{ type: "MethodAllowedList", allowedMethods: ["GET"] }]);
@@ -101,20 +108,37 @@ describe("POST /api/apiToken", () => {
     const fromApp = await create([{ type: "RefererAllowedList", allowedReferrers: ["https://apps.example.org/dashboard"] }]);
     expect((await call(fromApp, { Referer: "https://APPS.example.org/dashboard" })).status).toBe(200);
     await refused(await call(fromApp), "Failed to authenticate API token, request http referrer is missing or not allowed.");
-    await refused(await call(fromApp, { Referer: "https://evil.example.org/" }), "Failed to authenticate API token, request http referrer is missing or not allowed.");
+    await refused(
+      await call(fromApp, { Referer: "https://evil.example.org/" }),
+      "Failed to authenticate API token, request http referrer is missing or not allowed.",
+    );
   });
 
   it.each([
     [[{ type: "IpAllowedList", allowedIps: ["10.0.0.300"] }], "Not a valid ip address, value=10.0.0.300"],
     [[{ type: "IpAllowedList", allowedIps: ["localhost"] }], "Not a valid ip address, value=localhost"],
-    [[{ type: "MethodAllowedList", allowedMethods: ["TRACE"] }], "Not a valid http method, value=TRACE; allowed: GET, POST, PUT, PATCH, DELETE"],
-    [[{ type: "GeoAllowedList", allowed: ["NO"] }], "Unknown token attribute type `GeoAllowedList`; expected one of IpAllowedList, MethodAllowedList, RefererAllowedList."],
+    [
+      [{ type: "MethodAllowedList", allowedMethods: ["TRACE"] }],
+      "Not a valid http method, value=TRACE; allowed: GET, POST, PUT, PATCH, DELETE",
+    ],
+    [
+      [{ type: "GeoAllowedList", allowed: ["NO"] }],
+      "Unknown token attribute type `GeoAllowedList`; expected one of IpAllowedList, MethodAllowedList, RefererAllowedList.",
+    ],
     [[{ type: "IpAllowedList", allowedIps: "10.0.0.1" }], "Property `allowedIps` of IpAllowedList must be a list of strings."],
-    [[{ type: "IpAllowedList", allowedIps: Array.from({ length: 101 }, (_, i) => `10.0.${Math.floor(i / 250)}.${i % 250}`) }], "A token may carry at most 100 attribute entries."],
+    [
+      [{ type: "IpAllowedList", allowedIps: Array.from({ length: 101 }, (_, i) => `10.0.${Math.floor(i / 250)}.${i % 250}`) }],
+      "A token may carry at most 100 attribute entries.",
+    ],
   ])("refuses the attributes %j with 409", async (attributes, message) => {
     const res = await api("/api/apiToken", { method: "POST", body: { attributes } });
     expect(res.status).toBe(409);
-    expect((await json(res)).response.errorReports[0]).toMatchObject({ errorCode: "E4027", errorProperty: "attributes", mainKlass: KLASS, message });
+    expect((await json(res)).response.errorReports[0]).toMatchObject({
+      errorCode: "E4027",
+      errorProperty: "attributes",
+      mainKlass: KLASS,
+      message,
+    });
   });
 
   it.each([
@@ -147,7 +171,7 @@ describe("POST /api/apiToken", () => {
   });
 
   it("a made-up or mangled token is refused with 401", async () => {
-    for (const auth of ["ApiToken d2pat_abc", "ApiToken d2pat_" + "a".repeat(32) + "0000000000", "ApiToken "]) {
+    for (const auth of ["ApiToken d2pat_abc", `ApiToken d2pat_${"a".repeat(32)}0000000000`, "ApiToken "]) {
       const res = await api("/api/system/ping", { auth });
       expect(res.status).toBe(401);
       expect(res.headers.get("WWW-Authenticate")).toBe('Basic realm="HRHIS4"');

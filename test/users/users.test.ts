@@ -108,7 +108,7 @@ describe("POST /api/users", () => {
     ["no digit", "Strong!pass", "E4005", "Password must contain at least one digit."],
     ["no special", "Str0ngpass", "E4005", "Password must contain at least one special character."],
     ["contains username", "Xbobby1!zz", "E4005", "Password must not contain the username."],
-    ["too long", "A1!" + "a".repeat(254), "E4002", "Allowed length range for property `password` is [8 to 256], but given length was 257."],
+    ["too long", `A1!${"a".repeat(254)}`, "E4002", "Allowed length range for property `password` is [8 to 256], but given length was 257."],
   ])("password policy: %s → 409 %s", async (_label, password, code, message) => {
     const res = await create({ username: "bobby", password, firstName: "B", surname: "B" });
     expect(res.status).toBe(409);
@@ -130,11 +130,25 @@ describe("POST /api/users", () => {
     });
     expect(res.status).toBe(409);
     const codes = (await json(res)).response.errorReports.map((r: any) => `${r.errorCode}:${r.errorProperty}`);
-    expect(codes).toEqual(["E4049:username", "E4027:firstName", "E4000:firstName", "E4003:email", "E4027:disabled", "E4027:authorities", "E4014:userRoles"]);
+    expect(codes).toEqual([
+      "E4049:username",
+      "E4027:firstName",
+      "E4000:firstName",
+      "E4003:email",
+      "E4027:disabled",
+      "E4027:authorities",
+      "E4014:userRoles",
+    ]);
   });
 
   it("accountExpiry: a date or epoch ms is stored; an impossible instant is refused (no 500 later)", async () => {
-    const ok = await create({ username: "expiring", password: GOOD, firstName: "E", surname: "X", accountExpiry: "2030-01-02T03:04:05.000" });
+    const ok = await create({
+      username: "expiring",
+      password: GOOD,
+      firstName: "E",
+      surname: "X",
+      accountExpiry: "2030-01-02T03:04:05.000",
+    });
     expect(ok.status).toBe(201);
     const user = await json(await api(`/api/users/${(await json(ok)).response.uid}`));
     expect(user.accountExpiry).toBe("2030-01-02T03:04:05.000");
@@ -212,7 +226,9 @@ describe("GET /api/users", () => {
     });
     const bad = await api("/api/users/nope");
     expect(bad.status).toBe(400);
-    expect((await json(bad)).message).toBe("Value 'nope' is not valid for path parameter id. UID must be an alphanumeric string of 11 characters");
+    expect((await json(bad)).message).toBe(
+      "Value 'nope' is not valid for path parameter id. UID must be an alphanumeric string of 11 characters",
+    );
   });
 });
 
@@ -222,7 +238,10 @@ describe("PUT and DELETE /api/users/{id}", () => {
     const old = basic("carol", GOOD);
     expect((await api("/api/me", { auth: old })).status).toBe(200);
     expect((await api("/api/me", { auth: old })).status).toBe(200); // now cached
-    const res = await api(`/api/users/${uid}`, { method: "PUT", body: { username: "carol", firstName: "C", surname: "L", password: "N3w!password" } });
+    const res = await api(`/api/users/${uid}`, {
+      method: "PUT",
+      body: { username: "carol", firstName: "C", surname: "L", password: "N3w!password" },
+    });
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({
       httpStatus: "OK",
@@ -297,7 +316,10 @@ describe("PUT and DELETE /api/users/{id}", () => {
       body: { firstName: "S", surname: "A", disabled: true, userRoles: [{ id: SUPERUSER_ROLE_UID }] },
     });
     expect(disable.status).toBe(409);
-    const keep = await api(`/api/users/${BOOTSTRAP_ADMIN_UID}`, { method: "PUT", body: { firstName: "System", surname: "Administrator", userRoles: [{ id: SUPERUSER_ROLE_UID }] } });
+    const keep = await api(`/api/users/${BOOTSTRAP_ADMIN_UID}`, {
+      method: "PUT",
+      body: { firstName: "System", surname: "Administrator", userRoles: [{ id: SUPERUSER_ROLE_UID }] },
+    });
     expect(keep.status).toBe(200);
   });
 

@@ -49,7 +49,13 @@ function knobs(p: Record<string, unknown>): Knobs {
 /** Thrown inside a stage to stop the whole run (policy PARENT/FAIL). */
 class StopRun extends Error {}
 
-async function runStage(ctx: JobRunContext, k: Knobs, stage: number, itemLabel: (i: number) => string, parallel: boolean): Promise<"ok" | "skipped"> {
+async function runStage(
+  ctx: JobRunContext,
+  k: Knobs,
+  stage: number,
+  itemLabel: (i: number) => string,
+  parallel: boolean,
+): Promise<"ok" | "skipped"> {
   const failHere = stage === k.failAtStage;
   if (failHere && k.failAtItem < 0) {
     if (k.exception) throw new Error(k.message);
@@ -85,9 +91,7 @@ export const testHandler: JobHandler = async (ctx) => {
   try {
     if (k.parallel && k.stages > 1) {
       ctx.progress.startingStage(`Running ${k.stages} stages in parallel`, k.stages * k.items, k.policy);
-      await Promise.all(
-        Array.from({ length: k.stages }, (_, s) => runStage(ctx, k, s, (i) => `Stage ${s} item ${i}`, true)),
-      );
+      await Promise.all(Array.from({ length: k.stages }, (_, s) => runStage(ctx, k, s, (i) => `Stage ${s} item ${i}`, true)));
       ctx.progress.completedStage();
     } else {
       for (let s = 0; s < k.stages; s++) {

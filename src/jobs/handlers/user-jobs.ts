@@ -86,7 +86,6 @@ function intParam(params: Record<string, unknown>, name: string): number | null 
   return typeof n === "number" && Number.isInteger(n) ? n : NaN;
 }
 
-
 // ---------------------------------------------------------------------------------------------
 
 export async function disableInactiveUsers(ctx: UserJobContext): Promise<RunResult> {
@@ -139,7 +138,7 @@ export async function disableInactiveUsers(ctx: UserJobContext): Promise<RunResu
   for (const r of plan.remind) {
     await say(ctx, "INFO", `Reminder: user ${r.username} will be disabled for inactivity from ${date(ctx, r.disableFrom)}`);
   }
-  const message = `Disabled ${disabled} inactive user${disabled === 1 ? "" : "s"}` + (plan.remind.length ? `, reminded ${plan.remind.length}` : "");
+  const message = `Disabled ${disabled} inactive user${disabled === 1 ? "" : "s"}${plan.remind.length ? `, reminded ${plan.remind.length}` : ""}`;
   return {
     message,
     summary: {
@@ -150,7 +149,9 @@ export async function disableInactiveUsers(ctx: UserJobContext): Promise<RunResu
       disabled,
       reminded: plan.remind.length,
       skippedSuperusers: plan.skippedSuperusers.map((u) => u.username),
-      disabledUsers: plan.disable.slice(0, LIST_CAP).map((u) => ({ uid: u.uid, username: u.username, lastActive: date(ctx, u.lastActive) })),
+      disabledUsers: plan.disable
+        .slice(0, LIST_CAP)
+        .map((u) => ({ uid: u.uid, username: u.username, lastActive: date(ctx, u.lastActive) })),
       reminders: plan.remind.slice(0, LIST_CAP).map((u) => ({ uid: u.uid, username: u.username, disableFrom: date(ctx, u.disableFrom) })),
     },
   };
@@ -164,7 +165,9 @@ export async function accountExpiryAlert(ctx: UserJobContext): Promise<RunResult
   const days = await getSetting(db, "accountExpiresInDays");
   await stage(ctx, `Finding accounts that expire within ${days} days`);
   const { results } = await db
-    .prepare(`SELECT uid, username, email, account_expiry, disabled FROM users WHERE disabled = 0 AND account_expiry IS NOT NULL AND account_expiry > ? AND account_expiry <= ?`)
+    .prepare(
+      `SELECT uid, username, email, account_expiry, disabled FROM users WHERE disabled = 0 AND account_expiry IS NOT NULL AND account_expiry > ? AND account_expiry <= ?`,
+    )
     .bind(now, now + days * 24 * 3600 * 1000)
     .all<AccountExpiryRow>();
   const accounts = expiringAccounts(results, now, days);
@@ -176,12 +179,16 @@ export async function accountExpiryAlert(ctx: UserJobContext): Promise<RunResult
   }
   const n = accounts.length;
   return {
-    message: n ? `${n} user account${n === 1 ? "" : "s"} expire${n === 1 ? "s" : ""} within ${days} days` : `No user accounts expire within ${days} days`,
+    message: n
+      ? `${n} user account${n === 1 ? "" : "s"} expire${n === 1 ? "s" : ""} within ${days} days`
+      : `No user accounts expire within ${days} days`,
     summary: {
       responseType: "AccountExpiryAlertSummary",
       accountExpiresInDays: days,
       count: n,
-      accounts: accounts.slice(0, LIST_CAP).map((a) => ({ uid: a.uid, username: a.username, email: a.email, expires: date(ctx, a.expires) })),
+      accounts: accounts
+        .slice(0, LIST_CAP)
+        .map((a) => ({ uid: a.uid, username: a.username, email: a.email, expires: date(ctx, a.expires) })),
     },
   };
 }
@@ -208,19 +215,33 @@ export async function credentialsExpiryAlert(ctx: UserJobContext): Promise<RunRe
   await stageDone(ctx, `${alerts.length} found`);
   for (const a of alerts) {
     checkCancelled(ctx);
-    await say(ctx, "WARN", a.expired ? `Password of user ${a.username} expired on ${date(ctx, a.passwordExpires)}` : `Password of user ${a.username} expires on ${date(ctx, a.passwordExpires)}`);
+    await say(
+      ctx,
+      "WARN",
+      a.expired
+        ? `Password of user ${a.username} expired on ${date(ctx, a.passwordExpires)}`
+        : `Password of user ${a.username} expires on ${date(ctx, a.passwordExpires)}`,
+    );
   }
   const expired = alerts.filter((a) => a.expired).length;
   const n = alerts.length;
   return {
-    message: n ? `${n} user password${n === 1 ? "" : "s"} expired or expiring (${expired} expired)` : `No passwords expire within ${reminderInDays} days`,
+    message: n
+      ? `${n} user password${n === 1 ? "" : "s"} expired or expiring (${expired} expired)`
+      : `No passwords expire within ${reminderInDays} days`,
     summary: {
       responseType: "CredentialsExpiryAlertSummary",
       credentialsExpires: months,
       reminderInDays,
       count: n,
       expired,
-      users: alerts.slice(0, LIST_CAP).map((a) => ({ uid: a.uid, username: a.username, email: a.email, passwordExpires: date(ctx, a.passwordExpires), expired: a.expired })),
+      users: alerts.slice(0, LIST_CAP).map((a) => ({
+        uid: a.uid,
+        username: a.username,
+        email: a.email,
+        passwordExpires: date(ctx, a.passwordExpires),
+        expired: a.expired,
+      })),
     },
   };
 }
@@ -235,7 +256,10 @@ export async function removeExpired(ctx: UserJobContext): Promise<RunResult> {
   const db = ctx.env.DB;
   const now = ctx.now();
   await stage(ctx, "Removing expired API tokens");
-  const { results } = await db.prepare(`SELECT uid, expire FROM api_tokens WHERE expire IS NOT NULL AND expire <= ?`).bind(now).all<TokenRowLite>();
+  const { results } = await db
+    .prepare(`SELECT uid, expire FROM api_tokens WHERE expire IS NOT NULL AND expire <= ?`)
+    .bind(now)
+    .all<TokenRowLite>();
   const uids = expiredTokens(results, now, EXPIRED_TOKEN_GRACE_DAYS);
   let removed = 0;
   for (let i = 0; i < uids.length; i += BATCH) {

@@ -87,13 +87,21 @@ export interface AccountExpiryRow {
   disabled: number;
 }
 
-export function expiringAccounts(rows: AccountExpiryRow[], now: number, withinDays: number): { uid: string; username: string; email?: string; expires: number }[] {
+export function expiringAccounts(
+  rows: AccountExpiryRow[],
+  now: number,
+  withinDays: number,
+): { uid: string; username: string; email?: string; expires: number }[] {
   const limit = now + withinDays * DAY_MS;
   return rows
     .filter((r) => !r.disabled && r.account_expiry !== null && r.account_expiry > now && r.account_expiry <= limit)
     .sort((a, b) => a.account_expiry! - b.account_expiry! || a.username.localeCompare(b.username))
     .map((r) => {
-      const out: { uid: string; username: string; email?: string; expires: number } = { uid: r.uid, username: r.username, expires: r.account_expiry! };
+      const out: { uid: string; username: string; email?: string; expires: number } = {
+        uid: r.uid,
+        username: r.username,
+        expires: r.account_expiry!,
+      };
       if (r.email) out.email = r.email;
       return out;
     });
@@ -116,7 +124,11 @@ export interface CredentialsAlert {
   expired: boolean;
 }
 
-export function expiringCredentials(rows: CredentialsRow[], now: number, policy: { credentialsExpires: number; reminderInDays: number }): CredentialsAlert[] {
+export function expiringCredentials(
+  rows: CredentialsRow[],
+  now: number,
+  policy: { credentialsExpires: number; reminderInDays: number },
+): CredentialsAlert[] {
   if (policy.credentialsExpires <= 0) return [];
   const limit = now + policy.reminderInDays * DAY_MS;
   const out: CredentialsAlert[] = [];
@@ -139,5 +151,8 @@ export interface TokenRowLite {
 /** API tokens whose expiry has passed by more than `graceDays` days. */
 export function expiredTokens(rows: TokenRowLite[], now: number, graceDays = 0): string[] {
   const limit = now - graceDays * DAY_MS;
-  return rows.filter((r) => r.expire !== null && r.expire <= limit).map((r) => r.uid).sort();
+  return rows
+    .filter((r) => r.expire !== null && r.expire <= limit)
+    .map((r) => r.uid)
+    .sort();
 }

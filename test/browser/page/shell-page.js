@@ -32,7 +32,9 @@ async function main() {
   const base = baseUrl();
   results.baseUrl = base;
   const info = await bootstrapGet(`${base}/api/system/info`);
-  const [major, minor, patch] = String(info.version).split(".").map((n) => parseInt(n, 10));
+  const [major, minor, patch] = String(info.version)
+    .split(".")
+    .map((n) => parseInt(n, 10));
   results.serverVersion = { major, minor, patch };
   results.calls.systemInfo = { version: info.version, serverTimeZoneId: info.serverTimeZoneId, contextPath: info.contextPath };
   const engine = new DataEngine(new RestAPILink({ baseUrl: base, apiVersion: minor, serverVersion: { major, minor, patch } }));
