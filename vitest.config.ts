@@ -6,7 +6,7 @@ const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrat
 
 /**
  * Two projects, each in its own workerd runtime:
- * - "main": the scheduler Worker (wrangler.toml), tests under test/;
+ * - "main": the scheduler Worker (wrangler.jsonc), tests under test/;
  * - "bridge": the DHIS2 bridge executor Worker (bridge/wrangler.toml: RUNS → BridgeRunObject),
  *   tests under bridge/test/ (vitest.bridge.config.ts).
  */
@@ -16,7 +16,7 @@ export default defineConfig({
       {
         plugins: [
           cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
+            wrangler: { configPath: "./wrangler.jsonc" },
             miniflare: {
               bindings: { TEST_MIGRATIONS: migrations, ADMIN_PASSWORD: "district" },
             },

@@ -1,6 +1,5 @@
 /** Worker entry: the HTTP API, the Cron Trigger safety net, and the per-job Durable Object class. */
 import { app } from "./app";
-import type { Env } from "./env";
 import { clock } from "./http/clock";
 import { scheduledMaintenance } from "./scheduling/reconcile";
 import { cleanupTasks } from "./tasks/cleanup";

@@ -1,12 +1,10 @@
+/** Bindings the tests add to the Worker's generated `Env` (worker-configuration.d.ts): vitest.config.ts. */
 import type { D1Migration } from "cloudflare:test";
-import type { Env as WorkerEnv } from "../src/env";
-
-interface TestEnv extends WorkerEnv {
-  TEST_MIGRATIONS: D1Migration[];
-}
 
 declare global {
   namespace Cloudflare {
-    interface Env extends TestEnv {}
+    interface Env {
+      TEST_MIGRATIONS: D1Migration[];
+    }
   }
 }

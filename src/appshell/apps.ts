@@ -1,7 +1,7 @@
 /**
  * Hosted DHIS2 app bundles and the app menu.
  *
- * The operator unpacks an App Hub zip into the static-assets folder (`apps/<name>/`, see wrangler.toml
+ * The operator unpacks an App Hub zip into the static-assets folder (`apps/<name>/`, see wrangler.jsonc
  * `[assets]` and docs/APPS.md) and lists `<name>` in `apps/apps.json`. The Worker runs first for every
  * request (`run_worker_first`), so the authentication middleware guards the apps, and serves
  * `/dhis-web-<name>/<file>` from the `ASSETS` binding's `/<name>/<file>`:
@@ -24,17 +24,13 @@ import { contextPath, jsonResponse, noStoreJson, webMessageResponse } from "../h
 import { type AppEnv, SECURED } from "../http/router";
 import { webMessage } from "../http/webmessage";
 
-const SECURITY = SECURED as unknown as Array<Record<string, string[]>>;
+const SECURITY = SECURED;
 const APP_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const BASE_URL_PLACEHOLDER = "__DHIS2_BASE_URL__";
 const MODULES_TTL_MS = 60_000;
 
-interface AssetsBinding {
-  fetch(input: Request | string, init?: RequestInit): Promise<Response>;
-}
-
-function assets(c: Context<AppEnv>): AssetsBinding | undefined {
-  return (c.env as unknown as { ASSETS?: AssetsBinding }).ASSETS;
+function assets(c: Context<AppEnv>): Fetcher | undefined {
+  return c.env.ASSETS;
 }
 
 export interface WebModule {
@@ -56,7 +52,7 @@ interface Manifest {
 
 const notFoundMessage = (message: string) => webMessageResponse(webMessage(404, { message }));
 
-async function readJson(binding: AssetsBinding, origin: string, path: string): Promise<unknown> {
+async function readJson(binding: Fetcher, origin: string, path: string): Promise<unknown> {
   const res = await binding.fetch(new Request(`${origin}${path}`));
   if (!res.ok) return undefined;
   try {

@@ -21,7 +21,7 @@ import { apiUrl, jsonResponse } from "../http/respond";
 import { type AppEnv, SECURED } from "../http/router";
 import { ANALYTICS_TABLE_TYPES, OPTION_LISTS, type OptionItem, type OptionListName, optionSource } from "./options";
 
-const SECURITY = SECURED as unknown as Array<Record<string, string[]>>;
+const SECURITY = SECURED;
 const PRIVATE_NO_CACHE = "no-cache, private";
 const DEFAULT_PAGE_SIZE = 50;
 

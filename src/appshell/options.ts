@@ -10,7 +10,6 @@
  *
  * The analytics table types are not metadata: they are DHIS2's `AnalyticsTableType` enum, served as is.
  */
-import type { Env } from "../env";
 
 export interface OptionItem {
   id: string;

@@ -14,7 +14,7 @@
  *    cancel, and fails the run when the executor stayed silent past the heartbeat timeout. It returns
  *    the next cursor and the instant of the next step (`wakeAt`).
  */
-import type { NotificationLevel } from "../tasks/types";
+import type { JsonValue, NotificationLevel } from "../tasks/types";
 import { readExecutorConfig, type ExecutorConfig, type ExecutorEnv } from "./config";
 import {
   HEADER_IDEMPOTENCY,
@@ -23,7 +23,6 @@ import {
   randomToken,
   signedRequest,
   type CompleteCallback,
-  type ExecutorLevel,
   type ItemCallback,
   type MessageCallback,
   type StartRequest,
@@ -62,7 +61,7 @@ export interface RunResult {
   /** The final message of a successful run. */
   message?: string;
   /** The run's summary (`/api/system/taskSummaries/{type}/{id}`). */
-  summary?: unknown;
+  summary?: JsonValue;
 }
 
 /** A run failure with DHIS2 error codes, to be recorded on the job (`errorCodes`). */
@@ -174,13 +173,15 @@ async function relayMessage(ctx: ExecutorRunContext, level: NotificationLevel, m
  * Where a run on the executor stands between two steps. Plain JSON: the job's object stores it and
  * calls `stepExecutorRun` again later (from its alarm, or the `executorEvent` RPC of a callback).
  */
+type StoredCallback = Partial<MessageCallback & ItemCallback & CompleteCallback> & { summary?: JsonValue };
+
 export interface ExecutorRunCursor {
   runId: string;
   /** Id of the last callback turned into a notification. */
   lastId: number;
   /** When the executor was last heard from (epoch ms). */
   lastHeard: number;
-  summary?: unknown;
+  summary?: JsonValue;
   /** When the cancel was forwarded; null while not cancelled. */
   cancelAt: number | null;
 }
@@ -262,22 +263,22 @@ async function step(cfg: ExecutorConfig, ctx: ExecutorRunContext, before: Execut
     for (const ev of events) {
       cursor.lastId = ev.id;
       cursor.lastHeard = Math.max(cursor.lastHeard, ev.received);
-      let payload: Record<string, unknown> = {};
+      // Stored by our own route after validation: one of the callback bodies.
+      let payload: StoredCallback = {};
       try {
-        payload = JSON.parse(ev.payload) as Record<string, unknown>;
+        payload = JSON.parse(ev.payload);
       } catch {
         // Stored by our own route: always JSON.
       }
       if (ev.kind === "messages") {
-        const m = payload as unknown as MessageCallback;
-        await relayMessage(ctx, levelOf(m.level as ExecutorLevel), String(m.message ?? ""));
+        await relayMessage(ctx, levelOf(payload.level), String(payload.message ?? ""));
       } else if (ev.kind === "items") {
         // Straight to the notifications: an item outside a stage would open an empty stage.
-        await ctx.notify("LOOP", itemMessage(payload as ItemCallback));
+        await ctx.notify("LOOP", itemMessage(payload));
       } else if (ev.kind === "summary") {
         cursor.summary = payload.summary;
       } else if (ev.kind === "complete") {
-        const result = finishFromComplete(payload as unknown as CompleteCallback, cursor.summary);
+        const result = finishFromComplete(payload as CompleteCallback, cursor.summary);
         await finalize(ctx);
         return { done: true, result };
       }

@@ -7,6 +7,7 @@
  * stored in D1 and wake the run in its job's object, whose next step turns them into the run's task
  * notifications and summary.
  */
+import { jobObject } from "../scheduling/sync";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { readBodyText } from "../http/body";
@@ -145,11 +146,9 @@ for (const kind of Object.keys(BODIES) as CallbackKind[]) {
 }
 
 /** Best effort: the job object's `executorEvent(runId)` RPC steps the run; its alarm steps it anyway. */
-async function wakeJobObject(env: AppEnv["Bindings"], run: ExecutorRunRow): Promise<void> {
+async function wakeJobObject(env: Env, run: ExecutorRunRow): Promise<void> {
   try {
-    const ns = env.JOBS;
-    const stub = ns.get(ns.idFromName(run.job_id)) as unknown as { executorEvent?: (runId: string) => Promise<unknown> };
-    await stub.executorEvent?.(run.run_id);
+    await jobObject(env, run.job_id).executorEvent(run.run_id);
   } catch {
     // The handler's poll picks the event up anyway.
   }

@@ -5,7 +5,6 @@
  */
 import { OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { Hook } from "@hono/zod-openapi";
-import type { Env } from "../env";
 import type { AuthUser } from "../users/store";
 import { invalidParamMessage } from "./params";
 import { ApiError } from "./webmessage";
@@ -38,4 +37,4 @@ export function createRouter(): OpenAPIHono<AppEnv> {
 }
 
 /** OpenAPI security requirement shared by protected routes. */
-export const SECURED = [{ basicAuth: [] }, { apiToken: [] }];
+export const SECURED: Array<Record<string, string[]>> = [{ basicAuth: [] }, { apiToken: [] }];

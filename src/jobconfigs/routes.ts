@@ -22,19 +22,17 @@ import { syncJobObject } from "../scheduling/sync";
 import { hasAuthority } from "../users/store";
 import { compileOrder, compileWhere } from "./query";
 import {
-  errorResponses,
   JobConfigurationInputSchema,
   JobConfigurationListSchema,
   JobConfigurationSchema,
   JobTypesExtendedSchema,
   JobTypesSchema,
-  jsonContent,
   ListQuerySchema,
   ObjectQuerySchema,
   PatchInputSchema,
   UidPathSchema,
-  WebMessageSchema,
 } from "./schemas";
+import { errorResponses, jsonContent, WebMessageSchema } from "../http/openapi";
 import { columnsFor, selectJobJson, type SerializeContext } from "./serialize";
 import {
   deleteJob,
@@ -60,7 +58,7 @@ import { serverTimeZone } from "../http/dates";
 import { SCHEDULING_ADMIN_AUTHORITIES } from "../scheduling/access";
 
 const K = JOB_CONFIGURATION_KLASS;
-const SECURITY = SECURED as unknown as Array<Record<string, string[]>>;
+const SECURITY = SECURED;
 /** Handlers return plain Responses (WebMessages, streams); the route schemas document them. */
 const handler = <T>(fn: T) => fn as never;
 const NO_CACHE = { "Cache-Control": "no-cache, private" };

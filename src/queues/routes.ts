@@ -13,7 +13,7 @@ import { clock } from "../http/clock";
 import { emptyResponse, jsonResponse } from "../http/respond";
 import { type AppEnv, createRouter, SECURED } from "../http/router";
 import { badRequest } from "../http/webmessage";
-import { WebMessageSchema } from "../jobconfigs/schemas";
+import { WebMessageSchema } from "../http/openapi";
 import { queueableEntries, schedulerEntries } from "./entries";
 import { createQueue, deleteQueue, getQueue, type QueueInput, updateQueue } from "./service";
 import { loadAllJobs, loadQueueNames } from "./store";
@@ -22,7 +22,7 @@ import { requireSchedulingAdmin } from "../scheduling/access";
 
 export const queueRoutes = createRouter();
 
-const SECURITY = SECURED as unknown as Array<Record<string, string[]>>;
+const SECURITY = SECURED;
 const TAGS = ["scheduler"];
 
 /** The WebMessage without an import report (the queue routes never send one). */

@@ -16,8 +16,7 @@
  * - `reconcileQueueRuns(env, now)` from its periodic reconcile.
  * `pendingQueueStart` / `claimQueueStart` let a scheduler pull starts instead (custom starter).
  */
-import type { Env } from "../env";
-import { syncJobObject } from "../scheduling/sync";
+import { jobObject, syncJobObject } from "../scheduling/sync";
 import { runIdOf } from "./service";
 import { loadJob, loadQueue, type QueueJobRow } from "./store";
 
@@ -51,10 +50,6 @@ export interface QueueContinuation {
 export type QueueStarter = (env: Env, uid: string, key: string, now: number) => Promise<void>;
 
 /** The member's Durable Object, as far as queues use it. */
-interface JobObjectStub {
-  executeNow(uid: string, by: string | null): Promise<string>;
-}
-
 /**
  * The default starter: claims the TRIGGERED step (only one caller can) and has the member's object
  * execute it now. If the object refuses (the member is running, disabled or gone) the run fails at
@@ -66,8 +61,7 @@ export const startQueueMember: QueueStarter = async (env, uid, key, now) => {
   if (!(await claimQueueStart(env.DB, uid, key, now))) return;
   let result: string;
   try {
-    const stub = env.JOBS.get(env.JOBS.idFromName(uid)) as unknown as JobObjectStub;
-    result = await stub.executeNow(uid, null);
+    result = await jobObject(env, uid).executeNow(uid, null);
   } catch (e) {
     console.error(`queue member ${uid}: start request failed`, e instanceof Error ? e.message : String(e));
     return;

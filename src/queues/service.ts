@@ -11,7 +11,6 @@
  * and are disabled (enabling them then needs a schedule first). Each touched row gets `version + 1`
  * and `last_updated`; afterwards each touched job's Durable Object is synced.
  */
-import type { Env } from "../env";
 import { ApiError, conflict, notFoundObject } from "../http/webmessage";
 import { isConfigurableJobType, isSystemJobType } from "../jobs/registry";
 import { validateCron } from "../scheduling/cron";

@@ -29,7 +29,6 @@
  *   new queue run while the previous one is still going (it waits like a busy type).
  * - Every time comes from `clock.now()`.
  */
-import type { Env } from "../env";
 import {
   JobCancelledError,
   JobRunError,
@@ -47,6 +46,7 @@ import type { NotificationSink } from "../tasks/types";
 import { inWorkerHandler, type JobRunContext } from "./handlers";
 import { ProgressTracker, type ProcessNode } from "./progress";
 import { configFromRow, isRunOnce, nextDue, type DueOccurrence } from "./schedule";
+import { jobObject } from "./sync";
 import {
   failLostRun,
   finishRun,
@@ -105,7 +105,7 @@ interface RunningMarker {
 
 type RunStatus = "COMPLETED" | "FAILED" | "STOPPED";
 
-interface EngineState {
+export interface EngineState {
   uid?: string;
   /** Whether the job was enabled the last time the object read it (to detect re-enabling). */
   enabled?: boolean;
@@ -158,6 +158,8 @@ interface Cached {
   row: JobRow;
   settings: Settings;
 }
+
+export type EngineSnapshot = EngineState & { live: boolean; detached: boolean };
 
 export type ExecuteResult = "started" | "not_found" | "running" | "disabled";
 
@@ -346,7 +348,7 @@ export class JobEngine {
   }
 
   /** Debug/test view of the object's state. */
-  snapshot(): EngineState & { live: boolean; detached: boolean } {
+  snapshot(): EngineSnapshot {
     return { ...this.state, live: this.live !== undefined, detached: this.live?.detached === true };
   }
 
@@ -965,10 +967,9 @@ export class JobEngine {
       const uids = await waitingJobsOfType(this.env.DB, row.job_type, row.uid, clock.now() + BUSY_RETRY_MS);
       await Promise.all(
         uids.map((uid) => {
-          const stub = this.env.JOBS.get(this.env.JOBS.idFromName(uid)) as unknown as {
-            sync(uid: string, o: { typeFreed: boolean }): Promise<void>;
-          };
-          return stub.sync(uid, { typeFreed: true }).catch(() => {});
+          return jobObject(this.env, uid)
+            .sync(uid, { typeFreed: true })
+            .catch(() => {});
         }),
       );
     } catch {

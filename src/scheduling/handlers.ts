@@ -10,7 +10,6 @@
  * an optional final message and summary, throws to fail (`JobRunError` carries error codes), and
  * ends STOPPED when it stops because of a cancel (`JobCancelledError`, or any error after a cancel).
  */
-import type { Env } from "../env";
 import { JobCancelledError, JobRunError, type ExecutorRunContext, type RunResult } from "../executor/handler";
 import type { Clock } from "../http/clock";
 import { accountExpiryAlertHandler } from "../jobs/handlers/account-expiry-alert";

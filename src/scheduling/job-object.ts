@@ -4,10 +4,9 @@
  * engine.ts. Task notifications live here too (`JobNotifications`, the tasks module).
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
 import { JobNotifications } from "../tasks/job-notifications";
 import type { TaskSnapshot } from "../tasks/types";
-import { JobEngine, type ExecuteResult } from "./engine";
+import { type EngineSnapshot, JobEngine, type ExecuteResult } from "./engine";
 import type { ProcessNode } from "./progress";
 
 export class JobObject extends DurableObject<Env> {
@@ -50,8 +49,9 @@ export class JobObject extends DurableObject<Env> {
     await this.engine.idle();
   }
 
-  schedulerState(): Record<string, unknown> {
-    return this.engine.snapshot() as unknown as Record<string, unknown>;
+  /** Test and debug view of the engine's state. */
+  schedulerState(): EngineSnapshot {
+    return this.engine.snapshot();
   }
 
   getTaskSnapshot(): TaskSnapshot | null {

@@ -10,7 +10,6 @@
  * - queue runs a crash interrupted are continued, requested again or failed (`reconcileQueueRuns`);
  * - cleanup: finished run-once jobs after `jobsCleanupAfterMinutes`; run history of deleted jobs.
  */
-import type { Env } from "../env";
 import { reconcileQueueRuns, type ReconcileReport } from "../queues/runs";
 import { loadSettings, type Settings } from "../settings/settings";
 import { syncJobObject } from "./sync";

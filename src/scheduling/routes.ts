@@ -9,6 +9,7 @@
  *   maintenance views: jobs due soon, runs without heartbeat (JobEntry lists), and the deletion of
  *   finished run-once jobs (entries.ts).
  */
+import { WebMessageSchema } from "../http/openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { currentUser, requireAuthority } from "../http/auth";
@@ -32,7 +33,7 @@ import { requireSchedulingAdmin } from "./access";
 
 export const schedulingRoutes = createRouter();
 
-const SECURITY = SECURED as unknown as Record<string, string[]>[];
+const SECURITY = SECURED;
 const MAINTENANCE = "F_PERFORM_MAINTENANCE";
 const JOB_KLASS = "org.hisp.dhis.scheduling.JobConfiguration";
 /** `/revert` only applies when the heartbeat is older than this. */
@@ -40,13 +41,7 @@ export const REVERT_MIN_SILENCE_MS = 60_000;
 
 const params = z.object({ id: uidParam() });
 
-const webMessageContent = {
-  "application/json": {
-    schema: z
-      .object({ httpStatus: z.string(), httpStatusCode: z.number(), status: z.string(), message: z.string().optional() })
-      .openapi("SchedulingWebMessage"),
-  },
-};
+const webMessageContent = { "application/json": { schema: WebMessageSchema } };
 
 function errorResponses(codes: number[]) {
   const text: Record<number, string> = {

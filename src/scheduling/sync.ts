@@ -3,12 +3,10 @@
  * disable, delete). D1 is the source of truth: the object re-reads the row itself, then arms its
  * alarm for the next due instant, or disarms it (deleted, disabled, no schedule).
  */
-import type { Env } from "../env";
 import type { JobObject } from "./job-object";
 
 export function jobObject(env: Env, uid: string): DurableObjectStub<JobObject> {
-  const ns = env.JOBS as unknown as DurableObjectNamespace<JobObject>;
-  return ns.get(ns.idFromName(uid));
+  return env.JOBS.get(env.JOBS.idFromName(uid));
 }
 
 export async function syncJobObject(env: Env, uid: string): Promise<void> {

@@ -32,7 +32,7 @@ import {
 
 export const settingsRoutes = createRouter();
 
-const SECURITY = SECURED as unknown as Array<Record<string, string[]>>;
+const SECURITY = SECURED;
 const SYSTEM_SETTING_AUTHORITY = "F_SYSTEM_SETTING";
 const PRIVATE_NO_CACHE = "no-cache, private";
 

@@ -228,6 +228,16 @@ interface Navigatorish {
   hardwareConcurrency?: number;
 }
 
+/**
+ * The deployed Worker version (the `version_metadata` binding): `revision` is the version's tag
+ * (`npm run deploy` tags it with the git commit) or else its id; `buildTime` its upload time.
+ * Under `wrangler dev` and in tests the binding describes the local version.
+ */
+export function buildOf(meta: WorkerVersionMetadata | undefined): { revision?: string; buildTime?: string } {
+  if (!meta) return {};
+  return { revision: meta.tag || meta.id || undefined, buildTime: meta.timestamp || undefined };
+}
+
 export function registerInfoRoutes(router: OpenAPIHono<AppEnv>): void {
   router.openapi(infoRoute, async (c) => {
     const user = currentUser(c);
@@ -244,8 +254,7 @@ export function registerInfoRoutes(router: OpenAPIHono<AppEnv>): void {
       userAgent: c.req.header("User-Agent"),
       now,
       timeZone,
-      revision: c.env.BUILD_REVISION,
-      buildTime: c.env.BUILD_TIME,
+      ...buildOf(c.env.CF_VERSION_METADATA),
       systemId: facts.systemId,
       systemName,
       databaseVersion: facts.databaseVersion,

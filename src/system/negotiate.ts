@@ -9,8 +9,7 @@ import { requestFormat } from "../http/path";
 import { NO_STORE } from "../http/respond";
 import { SECURED } from "../http/router";
 
-/** `SECURED`, typed as OpenAPI security requirements (its inferred literal type does not fit `createRoute`). */
-export const SECURITY = SECURED as unknown as Array<Record<string, string[]>>;
+export const SECURITY = SECURED;
 
 export type Negotiated = "json" | "csv" | "xml" | "jsonp";
 

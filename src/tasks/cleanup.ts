@@ -3,7 +3,6 @@
  * `notifierMaxJobsPerType`, default 500). Called by the HOUSEKEEPING job or the Worker's cron.
  * KV keys also expire by themselves `notifierMaxAgeDays` after their last write.
  */
-import type { Env } from "../env";
 import { loadTaskSettings, pruneTasks } from "./service";
 
 export interface TaskCleanupResult {

@@ -24,7 +24,6 @@
  *   summary a second later). Dirty flags live in SQLite, so a write interrupted by an eviction is redone when the
  *   object starts again. KV itself is eventually consistent (up to ~60 s elsewhere), so listings lag.
  */
-import type { Env } from "../env";
 import { type Clock, systemClock } from "../http/clock";
 import { formatDate, serverTimeZone } from "../http/dates";
 import { SETTINGS, loadSettings } from "../settings/settings";

@@ -32,7 +32,7 @@ import {
 
 export const taskRoutes = createRouter();
 
-const SECURITY = SECURED as unknown as Array<Record<string, string[]>>;
+const SECURITY = SECURED;
 const TAGS = ["system"];
 
 const NotificationSchema = z

@@ -14,7 +14,6 @@
  * - `DELETE …` clear the objects (consistent) and their KV keys; listings reflect it after KV
  *   propagation.
  */
-import type { Env } from "../env";
 import { TASK_CATEGORIES } from "../jobs/registry";
 import { SETTINGS, settingsFromRows } from "../settings/settings";
 import type { AuthUser } from "../users/store";
@@ -45,13 +44,9 @@ const DAY_MS = 86_400_000;
 export const STALE_GRACE_MS = 10_000;
 
 /** The RPC surface of the job object used here (implemented by src/scheduling/job-object.ts). */
-export interface TaskObjectStub {
-  getTaskSnapshot(): Promise<TaskSnapshot | null>;
-  clearTasks(): Promise<void>;
-}
-
-export function taskObject(env: Env, jobId: string): TaskObjectStub {
-  return env.JOBS.get(env.JOBS.idFromName(jobId)) as unknown as TaskObjectStub;
+/** The job's object, which keeps its live task notifications. */
+export function taskObject(env: Env, jobId: string) {
+  return env.JOBS.get(env.JOBS.idFromName(jobId));
 }
 
 /** Superusers and holders of F_PERFORM_MAINTENANCE or F_JOB_LOG_READ read every task. */

@@ -14,7 +14,7 @@ export interface Notification {
   message: string;
   completed: boolean;
   dataType?: "PARAMETERS";
-  data?: unknown;
+  data?: JsonValue;
 }
 
 export type RunOutcome = "COMPLETED" | "FAILED" | "STOPPED";
@@ -34,6 +34,9 @@ export interface NotificationSink {
  * notifications of the job's latest run and its summary, read from the object's own storage, so a
  * poll right after `execute` sees the run (strong consistency).
  */
+/** A JSON value (a summary, a PARAMETERS message's data); typed shallowly so RPC stub types stay finite. */
+export type JsonValue = string | number | boolean | object | null;
+
 export interface TaskSnapshot {
   jobId: string;
   /** The job type (notification category) of the latest run. */
@@ -43,7 +46,7 @@ export interface TaskSnapshot {
   /** Newest first, times formatted in the server zone. */
   notifications: Notification[];
   /** The run's summary; absent when there is none. */
-  summary?: unknown;
+  summary?: JsonValue;
   /** True between runStarted and runFinished. */
   running: boolean;
   /** Epoch ms of the run's first message. */

@@ -3,7 +3,6 @@
  * default admin / district) as a member of the Superuser role. Runs once per isolate; INSERT OR IGNORE
  * makes concurrent first requests harmless.
  */
-import type { Env } from "../env";
 import { hashPassword } from "./password";
 
 export const SUPERUSER_ROLE_UID = "yrB6vc5Ip3r";

@@ -3,8 +3,7 @@ import { z } from "@hono/zod-openapi";
 import { SECURED } from "../http/router";
 import { queryBool, queryInt } from "../http/params";
 
-/** `SECURED`, typed as OpenAPI security requirements (its inferred literal type does not fit `createRoute`). */
-export const SECURITY = SECURED as unknown as Array<Record<string, string[]>>;
+export const SECURITY = SECURED;
 
 /** Error responses (WebMessages; declared without content so handlers may return plain Responses). */
 export const ERRORS = {

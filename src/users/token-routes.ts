@@ -7,6 +7,7 @@
  * `attributes` are DHIS2's IP / method / referrer allow-lists, enforced at every authentication with
  * the token (token-attributes.ts); invalid ones are refused with 409.
  */
+import { WebMessageSchema } from "../http/openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { OpenAPIHono } from "@hono/zod-openapi";
@@ -60,7 +61,6 @@ export function readTokenInput(
   return { expire, name, attributes, errors };
 }
 
-const WebMessageSchema = z.object({ httpStatus: z.string(), httpStatusCode: z.number(), status: z.string() }).passthrough();
 const TokenSchema = z
   .object({ id: z.string(), type: z.string(), created: z.string(), expire: z.number().optional() })
   .passthrough()

@@ -4,6 +4,7 @@
  * a 409 ObjectReport listing every error report. The last enabled superuser cannot be removed,
  * disabled or stripped of `ALL` (409), so the service never locks its administrators out.
  */
+import { WebMessageSchema } from "../http/openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { OpenAPIHono } from "@hono/zod-openapi";
@@ -52,11 +53,6 @@ const UserSchema = z
   .object({ id: z.string(), username: z.string(), firstName: z.string(), surname: z.string(), disabled: z.boolean() })
   .passthrough()
   .openapi("User");
-
-const WebMessageSchema = z
-  .object({ httpStatus: z.string(), httpStatusCode: z.number(), status: z.string(), response: z.unknown().optional() })
-  .passthrough()
-  .openapi("WebMessage");
 
 const BODY_DOC =
   "Body: `{username, password, firstName, surname, email?, disabled?, userRoles?: [{id}], authorities?: [..], accountExpiry?}` " +

@@ -331,7 +331,7 @@ describe("executor runs outlive the alarm pass that starts them", () => {
   it("survives a reset of its object between two steps: the next instance carries the run on", async () => {
     const { uid, ex } = await startOnTestExecutor();
     expect((await ex.callback("messages", { level: "INFO", message: "Stage 1 of 2" })).status).toBe(200);
-    const cursorOf = async () => ((await stub(uid).schedulerState()) as any).running.executor.lastId as number;
+    const cursorOf = async () => (await stub(uid).schedulerState()).running!.executor!.lastId;
     const before = await cursorOf();
     await abortAllDurableObjects(); // every object instance is gone, with everything it held in memory
     clk.advance(30_000);

@@ -12,7 +12,6 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { app } from "../../src/app";
-import type { Env } from "../../src/env";
 import { setClock } from "../../src/http/clock";
 import { setPrewarmMs } from "../../src/scheduling/engine";
 import { ensureBootstrapAdmin } from "../../src/users/bootstrap";
@@ -101,7 +100,10 @@ export function failingDb(real: D1Database, plan: FaultPlan): D1Database {
 }
 
 /** `env.JOBS` whose object stubs throw on the named RPC methods (the object is unreachable). */
-export function failingJobs(real: DurableObjectNamespace, methods: string[]): DurableObjectNamespace {
+export function failingJobs<T extends Rpc.DurableObjectBranded | undefined>(
+  real: DurableObjectNamespace<T>,
+  methods: string[],
+): DurableObjectNamespace<T> {
   return new Proxy(real, {
     get(target, prop) {
       if (prop === "get") {

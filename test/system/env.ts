@@ -4,11 +4,7 @@ import worker from "../../src/index";
 import { adminAuth, BASE } from "../helpers";
 import { ensureBootstrapAdmin } from "../../src/users/bootstrap";
 
-export async function fetchWith(
-  vars: Record<string, string>,
-  path: string,
-  init: RequestInit & { auth?: string | null } = {},
-): Promise<Response> {
+export async function fetchWith(vars: Partial<Env>, path: string, init: RequestInit & { auth?: string | null } = {}): Promise<Response> {
   await ensureBootstrapAdmin(env, Date.now());
   const headers = new Headers(init.headers);
   const auth = init.auth === undefined ? adminAuth() : init.auth;

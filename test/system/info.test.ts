@@ -35,12 +35,13 @@ describe("GET /api/system/info (superuser)", () => {
     expect(res.headers.get("Cache-Control")).toBe(NO_STORE);
     const info = await json(res);
     const keys = Object.keys(info);
-    expect(keys.slice(0, 6)).toEqual(["contextPath", "userAgent", "version", "revision", "serverDate", "environmentVariable"]);
+    // The local version (version_metadata binding): its id, and its timestamp as the build time.
+    expect(keys.slice(0, 7)).toEqual([...PUBLIC_INFO_FIELDS]);
     expect(info).toMatchObject({
       contextPath: "http://localhost:8787",
       userAgent: "vitest/1.0",
       version: "2.42.0",
-      revision: "unknown",
+      revision: env.CF_VERSION_METADATA.tag || env.CF_VERSION_METADATA.id,
       serverDate: "2026-01-15T09:30:05.123",
       environmentVariable: "HRHIS4_HOME",
       calendar: "iso8601",
@@ -61,8 +62,15 @@ describe("GET /api/system/info (superuser)", () => {
     });
     expect(info.systemId).toMatch(UUID);
     expect(info.version).toMatch(/^2\.\d+\.\d+$/);
-    expect(info).not.toHaveProperty("buildTime");
+    expect(info.revision).toMatch(/^[0-9a-f-]{8,}$/);
+    expect(info.buildTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}$/);
     expect(info).not.toHaveProperty("javaVersion");
+  });
+
+  it("without a version_metadata binding: revision unknown, no buildTime", async () => {
+    const info = await json(await fetchWith({ CF_VERSION_METADATA: undefined }, "/api/system/info"));
+    expect(info.revision).toBe("unknown");
+    expect(info).not.toHaveProperty("buildTime");
   });
 
   it("a personal access token sees the same full info as Basic (dhis2-java-client reads version, revision, systemId)", async () => {
@@ -71,7 +79,7 @@ describe("GET /api/system/info (superuser)", () => {
     expect(res.status).toBe(200);
     const info = await json(res);
     expect(info.version).toBe("2.42.0");
-    expect(info.revision).toBe("unknown");
+    expect(info.revision).toBe(env.CF_VERSION_METADATA.tag || env.CF_VERSION_METADATA.id);
     expect(info.systemId).toMatch(UUID);
     expect(info.environmentVariable).toBe("HRHIS4_HOME");
   });
@@ -88,7 +96,10 @@ describe("GET /api/system/info (superuser)", () => {
   it("reads build metadata and the time zone from the environment", async () => {
     setClock(manualClock(T));
     const res = await fetchWith(
-      { BUILD_REVISION: "0a1b2c3", BUILD_TIME: "2026-01-01T12:00:00Z", SERVER_TIMEZONE: "Africa/Nairobi" },
+      {
+        CF_VERSION_METADATA: { id: "5f0c7a52-7e1b-4b0e-9d5e-0a1b2c3d4e5f", tag: "0a1b2c3", timestamp: "2026-01-01T12:00:00Z" },
+        SERVER_TIMEZONE: "Africa/Nairobi",
+      },
       "/api/system/info",
       {
         headers: { "User-Agent": "ua" },
@@ -105,8 +116,14 @@ describe("GET /api/system/info (superuser)", () => {
     expect(Object.keys(info).slice(0, 7)).toEqual([...PUBLIC_INFO_FIELDS]);
   });
 
-  it("falls back to Etc/UTC for an invalid SERVER_TIMEZONE and ignores an unparsable BUILD_TIME (no 500)", async () => {
-    const res = await fetchWith({ SERVER_TIMEZONE: "Mars/Base", BUILD_TIME: "yesterday" }, "/api/system/info");
+  it("falls back to Etc/UTC for an invalid SERVER_TIMEZONE and ignores an unparsable version timestamp (no 500)", async () => {
+    const res = await fetchWith(
+      {
+        SERVER_TIMEZONE: "Mars/Base",
+        CF_VERSION_METADATA: { id: "5f0c7a52-7e1b-4b0e-9d5e-0a1b2c3d4e5f", tag: "", timestamp: "yesterday" },
+      },
+      "/api/system/info",
+    );
     expect(res.status).toBe(200);
     const info = await json(res);
     expect(info.serverTimeZoneId).toBe("Etc/UTC");
@@ -190,12 +207,15 @@ describe("GET /api/system/info (superuser)", () => {
 describe("GET /api/system/info (not a superuser)", () => {
   it("default rule (spec): only the first seven properties", async () => {
     const auth = await plainUser();
-    const res = await api("/api/system/info", { auth, headers: { "User-Agent": "ua" } });
+    const res = await fetchWith({ CF_VERSION_METADATA: undefined }, "/api/system/info", { auth, headers: { "User-Agent": "ua" } });
     expect(res.status).toBe(200);
     const info = await json(res);
     expect(Object.keys(info)).toEqual(["contextPath", "userAgent", "version", "revision", "serverDate", "environmentVariable"]);
     const withBuild = await json(
-      await fetchWith({ BUILD_TIME: "2026-01-01T00:00:00Z" }, "/api/system/info", { auth, headers: { "User-Agent": "ua" } }),
+      await fetchWith({ CF_VERSION_METADATA: { id: "v1", tag: "", timestamp: "2026-01-01T00:00:00Z" } }, "/api/system/info", {
+        auth,
+        headers: { "User-Agent": "ua" },
+      }),
     );
     expect(Object.keys(withBuild)).toEqual([...PUBLIC_INFO_FIELDS]);
   });

@@ -7,7 +7,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import { generateUid, isValidUid } from "../../src/http/uid";
 import { JobNotifications, KV_PROGRESS_INTERVAL_MS, notificationUid } from "../../src/tasks/job-notifications";
 import { summaryKey, taskKey, type TaskKeyMetadata } from "../../src/tasks/kv";
-import type { Env } from "../../src/env";
 
 const T0 = Date.UTC(2026, 10, 29, 8, 0, 0, 0);
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}$/;
