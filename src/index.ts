@@ -1,7 +1,7 @@
 /** Worker entry: the HTTP API, the Cron Trigger safety net, and the per-job Durable Object class. */
 import { app } from "./app";
 import { clock } from "./http/clock";
-import { scheduledMaintenance } from "./scheduling/reconcile";
+import { cronMaintenance } from "./maintenance";
 import { cleanupTasks } from "./tasks/cleanup";
 
 export { JobObject } from "./scheduling/job-object";
@@ -12,7 +12,7 @@ export default {
     // The scheduler's safety net: stale runs reset, job objects reconciled with D1, queue runs repaired.
     const now = clock.now();
     ctx.waitUntil(
-      scheduledMaintenance(env, now).then(
+      cronMaintenance(env, now).then(
         () => undefined,
         (e) => console.error("scheduler maintenance failed", e),
       ),

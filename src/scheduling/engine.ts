@@ -29,21 +29,15 @@
  *   new queue run while the previous one is still going (it waits like a busy type).
  * - Every time comes from `clock.now()`.
  */
-import {
-  JobCancelledError,
-  JobRunError,
-  abandonExecutorRun,
-  beginExecutorRun,
-  stepExecutorRun,
-  type ExecutorRunCursor,
-  type ExecutorStep,
-} from "../executor/handler";
+import { abandonExecutorRun, beginExecutorRun, stepExecutorRun, type ExecutorRunCursor, type ExecutorStep } from "../executor/handler";
 import { clock } from "../http/clock";
+import { JobCancelledError, JobRunError, type JobRunContext } from "../jobs/contract";
 import { getJobType, hasIndependentRuns } from "../jobs/registry";
 import { onQueueMemberFinished, queueBusy } from "../queues/runs";
 import { defaultSettings, type Settings } from "../settings/settings";
 import type { NotificationSink } from "../tasks/types";
-import { inWorkerHandler, type JobRunContext } from "./handlers";
+import { inWorkerHandler } from "./handlers";
+import { maintenanceFor } from "./reconcile";
 import { ProgressTracker, type ProcessNode } from "./progress";
 import { configFromRow, isRunOnce, nextDue, type DueOccurrence } from "./schedule";
 import { jobObject } from "./sync";
@@ -704,6 +698,7 @@ export class JobEngine {
       now: () => clock.now(),
       notify: (level, message) => sink.notify(level, message, clock.now()),
       sleep: (ms) => cancellableSleep(ms, abort.signal),
+      maintenance: maintenanceFor(this.env),
     };
     const live: LiveRun = {
       row,

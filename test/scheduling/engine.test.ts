@@ -1,9 +1,9 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { JobRunError } from "../../src/executor/handler";
+import { JobRunError, type JobRunContext } from "../../src/jobs/contract";
 import type { JobObject } from "../../src/scheduling/job-object";
 import { JobEngine, setPrewarmMs } from "../../src/scheduling/engine";
-import { registerJobHandler, type JobRunContext } from "../../src/scheduling/handlers";
+import { registerJobHandler } from "../../src/scheduling/handlers";
 import { scheduledMaintenance } from "../../src/scheduling/reconcile";
 import { tryStartRun } from "../../src/scheduling/store";
 import { syncJobObject } from "../../src/scheduling/sync";
