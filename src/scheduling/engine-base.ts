@@ -9,7 +9,16 @@ import { clock } from "../http/clock";
 import { serverTimeZone } from "../http/dates";
 import type { Settings } from "../settings/settings";
 import type { NotificationSink } from "../tasks/types";
-import { PREWARM_MIN_LEAD_MS, PREWARM_MS, safeSink, type Cached, type EngineState, type LiveRun } from "./engine-state";
+import {
+  PREWARM_MIN_LEAD_MS,
+  PREWARM_MS,
+  newEngineState,
+  readEngineState,
+  safeSink,
+  type Cached,
+  type EngineState,
+  type LiveRun,
+} from "./engine-state";
 import type { ProcessNode } from "./progress";
 import { configFromRow, nextDue, type DueOccurrence } from "./schedule";
 import { deleteScheduleMark, readJobAndSettings, recordSkipped, scheduleMarkStatement, type JobRow, type ScheduleMark } from "./store";
@@ -31,7 +40,7 @@ export abstract class EngineBase {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS sched_state (k TEXT PRIMARY KEY, v TEXT NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS sched_claims (occurrence INTEGER PRIMARY KEY, claimed_at INTEGER NOT NULL)`);
     const row = this.sql.exec<{ v: string }>(`SELECT v FROM sched_state WHERE k = 'state'`).toArray()[0];
-    this.state = row ? (JSON.parse(row.v) as EngineState) : {};
+    this.state = readEngineState(row?.v);
     const copy = this.sql.exec<{ v: string }>(`SELECT v FROM sched_state WHERE k = 'copy'`).toArray()[0];
     if (copy) this.cache = JSON.parse(copy.v) as Cached;
   }
@@ -77,7 +86,7 @@ export abstract class EngineBase {
 
   protected bind(uid: string): void {
     if (this.state.uid !== uid) {
-      this.state = { uid };
+      this.state = newEngineState({ uid });
       this.save();
       this.setCopy(undefined);
     }
@@ -120,7 +129,7 @@ export abstract class EngineBase {
     await this.ctx.storage.deleteAlarm();
     if (!this.state.deleted || this.state.mark) {
       const uid = this.state.uid!;
-      this.state = { uid, deleted: true };
+      this.state = newEngineState({ uid, deleted: true });
       this.save();
       await deleteScheduleMark(this.env.DB, uid);
     }

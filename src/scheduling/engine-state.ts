@@ -53,7 +53,16 @@ export interface RunningMarker {
 
 export type RunStatus = "COMPLETED" | "FAILED" | "STOPPED";
 
+/**
+ * The version of the stored EngineState (its `v`). Bump it when a stored field changes its meaning,
+ * and teach `readEngineState` the upgrade (with a unit test per version).
+ * - 0: no `v` (written before versioning); the fields of version 1.
+ * - 1: version 0 with `v`; a run marker's trigger may also be QUEUE or RECOVERY.
+ */
+export const ENGINE_STATE_VERSION = 1;
+
 export interface EngineState {
+  v: number;
   uid?: string;
   /** Whether the job was enabled the last time the object read it (to detect re-enabling). */
   enabled?: boolean;
@@ -70,6 +79,32 @@ export interface EngineState {
   mark?: ScheduleMark;
   /** The object's job was deleted. */
   deleted?: boolean;
+}
+
+/** A fresh state (a new or re-bound object, a deleted job). */
+export function newEngineState(fields: Omit<EngineState, "v"> = {}): EngineState {
+  return { v: ENGINE_STATE_VERSION, ...fields };
+}
+
+/**
+ * The one way stored state is read (`sched_state` key `state`): the current version as it is, older
+ * versions upgraded; unreadable JSON, anything but an object, or a version this code does not know
+ * (written by newer code, before a rollback) is reset, keeping only the job's UID. A reset forgets a
+ * run in progress: D1's stale-run reset closes such a run (no heartbeat), as for a crashed object.
+ */
+export function readEngineState(raw: string | null | undefined): EngineState {
+  if (raw == null) return newEngineState();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return newEngineState();
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return newEngineState();
+  const stored: Partial<EngineState> = parsed;
+  const version = stored.v ?? 0;
+  if (version === 0 || version === ENGINE_STATE_VERSION) return { ...stored, v: ENGINE_STATE_VERSION };
+  return newEngineState(typeof stored.uid === "string" ? { uid: stored.uid } : {});
 }
 
 export interface LiveRun {
