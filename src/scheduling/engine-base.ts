@@ -1,7 +1,8 @@
 /**
  * The engine's foundation: the job object's own storage (its state, its copy of the row and settings,
- * the last progress tree) and its alarm: what is due next (`nextOccurrence`), arming it with the D1
- * bookkeeping (`arm`, `plan`, `writeMark`), and a deleted job's end. The run lifecycle, lost-run
+ * the last progress tree, the outbox of run events), its alarm: what is due next (`nextOccurrence`),
+ * arming it with the D1 bookkeeping (`arm`, `plan`, `writeMark`), an alarm early enough for the
+ * events still to deliver (`settleEvents`), and a deleted job's end. The run lifecycle, lost-run
  * recovery and the entry points build on it (run-lifecycle.ts, lost-runs.ts, engine.ts).
  */
 import { abandonExecutorRun } from "../executor/handler";
@@ -19,7 +20,10 @@ import {
   type EngineState,
   type LiveRun,
 } from "./engine-state";
+import { occurrenceSkippedEvent, runEndedEvent } from "./engine-events";
+import { runListeners } from "./hooks";
 import type { ProcessNode } from "./progress";
+import { RunEventOutbox } from "./run-outbox";
 import { configFromRow, nextDue, type DueOccurrence } from "./schedule";
 import { deleteScheduleMark, readJobAndSettings, recordSkipped, scheduleMarkStatement, type JobRow, type ScheduleMark } from "./store";
 
@@ -30,6 +34,8 @@ export abstract class EngineBase {
   protected readonly sql: SqlStorage;
   /** The row and settings as last read (sync, run end); null after a delete. */
   protected cache: Cached | undefined;
+  /** Run events on their way to the listeners registered at the entry (at least once). */
+  protected readonly events: RunEventOutbox;
 
   constructor(
     protected readonly ctx: DurableObjectState,
@@ -43,6 +49,20 @@ export abstract class EngineBase {
     this.state = readEngineState(row?.v);
     const copy = this.sql.exec<{ v: string }>(`SELECT v FROM sched_state WHERE k = 'copy'`).toArray()[0];
     if (copy) this.cache = JSON.parse(copy.v) as Cached;
+    this.events = new RunEventOutbox({ sql: this.sql, env, now: () => clock.now(), listeners: runListeners });
+  }
+
+  /**
+   * The end of every entry point: waits for the event delivery in progress, then makes sure the
+   * object holds an alarm by the time undelivered events are due again (the alarm pass that follows
+   * finds nothing else to do and re-arms the schedule's alarm exactly).
+   */
+  protected async settleEvents(): Promise<void> {
+    await this.events.settled();
+    const retryAt = this.events.nextRetryAt();
+    if (retryAt === null) return;
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > retryAt) await this.ctx.storage.setAlarm(retryAt);
   }
 
   protected get timeZone(): string {
@@ -119,12 +139,17 @@ export abstract class EngineBase {
     const live = this.live;
     if (live?.detached) {
       // Nothing of the job is left to record the run on: the executor is told to stop.
+      const now = clock.now();
+      const message = "Job cancelled: the job was deleted";
       live.abort.abort();
       live.tracker.finish("STOPPED", "Job deleted");
-      safeSink(this.sink).runFinished({ outcome: "STOPPED", message: "Job cancelled: the job was deleted", now: clock.now() });
+      safeSink(this.sink).runFinished({ outcome: "STOPPED", message, now });
       this.saveProgress(live.tracker.process);
       this.live = undefined;
       await abandonExecutorRun(live.ctx);
+      this.events.emit(
+        runEndedEvent("RUN_ENDED", live.row.uid, live.marker, { status: "STOPPED", finishedAt: now, errorCodes: null, message }, live.row),
+      );
     } else if (live) live.abort.abort();
     await this.ctx.storage.deleteAlarm();
     if (!this.state.deleted || this.state.mark) {
@@ -160,6 +185,9 @@ export abstract class EngineBase {
     const now = clock.now();
     const due = this.nextOccurrence(row, settings, now);
     if (due?.skipped) {
+      const message =
+        `${due.skipped.count} missed occurrence(s) from ${new Date(due.skipped.first).toISOString()} to ${new Date(due.skipped.last).toISOString()} ` +
+        `skipped: older than the ${settings.jobsMaxCronDelayHours} h window`;
       await recordSkipped(
         this.env.DB,
         {
@@ -172,11 +200,11 @@ export abstract class EngineBase {
           keepRuns: settings.jobsRunHistoryPerJob,
           executedBy: row.executed_by,
         },
-        `${due.skipped.count} missed occurrence(s) from ${new Date(due.skipped.first).toISOString()} to ${new Date(due.skipped.last).toISOString()} ` +
-          `skipped: older than the ${settings.jobsMaxCronDelayHours} h window`,
+        message,
       );
       this.state.lastScheduled = Math.max(this.state.lastScheduled ?? 0, due.skipped.last);
       this.save();
+      this.events.emit(occurrenceSkippedEvent(row, due.skipped, message, now));
     }
     const alarmAt = this.alarmFor(due);
     if (alarmAt !== null)

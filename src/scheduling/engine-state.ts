@@ -4,7 +4,7 @@
  * engine as a whole).
  */
 import type { ExecutorRunCursor } from "../executor/handler";
-import type { JobRunContext } from "../jobs/contract";
+import type { JobRunContext, RunStatus, RunTrigger } from "../jobs/contract";
 import { getJobType, hasIndependentRuns } from "../jobs/registry";
 import type { Settings } from "../settings/settings";
 import type { NotificationSink } from "../tasks/types";
@@ -32,15 +32,20 @@ export function setPrewarmMs(ms: number): void {
 
 export const LOST_RUN_MESSAGE = "Job run was lost: its worker stopped before the run finished";
 
-export type Trigger = "CRON" | "FIXED_DELAY" | "ONCE_ASAP" | "MANUAL";
+export type { RunStatus, RunTrigger };
 
 export interface RunningMarker {
   runId: string;
   runRowId: number;
   scheduledAt: number;
-  trigger: Trigger;
+  trigger: RunTrigger;
   startedAt: number;
   executedBy: string | null;
+  /** The job as the run started (its run events name it even when the job is gone); absent before version 1. */
+  jobType?: string;
+  jobName?: string;
+  /** The job's queue, if any. */
+  queue?: string;
   /** Who the run's notifications name: who executed it, else the job's owner. */
   userUid?: string;
   /** The run was cancelled (by a user, or null: a revert or delete). */
@@ -48,10 +53,8 @@ export interface RunningMarker {
   /** An executor run between two steps: where it stands. */
   executor?: ExecutorRunCursor;
   /** The run ended but recording its end in D1 failed: what to record (the retry does it). */
-  ended?: { status: RunStatus; at: number; errorCodes: string | null; error: string | null };
+  ended?: { status: RunStatus; at: number; errorCodes: string | null; error: string | null; message?: string };
 }
-
-export type RunStatus = "COMPLETED" | "FAILED" | "STOPPED";
 
 /**
  * The version of the stored EngineState (its `v`). Bump it when a stored field changes its meaning,
@@ -71,8 +74,10 @@ export interface EngineState {
   /** The last occurrence that ran, was claimed, or was skipped. */
   lastScheduled?: number;
   running?: RunningMarker;
-  /** A pending `execute` (starts at once). */
-  pendingExecute?: { at: number; by: string | null; announced?: boolean };
+  /** A pending `execute` (starts at once); `via` QUEUE: the previous member of the job's queue asked. */
+  pendingExecute?: { at: number; by: string | null; announced?: boolean; via?: "QUEUE" };
+  /** An occurrence the safety net (reconcile) found due without its alarm having run it: it starts as RECOVERY. */
+  recoveryOf?: number;
   /** A run blocked by a busy job type does not retry before this instant. */
   blockedUntil?: number;
   /** What was last written to `job_schedule`. */
@@ -142,7 +147,8 @@ export interface Cached {
   settings: Settings;
 }
 
-export type EngineSnapshot = EngineState & { live: boolean; detached: boolean };
+/** Debug/test view: the stored state, whether a run is live (and between executor steps), events not yet delivered. */
+export type EngineSnapshot = EngineState & { live: boolean; detached: boolean; undeliveredEvents: number };
 
 export type ExecuteResult = "started" | "not_found" | "running" | "disabled";
 

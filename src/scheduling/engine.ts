@@ -25,13 +25,21 @@
  *   is recorded in D1 (with the outcome, once the run ended). An object that finds the marker without
  *   a live run records the kept outcome, or, when the run died with the previous instance, marks the
  *   run FAILED; either way the job is rescheduled at once.
- * - A queued job's end continues its queue (`onQueueMemberFinished`); a queue's head does not start a
- *   new queue run while the previous one is still going (it waits like a busy type).
+ * - Run lifecycle events (run-events.ts): a run's start and end (once recorded in D1), a lost or
+ *   recovered run and skipped occurrences go, through an outbox in the object's storage, to the
+ *   listeners registered at the Worker's entry (hooks.ts), at least once. The engine knows listeners
+ *   and start guards by their interfaces only: a queue continues through a listener, and a queue's
+ *   head waits through a start guard while its previous queue run goes on (like a busy type).
+ * - Triggers: CRON, FIXED_DELAY, ONCE_ASAP (the schedule), MANUAL (`execute`), QUEUE (`execute` from
+ *   the previous queue member), RECOVERY (an occurrence found overdue by the reconcile's sync).
  * - Every time comes from `clock.now()`.
+ *
+ * Layers: engine-state.ts (types, timings) → engine-base.ts (storage, alarm) → run-lifecycle.ts
+ * (start to end, executor steps) → lost-runs.ts → this file (entry points, the alarm pass, start).
  */
 import { clock } from "../http/clock";
+import { logEvent } from "../http/log";
 import { hasIndependentRuns } from "../jobs/registry";
-import { queueBusy } from "../queues/runs";
 import type { Settings } from "../settings/settings";
 import type { NotificationSink } from "../tasks/types";
 import {
@@ -41,9 +49,11 @@ import {
   safeSink,
   type EngineSnapshot,
   type ExecuteResult,
-  type Trigger,
+  type RunTrigger,
 } from "./engine-state";
+import { startGuards } from "./hooks";
 import { LostRunRecovery } from "./lost-runs";
+import { RECONCILE_GRACE_MS } from "./reconcile";
 import type { DueOccurrence } from "./schedule";
 import { tryStartRun, type JobRow, type StartResult } from "./store";
 
@@ -61,6 +71,13 @@ export {
   type ExecuteResult,
 } from "./engine-state";
 
+export interface SyncOptions {
+  /** The job's type was freed: a run blocked by it may retry now. */
+  typeFreed?: boolean;
+  /** The safety net (reconcile) asks: an overdue occurrence starts as RECOVERY. */
+  recovery?: boolean;
+}
+
 export class JobEngine extends LostRunRecovery {
   constructor(ctx: DurableObjectState, env: Env, sink: NotificationSink) {
     super(ctx, env, sink);
@@ -75,9 +92,22 @@ export class JobEngine extends LostRunRecovery {
   // -------------------------------------------------------------------------------------------
   // Entry points (RPC and alarm)
 
-  /** Re-reads the D1 row and arms or disarms the alarm. `typeFreed`: a blocked run may retry now. */
-  async sync(uid: string, opts: { typeFreed?: boolean } = {}): Promise<void> {
+  /**
+   * Re-reads the D1 row and arms or disarms the alarm. `typeFreed`: a blocked run may retry now.
+   * `recovery`: the safety net (reconcile) found the object out of step; an occurrence overdue by
+   * RECONCILE_GRACE_MS or more starts as a RECOVERY run.
+   */
+  async sync(uid: string, opts: SyncOptions = {}): Promise<void> {
     this.bind(uid);
+    this.events.retryDue();
+    try {
+      await this.syncPass(uid, opts);
+    } finally {
+      await this.settleEvents();
+    }
+  }
+
+  private async syncPass(uid: string, opts: SyncOptions): Promise<void> {
     if (opts.typeFreed && this.state.blockedUntil !== undefined) {
       delete this.state.blockedUntil;
       this.save();
@@ -97,24 +127,48 @@ export class JobEngine extends LostRunRecovery {
       else if (this.live.detached && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(clock.now());
       return;
     }
+    if (opts.recovery) this.noteRecovery(row, settings);
     await this.arm(row, settings);
+  }
+
+  /** The occurrence due now that the reconcile found without its alarm having run it. */
+  private noteRecovery(row: JobRow, settings: Settings): void {
+    const now = clock.now();
+    const due = this.nextOccurrence(row, settings, now);
+    if (!due || this.state.pendingExecute || due.scheduledAt > now - RECONCILE_GRACE_MS) return;
+    this.state.recoveryOf = due.scheduledAt;
+    this.save();
   }
 
   async alarm(): Promise<void> {
     return this.serial(async () => {
-      if (!this.state.uid) return; // never bound: nothing to run
+      this.events.retryDue();
       try {
-        await this.alarmPass();
+        if (this.state.uid) await this.alarmPass(); // (never bound: nothing to run)
       } catch (e) {
-        console.error(`job ${this.state.uid}: alarm failed`, e);
+        logEvent("error", "job.alarm_failed", { jobId: this.state.uid, error: e });
         await this.ctx.storage.setAlarm(clock.now() + ERROR_RETRY_MS);
+      } finally {
+        await this.settleEvents();
       }
     });
   }
 
-  /** `POST /api/jobConfigurations/{id}/execute`: starts the job now (through the alarm). */
-  async executeNow(uid: string, by: string | null): Promise<ExecuteResult> {
+  /**
+   * `POST /api/jobConfigurations/{id}/execute`: starts the job now (through the alarm). `via` QUEUE:
+   * the previous member of the job's queue asks (the run's trigger is QUEUE, not MANUAL).
+   */
+  async executeNow(uid: string, by: string | null, via?: "QUEUE"): Promise<ExecuteResult> {
     this.bind(uid);
+    this.events.retryDue();
+    try {
+      return await this.executePass(uid, by, via);
+    } finally {
+      await this.settleEvents();
+    }
+  }
+
+  private async executePass(uid: string, by: string | null, via: "QUEUE" | undefined): Promise<ExecuteResult> {
     await this.recoverLostRun();
     const fresh = await this.read(uid);
     if (!fresh) return "not_found";
@@ -132,7 +186,7 @@ export class JobEngine extends LostRunRecovery {
       userUid: by ?? row.executed_by ?? undefined,
       now,
     });
-    this.state.pendingExecute = { at: now, by, announced: true };
+    this.state.pendingExecute = { at: now, by, announced: true, ...(via ? { via } : {}) };
     delete this.state.blockedUntil;
     this.save();
     await this.ctx.storage.setAlarm(now);
@@ -191,7 +245,7 @@ export class JobEngine extends LostRunRecovery {
 
   /** Debug/test view of the object's state. */
   snapshot(): EngineSnapshot {
-    return { ...this.state, live: this.live !== undefined, detached: this.live?.detached === true };
+    return { ...this.state, live: this.live !== undefined, detached: this.live?.detached === true, undeliveredEvents: this.events.size() };
   }
 
   protected async alarmPass(): Promise<void> {
@@ -218,7 +272,13 @@ export class JobEngine extends LostRunRecovery {
 
   protected async start(row: JobRow, settings: Settings, due: DueOccurrence): Promise<void> {
     const manual = this.state.pendingExecute !== undefined;
-    const trigger: Trigger = manual ? "MANUAL" : (due.trigger as Trigger);
+    const trigger: RunTrigger = manual
+      ? this.state.pendingExecute?.via === "QUEUE"
+        ? "QUEUE"
+        : "MANUAL"
+      : this.state.recoveryOf === due.scheduledAt
+        ? "RECOVERY"
+        : due.trigger;
     const startedAt = clock.now();
     const independent = hasIndependentRuns(row.job_type);
     const executedBy = row.executed_by ?? null;
@@ -226,7 +286,10 @@ export class JobEngine extends LostRunRecovery {
     const announced = manual && this.state.pendingExecute!.announced === true;
     const consume = () => {
       if (manual) delete this.state.pendingExecute;
-      else this.state.lastScheduled = Math.max(this.state.lastScheduled ?? 0, due.scheduledAt);
+      else {
+        this.state.lastScheduled = Math.max(this.state.lastScheduled ?? 0, due.scheduledAt);
+        if (this.state.recoveryOf !== undefined && this.state.recoveryOf <= due.scheduledAt) delete this.state.recoveryOf;
+      }
     };
     const startInput = {
       uid: row.uid,
@@ -240,9 +303,9 @@ export class JobEngine extends LostRunRecovery {
       guard: { version: row.version, lastUpdated: row.last_updated },
     };
 
-    if (row.queue_name != null && row.queue_position === 0 && (await queueBusy(this.env.DB, row.queue_name))) {
-      // The queue's previous run is still going: a queue never overlaps itself (as DHIS2 never
-      // overlaps a job's runs). The head waits like a busy type, within the window.
+    if (!(await this.mayStart(row, trigger))) {
+      // A start guard holds it (e.g. a queue's head while the queue's previous run goes on: a queue
+      // never overlaps itself, as DHIS2 never overlaps a job's runs). It waits like a busy type.
       this.state.blockedUntil = startedAt + BUSY_RETRY_MS;
       this.save();
       return this.arm(row, settings);
@@ -296,5 +359,17 @@ export class JobEngine extends LostRunRecovery {
     consume();
     this.save();
     await this.execute(row, settings, marker, Promise.resolve(result), announced);
+  }
+
+  /** Whether every start guard registered at the entry lets the job start now. */
+  private async mayStart(row: JobRow, trigger: RunTrigger): Promise<boolean> {
+    const guards = startGuards();
+    if (guards.length === 0) return true;
+    const job = { jobId: row.uid, jobType: row.job_type, queueName: row.queue_name, queuePosition: row.queue_position, trigger };
+    for (const guard of guards) {
+      const answer = guard.mayStart(job, this.env);
+      if (!(typeof answer === "boolean" ? answer : await answer)) return false;
+    }
+    return true;
   }
 }

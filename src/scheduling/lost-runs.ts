@@ -1,16 +1,18 @@
 /**
  * Lost-run recovery: a run marker in the object's storage without a live run. Either the run ended but
- * recording its end in D1 failed (the kept outcome is recorded now), or the run died with an earlier
- * instance of the object (it is marked FAILED, E7012, and an executor that may hold it is told to
- * stop). Either way the job is rescheduled at once. Every alarm and contact calls it first.
+ * recording its end in D1 failed (the kept outcome is recorded now: RUN_RECOVERED), or the run died
+ * with an earlier instance of the object (it is marked FAILED, E7012, and an executor that may hold it
+ * is told to stop: RUN_LOST). Either way the job is rescheduled at once. Every alarm and contact calls
+ * it first.
  */
 import { abandonExecutorRun } from "../executor/handler";
 import { clock } from "../http/clock";
 import { defaultSettings } from "../settings/settings";
+import { runEndedEvent } from "./engine-events";
 import { LOST_RUN_MESSAGE } from "./engine-state";
 import { inWorkerHandler } from "./handlers";
 import { RunLifecycle } from "./run-lifecycle";
-import { failLostRun, finishRun } from "./store";
+import { RUN_LOST_ERROR_CODE, failLostRun, finishRun } from "./store";
 
 export abstract class LostRunRecovery extends RunLifecycle {
   /**
@@ -35,10 +37,17 @@ export abstract class LostRunRecovery extends RunLifecycle {
       });
       delete this.state.running;
       this.save();
-      if (result.row) {
-        this.setCopy({ row: result.row, settings: result.settings });
-        await this.afterRun(result.row, ended.status, ended.at);
-      } else await this.read(uid);
+      if (result.row) this.setCopy({ row: result.row, settings: result.settings });
+      else await this.read(uid);
+      const message = ended.message ?? ended.error ?? ended.status;
+      const event = runEndedEvent(
+        "RUN_RECOVERED",
+        uid,
+        marker,
+        { status: ended.status, finishedAt: ended.at, errorCodes: ended.errorCodes, message },
+        this.cache?.row,
+      );
+      await this.afterRun(event, result.row);
       return;
     }
     const now = clock.now();
@@ -71,6 +80,13 @@ export abstract class LostRunRecovery extends RunLifecycle {
     delete this.state.running;
     this.save();
     const fresh = await this.read(uid);
-    if (failed && fresh) await this.afterRun(fresh.row, "FAILED", now);
+    const event = runEndedEvent(
+      "RUN_LOST",
+      uid,
+      marker,
+      { status: "FAILED", finishedAt: now, errorCodes: RUN_LOST_ERROR_CODE, message: LOST_RUN_MESSAGE },
+      fresh?.row,
+    );
+    await this.afterRun(event, failed && fresh ? fresh.row : null);
   }
 }

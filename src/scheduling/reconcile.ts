@@ -13,6 +13,7 @@
  */
 import type { Maintenance } from "../jobs/contract";
 import { loadSettings, type Settings } from "../settings/settings";
+import type { SyncOptions } from "./engine";
 import { syncJobObject } from "./sync";
 import { RUN_ONCE_SQL, resetStaleRuns } from "./store";
 
@@ -23,10 +24,10 @@ const SYNC_CONCURRENCY = 50;
 
 export const STALE_RUN_MESSAGE = "Job run was lost: no heartbeat";
 
-async function syncAll(env: Env, uids: string[]): Promise<number> {
+async function syncAll(env: Env, uids: string[], opts?: SyncOptions): Promise<number> {
   let ok = 0;
   for (let i = 0; i < uids.length; i += SYNC_CONCURRENCY) {
-    const results = await Promise.allSettled(uids.slice(i, i + SYNC_CONCURRENCY).map((uid) => syncJobObject(env, uid)));
+    const results = await Promise.allSettled(uids.slice(i, i + SYNC_CONCURRENCY).map((uid) => syncJobObject(env, uid, opts)));
     ok += results.filter((r) => r.status === "fulfilled").length;
   }
   return ok;
@@ -59,7 +60,8 @@ export async function reconcileJobObjects(env: Env, now: number): Promise<number
     ).bind(MAX_SYNCS_PER_PASS),
   ]);
   const uids = [...outOfStep.results, ...orphans.results].map((r) => r.uid);
-  return syncAll(env, uids);
+  // An occurrence these objects should have run by now starts as a RECOVERY run.
+  return syncAll(env, uids, { recovery: true });
 }
 
 /** DHIS2's housekeeping step: SCHEDULED jobs that are not enabled show DISABLED. */

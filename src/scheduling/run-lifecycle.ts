@@ -3,11 +3,13 @@
  * handler context), execute (an in-worker handler to its end, or an executor run's start), the
  * executor run's later steps (`stepDetached`, `detach`: no alarm pass waits for the executor), stop
  * (cancel, revert), and end: the outcome recorded in D1, then what follows a run and the next alarm.
+ * The start and the end are reported as run events (RUN_STARTED once the start is recorded in D1,
+ * RUN_ENDED once the end is), to the listeners registered at the entry.
  */
 import { beginExecutorRun, stepExecutorRun, type ExecutorRunCursor, type ExecutorStep } from "../executor/handler";
 import { clock } from "../http/clock";
 import { JobCancelledError, JobRunError, type JobRunContext } from "../jobs/contract";
-import { onQueueMemberFinished } from "../queues/runs";
+import { logEvent } from "../http/log";
 import type { Settings } from "../settings/settings";
 import { EngineBase } from "./engine-base";
 import {
@@ -19,14 +21,15 @@ import {
   safeSink,
   type LiveRun,
   type RunOutcome,
-  type RunStatus,
+  type RunTrigger,
   type RunningMarker,
   type StepResult,
-  type Trigger,
 } from "./engine-state";
+import { runEndedEvent, runStartedEvent } from "./engine-events";
 import { inWorkerHandler } from "./handlers";
 import { ProgressTracker, type ProcessNode } from "./progress";
 import { maintenanceFor } from "./reconcile";
+import type { RunEndedEvent } from "./run-events";
 import { isRunOnce, type DueOccurrence } from "./schedule";
 import { finishRun, heartbeat, waitingJobsOfType, type JobRow, type StartResult } from "./store";
 import { jobObject } from "./sync";
@@ -35,7 +38,7 @@ export abstract class RunLifecycle extends EngineBase {
   protected begin(
     row: JobRow,
     due: DueOccurrence,
-    trigger: Trigger,
+    trigger: RunTrigger,
     startedAt: number,
     executedBy: string | null,
     triggeredBy: string | null,
@@ -48,7 +51,10 @@ export abstract class RunLifecycle extends EngineBase {
       trigger,
       startedAt,
       executedBy,
+      jobType: row.job_type,
+      jobName: row.name,
     };
+    if (row.queue_name != null) marker.queue = row.queue_name;
     const userUid = triggeredBy ?? executedBy;
     if (userUid) marker.userUid = userUid;
     this.state.running = marker;
@@ -147,6 +153,13 @@ export abstract class RunLifecycle extends EngineBase {
     announced = false,
   ): Promise<void> {
     const live = this.openLive(row, settings, marker, recorded);
+    // Reported once D1 has the start (independent types record it while the run begins).
+    live.recording.then(
+      (r) => {
+        if (r.outcome === "started") this.events.emit(runStartedEvent(row.uid, marker, row));
+      },
+      () => {},
+    );
     if (!announced)
       safeSink(this.sink).runStarted({
         jobId: row.uid,
@@ -259,7 +272,7 @@ export abstract class RunLifecycle extends EngineBase {
     if (live.detached) await this.ctx.storage.setAlarm(clock.now());
   }
 
-  /** Records the run's outcome (notifications, progress, D1), then continues the queue and re-arms. */
+  /** Records the run's outcome (notifications, progress, D1), reports it (RUN_ENDED), then re-arms. */
   protected async end(live: LiveRun, outcome: RunOutcome): Promise<void> {
     const { row, settings, marker, tracker } = live;
     const { status, message, errorCodes, summary } = outcome;
@@ -269,7 +282,7 @@ export abstract class RunLifecycle extends EngineBase {
     try {
       await live.recording;
     } catch (e) {
-      console.error(`job ${row.uid}: recording the start failed`, e);
+      logEvent("error", "run.start_not_recorded", { jobId: row.uid, runId: marker.runId, error: e });
     }
     if (live.refused) {
       // Never recorded in D1: nothing to finish there. Re-read and re-arm.
@@ -303,6 +316,7 @@ export abstract class RunLifecycle extends EngineBase {
       at: now,
       errorCodes,
       error: status === "STOPPED" ? (cancelledBy ? `Cancelled by ${cancelledBy}` : "Cancelled") : outcome.error,
+      message,
     };
     delete marker.executor;
     this.save();
@@ -330,7 +344,8 @@ export abstract class RunLifecycle extends EngineBase {
       this.saveProgress(tracker.process);
       this.live = undefined;
     }
-    await this.afterRun(row, status, now);
+    const ended = runEndedEvent("RUN_ENDED", row.uid, marker, { status, finishedAt: now, errorCodes, message }, row);
+    await this.afterRun(ended, row);
     // Arm from the fresh row (deleted, disabled or changed during the run, or as predicted).
     const fresh = result.row ? { row: result.row, settings: result.settings } : await this.read(row.uid);
     if (!fresh) return this.onDeleted();
@@ -339,14 +354,14 @@ export abstract class RunLifecycle extends EngineBase {
     await this.arm(fresh.row, fresh.settings);
   }
 
-  /** After a run's end is recorded: the job's queue continues, and a waiting job of its type may start. */
-  protected async afterRun(row: JobRow, status: RunStatus, now: number): Promise<void> {
-    if (row.queue_name != null) {
-      await onQueueMemberFinished(this.env, row.uid, status, now).catch((e) =>
-        console.error(`job ${row.uid}: queue continuation failed`, e),
-      );
-    }
-    if (!independentType(row.job_type)) await this.wakeWaiters(row);
+  /**
+   * After a run's end is recorded: its terminal event is delivered (awaited: what listeners start,
+   * such as the next member of a queue, starts before this pass re-arms), then a waiting job of its
+   * type may start (`row`: the job, when its run was recorded by this object).
+   */
+  protected async afterRun(ended: RunEndedEvent, row: JobRow | null): Promise<void> {
+    await this.events.emit(ended);
+    if (row && !independentType(row.job_type)) await this.wakeWaiters(row);
   }
 
   /**
