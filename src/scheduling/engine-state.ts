@@ -60,7 +60,9 @@ export interface RunningMarker {
  * The version of the stored EngineState (its `v`). Bump it when a stored field changes its meaning,
  * and teach `readEngineState` the upgrade (with a unit test per version).
  * - 0: no `v` (written before versioning); the fields of version 1.
- * - 1: version 0 with `v`; a run marker's trigger may also be QUEUE or RECOVERY.
+ * - 1: version 0 with `v`. Added (optional, so version 0 reads as 1): a run marker's `jobType`,
+ *   `jobName`, `queue` and `ended.message`, its trigger QUEUE or RECOVERY, `pendingExecute.via`,
+ *   `recoveryOf`.
  */
 export const ENGINE_STATE_VERSION = 1;
 
