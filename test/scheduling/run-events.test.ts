@@ -12,7 +12,19 @@ import type { RunEvent, RunListenerContext } from "../../src/scheduling/run-even
 import { syncJobObject } from "../../src/scheduling/sync";
 import { api } from "../helpers";
 import { FaultPlan, failingDb } from "../reliability/support";
-import { T0, adminUid, alarmOf, fire, insertJob, row, runs, schedulerTestLifecycle, stub } from "./support";
+import {
+  T0,
+  adminUid,
+  alarmOf,
+  fire,
+  insertJob,
+  insertRunningJob,
+  leaveRunMarker,
+  row,
+  runs,
+  schedulerTestLifecycle,
+  stub,
+} from "./support";
 
 const clk = schedulerTestLifecycle(["DATA_INTEGRITY"]);
 
@@ -133,26 +145,9 @@ describe("run events", () => {
   });
 
   it("a run that died with its object: RUN_LOST, FAILED with E7012", async () => {
-    const uid = await insertJob({ cron: "0 * * * * *", status: "RUNNING", lastExecuted: T0 - 1000, lastAlive: T0 - 1000 });
-    await env.DB.prepare(
-      `INSERT INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, status) VALUES (?, 'TEST', 'CRON', ?, ?, 'RUNNING')`,
-    )
-      .bind(uid, T0 - 1000, T0 - 1000)
-      .run();
+    const uid = await insertRunningJob(T0 - 1000);
     await syncJobObject(env, uid);
-    // The marker an older engine left (no job name or type in it), without a live run.
-    await runInDurableObject(stub(uid), (instance) => {
-      const engine = (instance as any).engine;
-      engine.state.running = {
-        runId: `${uid}-${T0 - 1000}`,
-        runRowId: 1,
-        scheduledAt: T0 - 1000,
-        trigger: "CRON",
-        startedAt: T0 - 1000,
-        executedBy: null,
-      };
-      engine.save();
-    });
+    await leaveRunMarker(uid, T0 - 1000); // as an older engine wrote it: the event takes the job's type and name from the row
     await syncJobObject(env, uid);
     expect(eventsOf(uid)).toEqual([
       {
