@@ -98,10 +98,15 @@ export class JobEngine extends LostRunRecovery {
    * RECONCILE_GRACE_MS or more starts as a RECOVERY run.
    */
   async sync(uid: string, opts: SyncOptions = {}): Promise<void> {
+    return this.contact(uid, () => this.syncPass(uid, opts));
+  }
+
+  /** A contact: run events due again go out first, and the alarm covers what is still undelivered. */
+  private async contact<T>(uid: string, pass: () => Promise<T>): Promise<T> {
     this.bind(uid);
     this.events.retryDue();
     try {
-      await this.syncPass(uid, opts);
+      return await pass();
     } finally {
       await this.settleEvents();
     }
@@ -159,13 +164,7 @@ export class JobEngine extends LostRunRecovery {
    * the previous member of the job's queue asks (the run's trigger is QUEUE, not MANUAL).
    */
   async executeNow(uid: string, by: string | null, via?: "QUEUE"): Promise<ExecuteResult> {
-    this.bind(uid);
-    this.events.retryDue();
-    try {
-      return await this.executePass(uid, by, via);
-    } finally {
-      await this.settleEvents();
-    }
+    return this.contact(uid, () => this.executePass(uid, by, via));
   }
 
   private async executePass(uid: string, by: string | null, via: "QUEUE" | undefined): Promise<ExecuteResult> {

@@ -8,11 +8,12 @@
 import { abandonExecutorRun } from "../executor/handler";
 import { clock } from "../http/clock";
 import { defaultSettings } from "../settings/settings";
-import { runEndedEvent } from "./engine-events";
-import { LOST_RUN_MESSAGE } from "./engine-state";
+import { runEndedEvent, type RunEndFields } from "./engine-events";
+import { LOST_RUN_MESSAGE, type RunningMarker } from "./engine-state";
 import { inWorkerHandler } from "./handlers";
 import { RunLifecycle } from "./run-lifecycle";
-import { RUN_LOST_ERROR_CODE, failLostRun, finishRun } from "./store";
+import type { RunEndedEvent } from "./run-events";
+import { RUN_LOST_ERROR_CODE, failLostRun, finishRun, type JobRow } from "./store";
 
 export abstract class LostRunRecovery extends RunLifecycle {
   /**
@@ -37,16 +38,18 @@ export abstract class LostRunRecovery extends RunLifecycle {
       });
       delete this.state.running;
       this.save();
-      if (result.row) this.setCopy({ row: result.row, settings: result.settings });
-      else await this.read(uid);
+      let row = result.row;
+      if (row) this.setCopy({ row, settings: result.settings });
+      else row = (await this.read(uid))?.row ?? null;
+      // D1 has this end now (recorded by this call, or by the earlier attempt whose answer was lost),
+      // or the job is gone; otherwise the run was closed meanwhile by someone else (the stale-run
+      // reset: FAILED, E7012), and the event says what D1 says.
+      const ours = !row || (row.last_executed === marker.startedAt && row.last_finished === ended.at);
       const message = ended.message ?? ended.error ?? ended.status;
-      const event = runEndedEvent(
-        "RUN_RECOVERED",
-        uid,
-        marker,
-        { status: ended.status, finishedAt: ended.at, errorCodes: ended.errorCodes, message },
-        this.cache?.row,
-      );
+      const end: RunEndFields = { status: ended.status, finishedAt: ended.at, errorCodes: ended.errorCodes, message };
+      const event = ours
+        ? runEndedEvent("RUN_RECOVERED", uid, marker, end, row)
+        : this.lostEvent(uid, marker, row?.last_finished ?? ended.at, row);
       await this.afterRun(event, result.row);
       return;
     }
@@ -80,13 +83,11 @@ export abstract class LostRunRecovery extends RunLifecycle {
     delete this.state.running;
     this.save();
     const fresh = await this.read(uid);
-    const event = runEndedEvent(
-      "RUN_LOST",
-      uid,
-      marker,
-      { status: "FAILED", finishedAt: now, errorCodes: RUN_LOST_ERROR_CODE, message: LOST_RUN_MESSAGE },
-      fresh?.row,
-    );
-    await this.afterRun(event, failed && fresh ? fresh.row : null);
+    await this.afterRun(this.lostEvent(uid, marker, now, fresh?.row), failed && fresh ? fresh.row : null);
+  }
+
+  private lostEvent(uid: string, marker: RunningMarker, finishedAt: number, row: JobRow | null | undefined): RunEndedEvent {
+    const end: RunEndFields = { status: "FAILED", finishedAt, errorCodes: RUN_LOST_ERROR_CODE, message: LOST_RUN_MESSAGE };
+    return runEndedEvent("RUN_LOST", uid, marker, end, row);
   }
 }

@@ -7,7 +7,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { LOST_RUN_MESSAGE } from "../../src/scheduling/engine";
 import { registerRunListeners, unregisterRunListener } from "../../src/scheduling/hooks";
-import { scheduledMaintenance } from "../../src/scheduling/reconcile";
+import { resetStaleJobs, scheduledMaintenance } from "../../src/scheduling/reconcile";
 import type { RunEvent, RunListenerContext } from "../../src/scheduling/run-events";
 import { syncJobObject } from "../../src/scheduling/sync";
 import { api } from "../helpers";
@@ -173,10 +173,10 @@ describe("run events", () => {
     expect(seen.find((s) => s.event.jobId === uid)?.d1Status).toBe("FAILED");
   });
 
-  it("a run whose end D1 refused: RUN_RECOVERED with its real outcome once the end is recorded, and no RUN_ENDED", async () => {
+  /** Executes a new job now; its run's end (`finishRun`) fails to be recorded. Returns the job and the end instant. */
+  async function runWhoseEndIsNotRecorded(): Promise<{ uid: string; ended: number }> {
     const uid = await insertJob({ cron: "0 0 0 * * *" });
     expect((await api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" })).status).toBe(200);
-    const ended = clk.now();
     const plan = new FaultPlan(1, /last_executed_status = \?1, last_finished/);
     let original: D1Database | undefined;
     await runInDurableObject(stub(uid), (instance) => {
@@ -189,12 +189,26 @@ describe("run events", () => {
     });
     expect(plan.failed).toBe(true);
     expect(eventsOf(uid).map((e) => e.kind)).toEqual(["RUN_STARTED"]);
+    return { uid, ended: clk.now() };
+  }
+
+  it("a run whose end D1 refused: RUN_RECOVERED with its real outcome once the end is recorded, and no RUN_ENDED", async () => {
+    const { uid, ended } = await runWhoseEndIsNotRecorded();
     clk.advance(6000);
     await fire(uid); // the engine's retry
     const events = eventsOf(uid);
     expect(events.map((e) => e.kind)).toEqual(["RUN_STARTED", "RUN_RECOVERED"]);
     expect(events[1]).toMatchObject({ id: `${uid}-${ended}:ended`, status: "COMPLETED", finishedAt: ended, message: "Test job completed" });
     expect(seen.find((s) => s.event.kind === "RUN_RECOVERED")?.d1Status).toBe("COMPLETED");
+  });
+
+  it("a run whose end D1 refused until the stale-run reset closed it: RUN_LOST, as D1 records it", async () => {
+    const { uid, ended } = await runWhoseEndIsNotRecorded();
+    clk.set(ended + 11 * 60_000);
+    expect(await resetStaleJobs(env, clk.now())).toEqual([uid]); // D1: FAILED, E7012; then the object's sync
+    expect(eventsOf(uid).map((e) => e.kind)).toEqual(["RUN_STARTED", "RUN_LOST"]);
+    expect(eventsOf(uid)[1]).toMatchObject({ id: `${uid}-${ended}:ended`, status: "FAILED", errorCodes: ["E7012"], finishedAt: clk.now() });
+    expect((await row(uid))!).toMatchObject({ last_executed_status: "FAILED", error_codes: "E7012" });
   });
 
   it("an occurrence the reconcile finds overdue (its alarm never fired) starts as RECOVERY; the next is CRON again", async () => {
