@@ -190,14 +190,26 @@ describe("GET /api/scheduler/queueable", () => {
     ]);
   });
 
-  it("with ?name= also lists the members of that queue (not of others)", async () => {
+  it("with ?name= leaves that queue's members out too, like every queue member (DHIS2's nameFilter)", async () => {
     await seedJob({ uid: "jobDddddd01", name: "d", jobType: "PREDICTOR" });
     await seedJob({ uid: "jobEeeeee01", name: "e", jobType: "MONITORING" });
     await post("q1", { cronExpression: "0 0 1 ? * *", sequence: [A, C] });
     await post("q2", { cronExpression: "0 0 2 ? * *", sequence: ["jobDddddd01", "jobEeeeee01"] });
-    const entries = await json<any[]>(await api("/api/scheduler/queueable?name=q1"));
+    for (const q of ["?name=q1", "?name=q2", "?name=unknown", "?name=", ""]) {
+      expect(
+        (await json<any[]>(await api(`/api/scheduler/queueable${q}`))).map((e) => e.name),
+        q,
+      ).toEqual(["b"]);
+    }
+  });
+
+  it("lists a job again once it has left its queue (CRON type kept, no cron)", async () => {
+    await post("q1", { cronExpression: "0 0 1 ? * *", sequence: [A, C] });
+    expect((await del("q1")).status).toBe(204);
+    const entries = await json<any[]>(await api("/api/scheduler/queueable"));
     expect(entries.map((e) => e.name)).toEqual(["a", "b", "c"]);
-    expect((await json<any[]>(await api("/api/scheduler/queueable?name="))).map((e) => e.name)).toEqual(["b"]);
+    expect(entries[0]).toMatchObject({ name: "a", status: "DISABLED", enabled: false, sequence: [{ id: A, status: "DISABLED" }] });
+    expect(entries[0].cronExpression).toBeUndefined();
   });
 });
 
@@ -361,7 +373,7 @@ describe("queue CRUD", () => {
     );
   });
 
-  it("DELETE (204) leaves the members unscheduled and disabled; they drop out of the overview", async () => {
+  it("DELETE (204) leaves the members unscheduled and disabled; they stay in the overview as single jobs", async () => {
     await post("testQueue", { cronExpression: "0 0 1 ? * *", sequence: [A, B, C] });
     const res = await del("testQueue");
     expect(res.status).toBe(204);
@@ -369,9 +381,52 @@ describe("queue CRUD", () => {
     expect((await api("/api/scheduler/queues/testQueue")).status).toBe(404);
     for (const uid of [A, B, C]) {
       const r = await jobRow(uid);
-      expect([r.queue_name, r.queue_position, r.cron_expression, r.enabled, r.job_status]).toEqual([null, null, null, 0, "DISABLED"]);
+      expect([r.queue_name, r.queue_position, r.cron_expression, r.scheduling_type, r.enabled, r.job_status]).toEqual([
+        null,
+        null,
+        null,
+        "CRON",
+        0,
+        "DISABLED",
+      ]);
     }
-    expect(await json(await api("/api/scheduler"))).toEqual([]);
+    expect(await json(await api("/api/scheduler?order=name"))).toEqual([
+      {
+        name: "a",
+        type: "DISABLE_INACTIVE_USERS",
+        status: "DISABLED",
+        enabled: false,
+        configurable: true,
+        sequence: [{ id: A, name: "a", type: "DISABLE_INACTIVE_USERS", status: "DISABLED" }],
+      },
+      {
+        name: "b",
+        type: "DATA_INTEGRITY",
+        status: "DISABLED",
+        enabled: false,
+        configurable: true,
+        sequence: [{ id: B, name: "b", type: "DATA_INTEGRITY", status: "DISABLED" }],
+      },
+      {
+        name: "c",
+        type: "RESOURCE_TABLE",
+        status: "DISABLED",
+        enabled: false,
+        configurable: true,
+        sequence: [{ id: C, name: "c", type: "RESOURCE_TABLE", status: "DISABLED" }],
+      },
+    ]);
+  });
+
+  it("a job dropped from the sequence by PUT stays in the overview as a single job", async () => {
+    await post("testQueue", { cronExpression: "0 0 1 ? * *", sequence: [A, B, C] });
+    expect((await put("testQueue", { cronExpression: "0 0 1 ? * *", sequence: [A, B] })).status).toBe(204);
+    const entries = await json<any[]>(await api("/api/scheduler?order=name"));
+    expect(entries.map((e) => [e.name, e.type, e.sequence.map((j: any) => j.id)])).toEqual([
+      ["c", "RESOURCE_TABLE", [C]],
+      ["testQueue", "Sequence", [A, B]],
+    ]);
+    expect(entries[0]).toMatchObject({ status: "DISABLED", enabled: false });
   });
 
   it("queue names with spaces and unicode survive the path", async () => {
