@@ -435,6 +435,96 @@ describe("queue CRUD", () => {
     expect((await json(await api(`/api/scheduler/queues/${encodeURIComponent("Nightly run é")}`))).sequence).toEqual([A, B]);
   });
 
+  describe("queue names (DHIS2 stores them in a varchar(50); control characters refused)", () => {
+    const body = () => ({ cronExpression: "0 0 1 ? * *", sequence: [A, B] });
+    async function expectNothingStored() {
+      expect(await json(await api("/api/scheduler/queues"))).toEqual([]);
+      for (const uid of [A, B]) expect((await jobRow(uid)).queue_name).toBeNull();
+    }
+
+    it("up to 50 characters (code points, as PostgreSQL counts them) are accepted", async () => {
+      const fifty = "q".repeat(50);
+      expect((await post(fifty, body())).status).toBe(201);
+      await seedJob({ uid: "jobDddddd01", name: "d", jobType: "PREDICTOR" });
+      const emoji = "🙂".repeat(50); // 100 UTF-16 units, 50 characters
+      expect((await post(emoji, { cronExpression: "0 0 2 ? * *", sequence: [C, "jobDddddd01"] })).status).toBe(201);
+      expect(await json(await api("/api/scheduler/queues"))).toEqual([fifty, emoji]);
+    });
+
+    it("51 or 5,000 characters: 409 E4002, nothing stored", async () => {
+      await expectMessage(
+        await post("q".repeat(51), body()),
+        409,
+        "Allowed length range for property `name` is [1 to 50], but given length was 51",
+        "E4002",
+      );
+      await expectMessage(
+        await post("x".repeat(5000), body()),
+        409,
+        "Allowed length range for property `name` is [1 to 50], but given length was 5,000",
+        "E4002",
+      );
+      await expectNothingStored();
+    });
+
+    it("control characters, line separators and broken UTF-16: 409 E4027 naming them escaped, nothing stored", async () => {
+      const cases: [string, string][] = [
+        ["tab\there", "tab\\u0009here"],
+        ["nul\u0000", "nul\\u0000"],
+        ["two\nlines", "two\\u000alines"],
+        ["del\u007f", "del\\u007f"],
+        ["c1\u0085", "c1\\u0085"],
+        ["ls\u2028ps\u2029", "ls\\u2028ps\\u2029"],
+      ];
+      for (const [name, shown] of cases) {
+        await expectMessage(await post(name, body()), 409, `Value \`${shown}\` is not a valid for property \`name\``, "E4027");
+      }
+      // A lone surrogate cannot travel in a URL path; it can in a PUT body (rename).
+      await expectNothingStored();
+    });
+
+    it("a blank name: 409 E4000", async () => {
+      await expectMessage(await post("   ", body()), 409, "Missing required property `name`", "E4000");
+      await expectNothingStored();
+    });
+
+    it("a rename (PUT name) is checked the same way; the queue stays as it was", async () => {
+      expect((await post("ok", body())).status).toBe(201);
+      await expectMessage(
+        await put("ok", { ...body(), name: "y".repeat(60) }),
+        409,
+        "Allowed length range for property `name` is [1 to 50], but given length was 60",
+        "E4002",
+      );
+      await expectMessage(
+        await put("ok", { ...body(), name: "bad\ud800" }),
+        409,
+        "Value `bad\\ud800` is not a valid for property `name`",
+        "E4027",
+      );
+      await expectMessage(await put("ok", { ...body(), name: " " }), 409, "Missing required property `name`", "E4000");
+      expect(await json(await api("/api/scheduler/queues"))).toEqual(["ok"]);
+      expect((await put("ok", { ...body(), name: "renamed" })).status).toBe(204);
+      expect(await json(await api("/api/scheduler/queues"))).toEqual(["renamed"]);
+    });
+
+    it("a name stored before the rule can still be read, changed and deleted", async () => {
+      const legacy = `old\t${"n".repeat(60)}`;
+      await env.DB.prepare(
+        "UPDATE job_configurations SET queue_name = ?, queue_position = CASE uid WHEN ? THEN 0 ELSE 1 END WHERE uid IN (?, ?)",
+      )
+        .bind(legacy, A, A, B)
+        .run();
+      const path = encodeURIComponent(legacy);
+      expect((await api(`/api/scheduler/queues/${path}`)).status).toBe(200);
+      expect(
+        (await api(`/api/scheduler/queues/${path}`, { method: "PUT", body: { cronExpression: "0 0 3 ? * *", sequence: [B, A] } })).status,
+      ).toBe(204);
+      expect((await api(`/api/scheduler/queues/${path}`, { method: "DELETE" })).status).toBe(204);
+      expect(await json(await api("/api/scheduler/queues"))).toEqual([]);
+    });
+  });
+
   it("accepts Jackson-style input: blank cron is absent, sequence of {id} objects", async () => {
     await expectMessage(
       await post("q", { cronExpression: "", sequence: [A, B] }),
