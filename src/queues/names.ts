@@ -2,7 +2,8 @@
  * Which queue names may be stored (create, rename). DHIS2 keeps a queue's name in
  * `jobconfiguration.queuename`, a `varchar(50)`: a longer name fails there (409). It has no rule on
  * the characters; here a name must also be printable on one line, so a listing or a log never
- * carries control characters, line breaks or broken UTF-16.
+ * carries control characters, line breaks or broken UTF-16, and must be reachable by a path (not
+ * `.` or `..`).
  *
  * Refusals are 409 WebMessages with DHIS2's error codes: E4000 (blank), E4002 (length), E4027
  * (characters; the message shows them as `\uXXXX`). Names already stored are never checked again:
@@ -17,6 +18,9 @@ export const QUEUE_NAME_MAX_LENGTH = 50;
 /** Control characters (C0, DEL, C1), lone surrogates, and the line and paragraph separators. */
 const UNPRINTABLE = /[\p{Cc}\p{Cs}\u2028\u2029]/u;
 
+/** `.` and `..`: URL parsers resolve them (even as `%2e`), so no path could ever name such a queue. */
+const DOT_SEGMENT = /^\.\.?$/;
+
 /** The name with every refused character written as `\uXXXX`. */
 function shown(name: string): string {
   return name.replace(new RegExp(UNPRINTABLE.source, "gu"), (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
@@ -30,7 +34,7 @@ export function queueNameProblem(name: string): ApiError | null {
   if (name.trim() === "") return refuse("E4000", ["name"]);
   const length = [...name].length;
   if (length > QUEUE_NAME_MAX_LENGTH) return refuse("E4002", ["name", 1, QUEUE_NAME_MAX_LENGTH, length]);
-  if (UNPRINTABLE.test(name)) return refuse("E4027", [shown(name), "name"]);
+  if (UNPRINTABLE.test(name) || DOT_SEGMENT.test(name)) return refuse("E4027", [shown(name), "name"]);
   return null;
 }
 

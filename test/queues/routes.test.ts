@@ -508,6 +508,24 @@ describe("queue CRUD", () => {
       expect(await json(await api("/api/scheduler/queues"))).toEqual(["renamed"]);
     });
 
+    it("`.` and `..` (which no URL path can name): 409 E4027", async () => {
+      expect((await post("ok", body())).status).toBe(201);
+      for (const name of [".", ".."]) {
+        await expectMessage(await put("ok", { ...body(), name }), 409, `Value \`${name}\` is not a valid for property \`name\``, "E4027");
+      }
+      expect(await json(await api("/api/scheduler/queues"))).toEqual(["ok"]);
+    });
+
+    it("percent signs survive the path: decoded once, never twice", async () => {
+      for (const name of ["50% off", "%41", "%2e%2e", "100%"]) {
+        const res = await post(name, body());
+        expect(res.status, name).toBe(201);
+        expect(await json(await api("/api/scheduler/queues")), name).toEqual([name]);
+        expect((await json(await api(`/api/scheduler/queues/${encodeURIComponent(name)}`))).name, name).toBe(name);
+        expect((await del(name)).status, name).toBe(204);
+      }
+    });
+
     it("a name stored before the rule can still be read, changed and deleted", async () => {
       const legacy = `old\t${"n".repeat(60)}`;
       await env.DB.prepare(
