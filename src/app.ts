@@ -10,6 +10,7 @@ import { normalizedPath } from "./http/path";
 import { type AppEnv, validationHook } from "./http/router";
 import { jobConfigurationRoutes } from "./jobconfigs/routes";
 import { schedulingRoutes } from "./scheduling/routes";
+import { schedulingOverviewRoutes } from "./scheduling/overview-routes";
 import { systemRoutes } from "./system/routes";
 import { taskRoutes } from "./tasks/routes";
 import { userRoutes } from "./users/routes";
@@ -28,6 +29,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api", userRoutes);
   // Before the job configuration routes: /jobConfigurations/due, /stale and /clean are not job ids.
   app.route("/api", schedulingRoutes);
+  app.route("/api", schedulingOverviewRoutes);
   app.route("/api", jobConfigurationRoutes);
   app.route("/api", settingsRoutes);
   app.route("/api", queueRoutes);
