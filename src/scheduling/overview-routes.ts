@@ -19,16 +19,7 @@ import { createRouter, SECURED } from "../http/router";
 import { ApiError, forbidden } from "../http/webmessage";
 import { getJobType } from "../jobs/registry";
 import { mayCancelRun, readsAllRunLogs } from "./access";
-import {
-  lastCompletedJobs,
-  lastRunningJobs,
-  mayRead,
-  type OverviewJob,
-  processInfoByType,
-  type RunView,
-  runningTypes,
-  withProgress,
-} from "./overview";
+import { lastCompletedJobs, lastRunningJobs, mayRead, type OverviewJob, processInfoByType, runningTypes, withProgress } from "./overview";
 import { progressJson } from "./progress";
 import { jobObject } from "./sync";
 
@@ -148,6 +139,7 @@ function detailRoute(kind: "running" | "completed") {
 }
 
 const jobsOf = (kind: "running" | "completed") => (kind === "running" ? lastRunningJobs : lastCompletedJobs);
+const noAccess = (job: OverviewJob) => forbidden(`User has no access to JobConfiguration:${job.uid}`);
 
 for (const kind of ["running", "completed"] as const) {
   schedulingOverviewRoutes.openapi(overviewRoute(kind), async (c) => {
@@ -158,7 +150,7 @@ for (const kind of ["running", "completed"] as const) {
   schedulingOverviewRoutes.openapi(detailRoute(kind), async (c) => {
     const user = currentUser(c);
     const type = jobTypeOf(c.req.valid("param").type);
-    const [view]: RunView[] = await withProgress(c.env, await jobsOf(kind)(c.env.DB, type));
+    const [view] = await withProgress(c.env, await jobsOf(kind)(c.env.DB, type));
     if (!view) return c.body(null, 200, { "Cache-Control": NO_STORE });
     if (!mayRead(user, view)) throw noAccess(view.job);
     // progressJson is the tree /jobConfigurations/{id}/progress answers; the schema types (and checks) it.
@@ -166,8 +158,6 @@ for (const kind of ["running", "completed"] as const) {
     return c.json(progress, 200, JSON_HEADERS);
   });
 }
-
-const noAccess = (job: OverviewJob) => forbidden(`User has no access to JobConfiguration:${job.uid}`);
 
 const cancelRoute = createRoute({
   method: "post",
