@@ -1,5 +1,5 @@
 /** Who may change schedules (job actions, queues): superusers or holders of F_SCHEDULING_ADMIN. */
-import { requireAuthority } from "../http/auth";
+import { requireAuthority } from "../users/auth";
 import type { AuthUser } from "../users/store";
 
 export const SCHEDULING_ADMIN_AUTHORITIES = ["F_SCHEDULING_ADMIN"];
