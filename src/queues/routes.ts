@@ -7,7 +7,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { currentUser } from "../http/auth";
+import { currentUser } from "../users/auth";
 import { readJsonBody } from "../http/body";
 import { clock } from "../http/clock";
 import { emptyResponse, jsonResponse } from "../http/respond";

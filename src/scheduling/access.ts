@@ -4,7 +4,7 @@
  * - read a run's progress: superusers, F_JOB_LOG_READ, the user the job runs as, or the run's starter;
  * - cancel a run: superusers, F_PERFORM_MAINTENANCE, the user the job runs as, or the run's starter.
  */
-import { requireAuthority } from "../http/auth";
+import { requireAuthority } from "../users/auth";
 import { type AuthUser, hasAuthority } from "../users/store";
 
 export const SCHEDULING_ADMIN_AUTHORITIES = ["F_SCHEDULING_ADMIN"];

@@ -11,7 +11,7 @@
  * Which run and who may see or cancel it: overview.ts and access.ts.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { currentUser } from "../http/auth";
+import { currentUser } from "../users/auth";
 import { serverTimeZone } from "../http/dates";
 import { errorResponses, jsonContent } from "../http/openapi";
 import { NO_STORE } from "../http/respond";

@@ -12,7 +12,7 @@
 import { WebMessageSchema } from "../http/openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { currentUser, requireAuthority } from "../http/auth";
+import { currentUser, requireAuthority } from "../users/auth";
 import { clock } from "../http/clock";
 import { badRequest } from "../http/webmessage";
 import { queryBool, queryInt, uidParam } from "../http/params";
