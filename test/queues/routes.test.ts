@@ -479,7 +479,7 @@ describe("queue CRUD", () => {
       for (const [name, shown] of cases) {
         await expectMessage(await post(name, body()), 409, `Value \`${shown}\` is not a valid for property \`name\``, "E4027");
       }
-      // A lone surrogate cannot travel in a URL path; it can in a PUT body (rename).
+      // (A lone surrogate cannot travel in a URL path: the rename test sends one in a body.)
       await expectNothingStored();
     });
 
