@@ -15,8 +15,6 @@ export interface ImportRule {
   from: string;
   to: string;
   why: string;
-  /** Not checked yet, and why (a rule whose fix is still on its way). */
-  pending?: string;
 }
 
 export const IMPORT_RULES: ImportRule[] = [
@@ -30,12 +28,7 @@ export const IMPORT_RULES: ImportRule[] = [
     to: "src/scheduling/",
     why: "the engine-handler contract is src/jobs/contract.ts; handlers reach maintenance through their run context",
   },
-  {
-    from: "src/http/",
-    to: "src/users/",
-    why: "http/ stays generic; authentication lives with users",
-    pending: "src/http/auth.ts moves into src/users/ in the security work (issue 16); checked once that has landed",
-  },
+  { from: "src/http/", to: "src/users/", why: "http/ stays generic; authentication lives with users" },
 ];
 
 /** No source file longer than this (split by role instead). */
