@@ -154,9 +154,8 @@ export class RunEventOutbox {
         continue;
       }
       const attempts = failed.length ? row.attempts + 1 : row.attempts;
-      const candidates = left.map((n) => waiting.get(n) ?? now + retryDelay(attempts));
-      const nextAt = Math.min(...candidates);
-      for (const n of left) if (!waiting.has(n)) waiting.set(n, nextAt);
+      for (const n of left) if (!waiting.has(n)) waiting.set(n, now + retryDelay(attempts)); // failed now: its backoff
+      const nextAt = Math.min(...left.map((n) => waiting.get(n)!));
       this.sql.exec(
         `UPDATE run_event_outbox SET pending = ?, attempts = ?, next_at = ? WHERE seq = ?`,
         JSON.stringify(left),
