@@ -21,7 +21,13 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.jsonc" },
             miniflare: {
-              bindings: { TEST_MIGRATIONS: migrations, TEST_SOURCE_GRAPH: sources, ADMIN_PASSWORD: "district" },
+              // ALERT_RETRY_BASE_SECONDS 0: alert retries through the real queue come back at once (test/alerts).
+              bindings: {
+                TEST_MIGRATIONS: migrations,
+                TEST_SOURCE_GRAPH: sources,
+                ADMIN_PASSWORD: "district",
+                ALERT_RETRY_BASE_SECONDS: "0",
+              },
             },
           }),
         ],

@@ -20,6 +20,7 @@ import { settingsRoutes } from "./settings/routes";
 import { appShellRoutes } from "./appshell/routes";
 import { queueRoutes } from "./queues/routes";
 import { executorRoutes } from "./executor/routes";
+import { alertRoutes } from "./alerts/routes";
 
 export function createApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, getPath: normalizedPath });
@@ -35,6 +36,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api", jobConfigurationRoutes);
   app.route("/api", settingsRoutes);
   app.route("/api", queueRoutes);
+  app.route("/api", alertRoutes);
   app.route("/api", executorRoutes);
   app.route("/", appShellRoutes);
   app.route("/api", openApiRoutes(app));
