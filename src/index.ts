@@ -45,7 +45,7 @@ export default {
       ),
     );
   },
-  async queue(batch: MessageBatch, env: Env): Promise<void> {
+  async queue(batch: MessageBatch, env: Env, _ctx: ExecutionContext): Promise<void> {
     if (isAlertQueue(batch.queue)) return consumeAlerts(batch, env, () => clock.now());
     // A queue this Worker does not know: leave its messages to the platform's retries, loudly.
     logEvent("error", "queue.unknown", { queue: batch.queue, messages: batch.messages.length });

@@ -38,7 +38,7 @@ export function issueReports(issues: readonly z.core.$ZodIssue[], raw: unknown):
   for (const issue of issues) {
     const property = propertyName(issue.path);
     const value = valueAt(raw, issue.path);
-    if (issue.code === "invalid_type" && value === undefined) {
+    if (value === undefined && issue.code !== "unrecognized_keys" && issue.code !== "custom") {
       out.push(report("E4000", [property], property));
     } else if ((issue.code === "too_big" || issue.code === "too_small") && issue.origin === "string" && typeof value === "string") {
       out.push(
@@ -63,8 +63,8 @@ export function issueReports(issues: readonly z.core.$ZodIssue[], raw: unknown):
       }
     } else if (issue.code === "invalid_value") {
       out.push(report("E1003", [property, `valid values are ${JSON.stringify(issue.values)}`], property));
-    } else if (issue.code === "invalid_union" && property === "channel") {
-      out.push(report("E1003", [property, 'expected {"type":"WEBHOOK","url","secret"} or {"type":"EMAIL","address"}'], property));
+    } else if (issue.code === "invalid_union" && property === "channel.type") {
+      out.push(report("E1003", [property, 'valid values are ["WEBHOOK","EMAIL"]'], property));
     } else {
       out.push(report("E1003", [property, issue.message], property));
     }
@@ -90,13 +90,19 @@ function unknownKeyMessage(property: string, key: string): string {
 
 /** What validating a rule needs from the server. */
 export interface RuleContext {
-  env: Pick<Env, "ALERT_EMAIL" | "ALERT_EMAIL_FROM" | "ALERT_WEBHOOK_HTTP_LOCALHOST">;
+  env: MailEnv & { ALERT_WEBHOOK_HTTP_LOCALHOST?: string };
   /** Job configuration UIDs among the given ones that exist (D1). */
   existingJobs(uids: string[]): Promise<Set<string>>;
 }
 
+/** The e-mail side of the environment: a deployment may lack the binding. */
+export interface MailEnv {
+  ALERT_EMAIL?: Pick<SendEmail, "send">;
+  ALERT_EMAIL_FROM?: string;
+}
+
 /** Whether e-mail alerts can be sent here. */
-export function emailConfigured(env: Pick<Env, "ALERT_EMAIL" | "ALERT_EMAIL_FROM">): boolean {
+export function emailConfigured(env: MailEnv): boolean {
   return typeof env.ALERT_EMAIL?.send === "function" && EMAIL_PATTERN.test(env.ALERT_EMAIL_FROM ?? "");
 }
 

@@ -81,6 +81,7 @@ export interface DeliveryRowView {
   attempts: number;
   last_status: number | null;
   last_error: string | null;
+  next_attempt: number | null;
 }
 
 export async function deliveries(ruleUid?: string): Promise<DeliveryRowView[]> {
