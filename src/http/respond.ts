@@ -52,5 +52,7 @@ export function contextPath(req: Request): string {
   if (!/^https?$/i.test(proto)) return `${url.protocol}//${url.host}`;
   if (host.includes("/") || host.includes("@")) host = url.hostname;
   const defaultPort = port === "" || port === "80" || port === "443";
-  return `${proto.toLowerCase()}://${host}${defaultPort || !/^\d+$/.test(port) ? "" : `:${port}`}`;
+  const base = `${proto.toLowerCase()}://${host}${defaultPort || !/^\d+$/.test(port) ? "" : `:${port}`}`;
+  // Forwarded values that make no URL (port 99999, `host:notaport`) fall back to the request's own origin.
+  return URL.canParse(base) ? base : `${url.protocol}//${url.host}`;
 }
