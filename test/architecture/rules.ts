@@ -29,6 +29,11 @@ export const IMPORT_RULES: ImportRule[] = [
     why: "the engine-handler contract is src/jobs/contract.ts; handlers reach maintenance through their run context",
   },
   { from: "src/http/", to: "src/users/", why: "http/ stays generic; authentication lives with users" },
+  {
+    from: "src/scheduling/",
+    to: "src/alerts/",
+    why: "the engine reports run events; alerts decide through a listener registered at the entry",
+  },
 ];
 
 /** No source file longer than this (split by role instead). */

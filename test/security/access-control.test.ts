@@ -13,7 +13,17 @@ import { env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PUBLIC_INFO_FIELDS, SENSITIVE_INFO_FIELDS } from "../../src/system/info";
 import { fetchWith } from "../reliability/support";
-import { clearAllAlarms, createJob, fillPath, fixtures, uniqueCron, type Fixtures } from "./fixtures";
+import {
+  ALERT_SECRET,
+  alertRuleBody,
+  clearAllAlarms,
+  createAlertRule,
+  createJob,
+  fillPath,
+  fixtures,
+  uniqueCron,
+  type Fixtures,
+} from "./fixtures";
 import {
   admin,
   appRoutes,
@@ -209,6 +219,24 @@ const MATRIX: Record<string, Row> = {
   },
   "DELETE /api/scheduler/queues/{}": { expect: SCHED(204), prepare: async () => ({ path: `/api/scheduler/queues/${await freshQueue()}` }) },
 
+  // -- alert rules (beyond DHIS2): everything F_SCHEDULING_ADMIN, reads too (they name webhook origins
+  //    and e-mail addresses); the rules are disabled, so the suite's runs send nothing.
+  "GET /api/scheduler/alerts": { expect: SCHED(200) },
+  "POST /api/scheduler/alerts": { expect: SCHED(201), prepare: async () => ({ body: alertRuleBody(unique("Matrix alert ")) }) },
+  "GET /api/scheduler/alerts/{}": { expect: SCHED(200) },
+  "PUT /api/scheduler/alerts/{}": {
+    expect: SCHED(200),
+    prepare: async () => ({
+      path: `/api/scheduler/alerts/${await createAlertRule(unique("Matrix alert put "))}`,
+      body: alertRuleBody(unique("Matrix alert renamed ")),
+    }),
+  },
+  "DELETE /api/scheduler/alerts/{}": {
+    expect: SCHED(200),
+    prepare: async () => ({ path: `/api/scheduler/alerts/${await createAlertRule(unique("Matrix alert del "))}` }),
+  },
+  "GET /api/scheduler/alerts/{}/deliveries": { expect: SCHED(200) },
+
   // -- /api/scheduling (runs per job type): which types run, any user; a run's tree F_JOB_LOG_READ, ALL or
   //    the run's executing user (the maps leave out the others); cancel F_PERFORM_MAINTENANCE, ALL or the
   //    executing user. Held runs per caller: test/scheduling/overview.test.ts.
@@ -369,7 +397,9 @@ const LEAK_PATTERNS: [RegExp, string][] = [
   [/"password"\s*:\s*"[^"]+"/, "password value"],
   [/key_?hash/i, "token hash field"],
   [/\bd2pat_[0-9A-Za-z]{32}\d{10}\b/, "token key"],
-  [/"secret"\s*:/i, "secret"],
+  [/"secret"\s*:\s*"/i, "secret"],
+  [new RegExp(ALERT_SECRET), "alert webhook secret"],
+  [/matrix-path/, "alert webhook URL path"],
 ];
 
 async function leakedSecrets(text: string): Promise<string[]> {

@@ -1,12 +1,13 @@
 /**
- * Real objects for route parameters: a job configuration, a job type, a user, a token, a queue and
- * a setting key. Created through the API when the route exists, else straight in D1, so the suite
+ * Real objects for route parameters: a job configuration, a job type, a user, a token, a queue, a
+ * setting key and an alert rule (disabled: the suite's runs never send an alert). Created through the API when the route exists, else straight in D1, so the suite
  * works whatever has landed.
  */
 import { env, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { generateUid } from "../../src/http/uid";
 import { createToken } from "../../src/users/tokens";
 import { BOOTSTRAP_ADMIN_UID, ensureBootstrapAdmin } from "../../src/users/bootstrap";
+import { hashPassword } from "../../src/users/password";
 import { admin, call, hasRoute, type RouteDef } from "./support";
 
 /** A configurable job type without required parameters. */
@@ -31,6 +32,7 @@ export interface Fixtures {
   tokenUid: string;
   queueName: string;
   settingKey: string;
+  alertId: string;
 }
 
 export async function jobExists(uid: string): Promise<boolean> {
@@ -56,6 +58,51 @@ export async function createJob(name: string, extra: Record<string, unknown> = {
   return uid;
 }
 
+/** The webhook secret of the suite's alert rules: no answer may ever show it. */
+export const ALERT_SECRET = "matrix-alert-secret-0001";
+
+/** An alert rule body as admin would post it: disabled, webhook with ALERT_SECRET. */
+export function alertRuleBody(name: string): Record<string, unknown> {
+  return {
+    name,
+    enabled: false,
+    scope: "ALL_JOBS",
+    conditions: { failed: true, recovered: true },
+    channel: { type: "WEBHOOK", url: "https://alerts.example.org/hooks/matrix-path", secret: ALERT_SECRET },
+  };
+}
+
+export async function alertExists(uid: string): Promise<boolean> {
+  return (await env.DB.prepare(`SELECT 1 AS x FROM alert_rules WHERE uid = ?`).bind(uid).first()) !== null;
+}
+
+/** Creates a disabled alert rule as admin (through the API when it exists) and returns its UID. */
+export async function createAlertRule(name: string): Promise<string> {
+  if (hasRoute("POST", "/api/scheduler/alerts")) {
+    const res = await call("POST", "/api/scheduler/alerts", admin(), alertRuleBody(name));
+    const body: any = await res.json().catch(() => ({}));
+    if (res.status !== 201) throw new Error(`fixture alert rule '${name}' not created: ${res.status} ${JSON.stringify(body)}`);
+    return body.response.uid;
+  }
+  return generateUid();
+}
+
+/**
+ * The user the routes with a user id act on. Never admin: a hostile PUT or DELETE of it (the route
+ * table decides which cases a seed draws) must not lock the suite out.
+ */
+const TARGET_USER_UID = "RelTargetUs";
+
+async function targetUser(): Promise<string> {
+  await env.DB.prepare(
+    `INSERT OR IGNORE INTO users (uid, username, first_name, surname, password_hash, disabled, authorities, created, last_updated)
+     VALUES (?, 'reliability_target', 'Rel', 'Target', ?, 0, '[]', 0, 0)`,
+  )
+    .bind(TARGET_USER_UID, await hashPassword("Target-Pa55!", 1000))
+    .run();
+  return TARGET_USER_UID;
+}
+
 let cached: Fixtures | undefined;
 let counter = 0;
 
@@ -67,13 +114,18 @@ export async function fixtures(): Promise<Fixtures> {
     cached = {
       jobUid: await createJob(`Reliability fixture ${counter++}`),
       jobType: JOB_TYPE,
-      userUid: BOOTSTRAP_ADMIN_UID,
+      userUid: await targetUser(),
       tokenUid: token.uid,
       queueName: "relQueue",
       settingKey: "applicationTitle",
+      alertId: await createAlertRule(`Reliability alert ${counter++}`),
     };
-  } else if (!(await jobExists(cached.jobUid))) {
-    cached.jobUid = await createJob(`Reliability fixture ${counter++}-${Date.now()}`);
+  } else {
+    if (!(await jobExists(cached.jobUid))) cached.jobUid = await createJob(`Reliability fixture ${counter++}-${Date.now()}`);
+    cached.userUid = await targetUser();
+    if (hasRoute("POST", "/api/scheduler/alerts") && !(await alertExists(cached.alertId))) {
+      cached.alertId = await createAlertRule(`Reliability alert ${counter++}-${Date.now()}`);
+    }
   }
   return cached;
 }
@@ -95,6 +147,7 @@ export function paramValue(fx: Fixtures, previous: string, name: string, _index:
   if (previous === "apiToken" || previous === "apiTokens") return fx.tokenUid;
   if (previous === "queues") return fx.queueName;
   if (previous === "systemSettings") return fx.settingKey;
+  if (previous === "alerts") return fx.alertId;
   if (n.includes("type")) return fx.jobType;
   if (n.includes("job") || n === "uid" || n === "id") return fx.jobUid;
   if (n.includes("name")) return fx.queueName;

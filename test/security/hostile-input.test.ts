@@ -7,8 +7,10 @@
  *   - a rejected request (≥ 400) leaves the D1 tables unchanged (volatile columns excluded).
  * Seeds are fixed (printed by fast-check on failure, and in the test names) so a failure replays.
  */
+import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { webhookUrlProblem } from "../../src/alerts/validate";
 import { app } from "../../src/app";
 import { clearAllAlarms, createJob, fillPath, fixtures } from "./fixtures";
 import {
@@ -645,6 +647,105 @@ describe(`hostile input on every endpoint (${routes.length} routes, seed ${SEED}
       expect(del.status, JSON.stringify(names[0])).toBe(204);
       for (const n of names[0]) expect(n.codePointAt(0)! >= 0x20 && n !== "\u007f", JSON.stringify(names[0])).toBe(true);
     }
+  });
+
+  it("alert rule bodies: hostile URLs, secrets, scopes and conditions are WebMessages; what is stored is safe; secrets never shown", async () => {
+    const fx = await fixtures();
+    const urls = [
+      "javascript:alert(1)",
+      "file:///etc/passwd",
+      "http://169.254.169.254/latest/meta-data/",
+      "http://evil.example/hook",
+      "https://user:pw@evil.example/hook",
+      "https://evil.example/hook#fragment",
+      `https://${"a".repeat(3000)}.example/`,
+      "https://evil.example/a\r\nX-Injected: 1",
+      "https://例え.jp/hook",
+      "//evil.example/hook",
+      "ws://evil.example/",
+      "https://",
+      "http://localhost.evil.example/",
+      "https://hooks.example.org/T0/B0/ok",
+    ];
+    // Secrets carry a marker no other generated value has, so any leak of one is visible.
+    const secret = fc.oneof(
+      fc.string({ minLength: 0, maxLength: 300 }).map((t) => `s3cr3t-${t}`),
+      hostileLeaf,
+    );
+    const list = fc.oneof(
+      fc.constant(undefined),
+      fc.array(fc.oneof(fc.constantFrom("ANALYTICS_TABLE", "TEST", fx.jobUid, "abcdefghijk", ...SQL), hostileLeaf), { maxLength: 150 }),
+      hostileLeaf,
+    );
+    const alertLike = fc.record(
+      {
+        id: fc.oneof(fc.constant(undefined), fc.stringMatching(/^[a-zA-Z][a-zA-Z0-9]{10}$/), hostileLeaf),
+        name: hostileLeaf,
+        enabled: hostileLeaf,
+        scope: fc.oneof(fc.constantFrom("ALL_JOBS", "JOB_TYPES", "JOBS", "all_jobs"), hostileLeaf),
+        jobTypes: list,
+        jobs: list,
+        conditions: fc.oneof(
+          fc.record(
+            {
+              failed: fc.oneof(fc.boolean(), hostileLeaf),
+              lost: fc.boolean(),
+              lateSeconds: fc.oneof(fc.integer({ min: -10, max: 200_000 }), fc.constantFrom(1e300, 4.5, "30"), hostileLeaf),
+              failuresInARow: fc.oneof(fc.integer({ min: -1, max: 1000 }), hostileLeaf),
+              recovered: fc.boolean(),
+              __proto__: fc.constant({ polluted: true }),
+            },
+            { requiredKeys: [] },
+          ),
+          hostileJson,
+        ),
+        channel: fc.oneof(
+          fc.record(
+            {
+              type: fc.constantFrom("WEBHOOK", "webhook", "EMAIL", "SMS"),
+              url: fc.oneof(fc.constantFrom(...urls), hostileLeaf),
+              secret,
+              address: hostileLeaf,
+            },
+            { requiredKeys: ["type"] },
+          ),
+          hostileJson,
+        ),
+      },
+      { requiredKeys: [] },
+    );
+    const arb = fc.tuple(fc.constantFrom("POST", "PUT"), alertLike);
+    const out = await fc.check(
+      fc.asyncProperty(arb, async ([method, rule]) => {
+        const target = method === "POST" ? "/api/scheduler/alerts" : `/api/scheduler/alerts/${(await fixtures()).alertId}`;
+        const before = await snapshot();
+        const res = await send({
+          method,
+          target,
+          headers: { Authorization: admin(), "Content-Type": "application/json" },
+          body: JSON.stringify(rule),
+        });
+        const status = res.status;
+        const problem = await violation(res, method);
+        if (problem) throw new Error(`${problem}\n  case: ${method} ${JSON.stringify(rule).slice(0, 400)}`);
+        if (status >= 400 && (await snapshot()) !== before) throw new Error(`rejected alert rule (${status}) changed stored data`);
+      }),
+      opts(SEED + 6, 150),
+    );
+    if (out.failed) throw new Error(fc.defaultReportMessage(out) ?? "alert rule property failed");
+    expect(out.numRuns).toBeGreaterThanOrEqual(10);
+    // Whatever was accepted is safe: https (or http to localhost in local development), and never shown.
+    const { results } = await env.DB.prepare(
+      `SELECT uid, webhook_url, webhook_secret FROM alert_rules WHERE channel_type = 'WEBHOOK'`,
+    ).all<{
+      uid: string;
+      webhook_url: string;
+      webhook_secret: string;
+    }>();
+    for (const r of results) expect(webhookUrlProblem(r.webhook_url, true), r.webhook_url).toBeNull();
+    const shown = await (await send({ method: "GET", target: "/api/scheduler/alerts", headers: { Authorization: admin() } })).text();
+    expect(shown).not.toContain("s3cr3t-");
+    for (const r of results) expect(shown.includes(r.webhook_secret), "a stored secret is shown").toBe(false);
   });
 
   it("prototype pollution through a body does not reach Object.prototype", async () => {

@@ -248,9 +248,10 @@ export const VOLATILE_COLUMNS: Record<string, string[]> = {
     "queue_position",
   ],
   system_settings: [],
+  alert_rules: [],
 };
 
-export const SNAPSHOT_TABLES = ["job_configurations", "users", "api_tokens", "system_settings"];
+export const SNAPSHOT_TABLES = ["job_configurations", "users", "api_tokens", "system_settings", "alert_rules"];
 
 const columnCache = new Map<string, string[]>();
 
