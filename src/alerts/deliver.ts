@@ -20,13 +20,13 @@ import { logEvent } from "../http/log";
 import { deliveryOf } from "./listener";
 import { type AlertPayload, emailOf } from "./message";
 import {
-  claimDelivery,
-  closeDelivery,
+  claimStatement,
+  closeStatement,
   type DeliveryWithChannel,
   FINAL_STATES,
-  finishAttempt,
-  loadDeliveryForSend,
-  markDeadLetter,
+  finishStatement,
+  loadDeliveriesForSend,
+  markDeadLetters,
 } from "./store";
 import { emailConfigured, maskUrl } from "./validate";
 
@@ -34,7 +34,7 @@ export const LEASE_MS = 60_000;
 export const SEND_TIMEOUT_MS = 10_000;
 export const RETRY_MAX_SECONDS = 900;
 export const DEFAULT_RETRY_BASE_SECONDS = 10;
-/** Messages of one batch handled at once (Workers allow 6 simultaneous outbound connections). */
+/** Deliveries of one batch sent at once (Workers allow 6 simultaneous outbound connections). */
 const PARALLEL = 6;
 
 /** The alert queues this Worker consumes: `hrhis4-alerts…`, the dead-letter one ending in `-dlq`. */
@@ -57,8 +57,7 @@ export function retryDelaySeconds(attempt: number, baseSeconds: number): number 
 }
 
 type SendResult = { ok: true; status: number | null } | { ok: false; retry: boolean; status: number | null; error: string };
-
-/** What to do with the message: acknowledge it, or have it delivered again after `retryAfter` seconds. */
+/** What to do with a message: acknowledge it, or have it delivered again after `retryAfter` seconds. */
 export type Step = { ack: true } | { ack: false; retryAfter: number };
 
 type ConsumerEnv = Pick<Env, "DB" | "ALERT_EMAIL" | "ALERT_EMAIL_FROM" | "ALERT_RETRY_BASE_SECONDS">;
@@ -66,69 +65,128 @@ type ConsumerEnv = Pick<Env, "DB" | "ALERT_EMAIL" | "ALERT_EMAIL_FROM" | "ALERT_
 /** The queue handler for the alert queues. */
 export async function consumeAlerts(batch: MessageBatch, env: ConsumerEnv, now: () => number): Promise<void> {
   const dead = isDeadLetterQueue(batch.queue);
-  const messages = [...batch.messages];
-  const work = async () => {
-    for (let m = messages.shift(); m; m = messages.shift()) await handleMessage(m, env, now, dead, batch.queue);
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, messages.length) }, work));
-}
-
-async function handleMessage(message: Message, env: ConsumerEnv, now: () => number, dead: boolean, queue: string): Promise<void> {
-  const uid = deliveryOf(message.body);
-  if (uid === null) {
-    logEvent("error", "alert.message_malformed", { queue, message: message.id });
-    message.ack();
-    return;
+  const wanted: { message: Message; uid: string }[] = [];
+  for (const message of batch.messages) {
+    const uid = deliveryOf(message.body);
+    if (uid !== null) wanted.push({ message, uid });
+    else {
+      logEvent("error", "alert.message_malformed", { queue: batch.queue, message: message.id });
+      message.ack();
+    }
   }
   try {
     if (dead) {
-      await markDeadLetter(env.DB, uid, now());
-      logEvent("error", "alert.dead_letter", { delivery: uid, queue });
-      message.ack();
+      await markDeadLetters(
+        env.DB,
+        wanted.map((w) => w.uid),
+        now(),
+      );
+      for (const w of wanted) logEvent("error", "alert.dead_letter", { delivery: w.uid, queue: batch.queue });
+      for (const w of wanted) w.message.ack();
       return;
     }
-    const step = await attemptDelivery(env, uid, message.attempts, now);
-    if (step.ack) message.ack();
-    else message.retry({ delaySeconds: step.retryAfter });
+    const steps = await deliverBatch(
+      env,
+      wanted.map((w) => ({ uid: w.uid, attempt: w.message.attempts })),
+      now,
+    );
+    wanted.forEach((w, i) => {
+      const step = steps[i];
+      if (step.ack) w.message.ack();
+      else w.message.retry({ delaySeconds: step.retryAfter });
+    });
   } catch (e) {
-    // D1 unreachable, say: the message comes back later.
-    logEvent("error", "alert.consumer_failed", { delivery: uid, queue, error: e });
-    message.retry({ delaySeconds: retryDelaySeconds(message.attempts, retryBaseSeconds(env)) });
+    // D1 unreachable, say: the messages come back later (a delivery already made is not made again).
+    logEvent("error", "alert.consumer_failed", { queue: batch.queue, messages: wanted.length, error: e });
+    for (const w of wanted) w.message.retry({ delaySeconds: retryDelaySeconds(w.message.attempts, retryBaseSeconds(env)) });
   }
 }
 
 /**
- * One attempt at delivery `uid` (the message's `attempt`-th): what to do with its message.
- * Exported for tests and for callers that drive a delivery by hand.
+ * One attempt at each delivery of a batch (`attempt`: the message's attempt number), in three D1 round
+ * trips whatever the batch's size: read them, claim them (a lease), record the outcomes. Returns what
+ * to do with each message, in order.
  */
-export async function attemptDelivery(env: ConsumerEnv, uid: string, attempt: number, now: () => number): Promise<Step> {
+export async function deliverBatch(env: ConsumerEnv, items: { uid: string; attempt: number }[], now: () => number): Promise<Step[]> {
   const db = env.DB;
-  const row = await loadDeliveryForSend(db, uid);
-  if (!row || FINAL_STATES.includes(row.state)) return { ack: true };
-  if (row.rule_exists !== 1 || row.rule_channel !== row.channel_type) {
-    await closeDelivery(db, uid, "DISCARDED", "The rule was deleted or its channel changed before delivery", now());
-    return { ack: true };
-  }
+  const rows = await loadDeliveriesForSend(
+    db,
+    items.map((i) => i.uid),
+  );
   const t = now();
-  if (row.state === "SENDING" && row.lease_until !== null && row.lease_until > t) {
-    return { ack: false, retryAfter: Math.max(1, Math.ceil((row.lease_until - t) / 1000)) }; // an attempt is in flight
-  }
-  if (!(await claimDelivery(db, row, t, LEASE_MS))) return { ack: false, retryAfter: Math.ceil(LEASE_MS / 1000) };
-  const result = row.channel_type === "WEBHOOK" ? await postWebhook(row, row.attempts + 1, t) : await sendEmail(env, row);
+  const steps: Step[] = items.map(() => ({ ack: true }));
+  const writes: D1PreparedStatement[] = [];
+  const claimed: { index: number; row: DeliveryWithChannel; statement: number }[] = [];
+  const seen = new Set<string>();
+  items.forEach(({ uid }, index) => {
+    const row = rows.get(uid);
+    if (!row || FINAL_STATES.includes(row.state)) return; // made, refused, dead or gone: nothing to do
+    if (row.rule_exists !== 1 || row.rule_channel !== row.channel_type) {
+      writes.push(closeStatement(db, uid, "DISCARDED", "The rule was deleted or its channel changed before delivery", t));
+      return;
+    }
+    if (row.state === "SENDING" && row.lease_until !== null && row.lease_until > t) {
+      // An attempt is in flight: look again when its lease is over.
+      steps[index] = { ack: false, retryAfter: Math.ceil((row.lease_until - t) / 1000) };
+      return;
+    }
+    if (seen.has(uid)) {
+      // The same delivery twice in one batch: this copy looks again after the other's attempt.
+      steps[index] = { ack: false, retryAfter: Math.ceil(LEASE_MS / 1000) };
+      return;
+    }
+    seen.add(uid);
+    claimed.push({ index, row, statement: writes.length });
+    writes.push(claimStatement(db, row, t, LEASE_MS));
+  });
+  const results = writes.length > 0 ? await db.batch(writes) : [];
+  const mine = claimed.filter((c) => {
+    if (results[c.statement]?.meta.changes === 1) return true;
+    steps[c.index] = { ack: false, retryAfter: Math.ceil(LEASE_MS / 1000) }; // someone else took it meanwhile
+    return false;
+  });
+  const outcomes = await inParallel(mine, (c) =>
+    c.row.channel_type === "WEBHOOK" ? postWebhook(c.row, c.row.attempts + 1, t) : sendEmail(env, c.row),
+  );
   const end = now();
-  if (result.ok) {
-    await finishAttempt(db, uid, { state: "DELIVERED", status: result.status, error: null, nextAttempt: null }, end);
-    return { ack: true };
-  }
-  if (!result.retry) {
-    await finishAttempt(db, uid, { state: "FAILED", status: result.status, error: result.error, nextAttempt: null }, end);
-    logEvent("warn", "alert.refused", { delivery: uid, rule: row.rule_uid, status: result.status ?? undefined });
-    return { ack: true };
-  }
-  const delay = retryDelaySeconds(attempt, retryBaseSeconds(env));
-  await finishAttempt(db, uid, { state: "RETRYING", status: result.status, error: result.error, nextAttempt: end + delay * 1000 }, end);
-  logEvent("warn", "alert.retry", { delivery: uid, rule: row.rule_uid, attempt, status: result.status ?? undefined, delaySeconds: delay });
-  return { ack: false, retryAfter: delay };
+  const finish: D1PreparedStatement[] = [];
+  mine.forEach((c, i) => {
+    const result = outcomes[i];
+    const uid = c.row.uid;
+    if (result.ok) {
+      finish.push(finishStatement(db, uid, { state: "DELIVERED", status: result.status, error: null, nextAttempt: null }, end));
+    } else if (!result.retry) {
+      finish.push(finishStatement(db, uid, { state: "FAILED", status: result.status, error: result.error, nextAttempt: null }, end));
+      logEvent("warn", "alert.refused", { delivery: uid, rule: c.row.rule_uid, status: result.status ?? undefined });
+    } else {
+      const attempt = items[c.index].attempt;
+      const delay = retryDelaySeconds(attempt, retryBaseSeconds(env));
+      finish.push(
+        finishStatement(db, uid, { state: "RETRYING", status: result.status, error: result.error, nextAttempt: end + delay * 1000 }, end),
+      );
+      logEvent("warn", "alert.retry", {
+        delivery: uid,
+        rule: c.row.rule_uid,
+        attempt,
+        status: result.status ?? undefined,
+        delaySeconds: delay,
+      });
+      steps[c.index] = { ack: false, retryAfter: delay };
+    }
+  });
+  if (finish.length > 0) await db.batch(finish);
+  return steps;
+}
+
+/** `fn` over `items`, at most PARALLEL at a time (Workers allow 6 simultaneous outbound connections). */
+async function inParallel<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const work = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]);
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, work));
+  return out;
 }
 
 /** Whether an HTTP status is worth another attempt. */

@@ -305,26 +305,27 @@ export interface DeliveryWithChannel extends DeliveryRow {
   email_address: string | null;
 }
 
-export async function loadDeliveryForSend(db: D1Database, uid: string): Promise<DeliveryWithChannel | null> {
-  return db
+/** The deliveries of one queue batch with their rule's channel (one query). */
+export async function loadDeliveriesForSend(db: D1Database, uids: string[]): Promise<Map<string, DeliveryWithChannel>> {
+  if (uids.length === 0) return new Map();
+  const { results } = await db
     .prepare(
       `SELECT d.*, r.uid IS NOT NULL AS rule_exists, r.channel_type AS rule_channel, r.webhook_url, r.webhook_secret, r.email_address
-       FROM alert_deliveries d LEFT JOIN alert_rules r ON r.uid = d.rule_uid WHERE d.uid = ?`,
+       FROM alert_deliveries d LEFT JOIN alert_rules r ON r.uid = d.rule_uid WHERE d.uid IN (SELECT value FROM json_each(?))`,
     )
-    .bind(uid)
-    .first<DeliveryWithChannel>();
+    .bind(JSON.stringify(uids))
+    .all<DeliveryWithChannel>();
+  return new Map(results.map((r) => [r.uid, r]));
 }
 
-/** Takes the delivery for one attempt, unless someone else changed it since it was read. */
-export async function claimDelivery(db: D1Database, row: DeliveryRow, now: number, leaseMs: number): Promise<boolean> {
-  const res = await db
+/** Takes the delivery for one attempt, unless someone else changed it since it was read (`meta.changes` 0). */
+export function claimStatement(db: D1Database, row: DeliveryRow, now: number, leaseMs: number): D1PreparedStatement {
+  return db
     .prepare(
       `UPDATE alert_deliveries SET state = 'SENDING', attempts = attempts + 1, last_attempt = ?, lease_until = ?, next_attempt = NULL, updated = ?
        WHERE uid = ? AND state = ? AND attempts = ?`,
     )
-    .bind(now, now + leaseMs, now, row.uid, row.state, row.attempts)
-    .run();
-  return res.meta.changes === 1;
+    .bind(now, now + leaseMs, now, row.uid, row.state, row.attempts);
 }
 
 export interface DeliveryOutcome {
@@ -334,36 +335,36 @@ export interface DeliveryOutcome {
   nextAttempt: number | null;
 }
 
-export async function finishAttempt(db: D1Database, uid: string, o: DeliveryOutcome, now: number): Promise<void> {
-  await db
+/** Records the end of an attempt taken with `claimStatement`. */
+export function finishStatement(db: D1Database, uid: string, o: DeliveryOutcome, now: number): D1PreparedStatement {
+  return db
     .prepare(
       `UPDATE alert_deliveries SET state = ?, last_status = ?, last_error = ?, next_attempt = ?, lease_until = NULL, updated = ?,
          delivered = CASE WHEN ? = 'DELIVERED' THEN ? ELSE delivered END
        WHERE uid = ? AND state = 'SENDING'`,
     )
-    .bind(o.state, o.status, o.error, o.nextAttempt, now, o.state, now, uid)
-    .run();
+    .bind(o.state, o.status, o.error, o.nextAttempt, now, o.state, now, uid);
 }
 
-/** Records a final state reached without an attempt (rule gone, channel changed, no e-mail binding). */
-export async function closeDelivery(db: D1Database, uid: string, state: DeliveryState, error: string, now: number): Promise<void> {
-  await db
+/** A final state reached without an attempt (the rule was deleted, its channel changed). */
+export function closeStatement(db: D1Database, uid: string, state: DeliveryState, error: string, now: number): D1PreparedStatement {
+  return db
     .prepare(
       `UPDATE alert_deliveries SET state = ?, last_error = ?, lease_until = NULL, next_attempt = NULL, updated = ?
        WHERE uid = ? AND state NOT IN ('DELIVERED', 'FAILED', 'DEAD_LETTER', 'DISCARDED')`,
     )
-    .bind(state, error, now, uid)
-    .run();
+    .bind(state, error, now, uid);
 }
 
-/** The platform gave up on the delivery's message (dead-letter queue); its last error stays. */
-export async function markDeadLetter(db: D1Database, uid: string, now: number): Promise<void> {
+/** The platform gave up on these deliveries' messages (dead-letter queue); their last error stays. */
+export async function markDeadLetters(db: D1Database, uids: string[], now: number): Promise<void> {
+  if (uids.length === 0) return;
   await db
     .prepare(
       `UPDATE alert_deliveries SET state = 'DEAD_LETTER', lease_until = NULL, next_attempt = NULL, updated = ?
-       WHERE uid = ? AND state NOT IN ('DELIVERED', 'FAILED', 'DEAD_LETTER', 'DISCARDED')`,
+       WHERE uid IN (SELECT value FROM json_each(?)) AND state NOT IN ('DELIVERED', 'FAILED', 'DEAD_LETTER', 'DISCARDED')`,
     )
-    .bind(now, uid)
+    .bind(now, JSON.stringify(uids))
     .run();
 }
 

@@ -255,6 +255,22 @@ describe("the Worker's queue handler", () => {
     expect(receiver.received).toEqual([]);
   });
 
+  it("the same delivery twice in one batch is sent once; the other copy comes back and finds it made", async () => {
+    const rule = await createRule(webhookRule());
+    await queuedDelivery(rule, "twiceInOne1");
+    const body = { v: 1, delivery: "twiceInOne1" };
+    const result = await consume("hrhis4-alerts", [
+      { id: "a", attempts: 1, body },
+      { id: "b", attempts: 1, body },
+    ]);
+    expect(result.explicitAcks).toEqual(["a"]);
+    expect(result.delays).toEqual(new Map([["b", 60]]));
+    const again = await consume("hrhis4-alerts", [{ id: "b", attempts: 2, body }]);
+    expect(again.explicitAcks).toEqual(["b"]);
+    expect(receiver.received).toHaveLength(1);
+    expect((await deliveries(rule)).map((r) => [r.state, r.attempts])).toEqual([["DELIVERED", 1]]);
+  });
+
   it("an attempt in flight (lease held) is not sent twice: the second message comes back after the lease", async () => {
     const rule = await createRule(webhookRule());
     await queuedDelivery(rule, "inFlight001");
