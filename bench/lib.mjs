@@ -47,9 +47,10 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /**
  * Starts `wrangler dev` on a free port (or `port`) with its own persisted state (or the state in
  * `dir`, which is then kept: a restart on the same state). Returns `{ url, port, dir, stop() }`.
- * `vars` become `--var NAME:value` bindings; `config` is another Worker's wrangler.toml (no D1 then).
+ * `vars` become `--var NAME:value` bindings; `config` is another Worker's wrangler.toml (no D1 then);
+ * `inspectorPort` fixes the inspector's port (default: a free one).
  */
-export async function startWorker({ vars = {}, readyPath = "/api/ping", timeoutMs = 90_000, port, dir, config } = {}) {
+export async function startWorker({ vars = {}, readyPath = "/api/ping", timeoutMs = 90_000, port, dir, config, inspectorPort } = {}) {
   const own = !dir;
   dir ??= await mkdtemp(path.join(os.tmpdir(), "hrhis4-bench-"));
   if (!config) {
@@ -75,7 +76,7 @@ export async function startWorker({ vars = {}, readyPath = "/api/ping", timeoutM
     "--log-level",
     logLevel,
     "--inspector-port",
-    String(await freePort()),
+    String(inspectorPort ?? (await freePort())),
   ];
   if (config) args.push("-c", config);
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
