@@ -5,7 +5,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { authMiddleware } from "./http/auth";
 import { corsMiddleware } from "./http/cors";
-import { errorResponse, notFoundHandler } from "./http/errors";
+import { notFoundHandler, onError } from "./http/errors";
 import { normalizedPath } from "./http/path";
 import { type AppEnv, validationHook } from "./http/router";
 import { jobConfigurationRoutes } from "./jobconfigs/routes";
@@ -34,7 +34,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api", executorRoutes);
   app.route("/", appShellRoutes);
   app.route("/api", openApiRoutes(app));
-  app.onError((err) => errorResponse(err));
+  app.onError(onError);
   app.notFound(notFoundHandler(() => app.routes));
   return app;
 }

@@ -1,28 +1,36 @@
 /** Worker entry: the HTTP API, the Cron Trigger safety net, and the per-job Durable Object class. */
 import { app } from "./app";
 import { clock } from "./http/clock";
+import { logEvent } from "./http/log";
 import { scheduledMaintenance } from "./scheduling/reconcile";
 import { cleanupTasks } from "./tasks/cleanup";
 
 export { JobObject } from "./scheduling/job-object";
 
+/** The Cron Trigger's tasks: each runs even when the other fails. */
+const CRON_TASKS = {
+  // The scheduler's safety net: stale runs reset, job objects reconciled with D1, queue runs repaired.
+  maintenance: (env: Env, now: number) => scheduledMaintenance(env, now),
+  // Task notification retention (age and jobs per type): it lists the KV keys, so once a minute.
+  taskCleanup: (env: Env, now: number) => cleanupTasks(env, now),
+} as const;
+
 export default {
   fetch: app.fetch,
-  async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-    // The scheduler's safety net: stale runs reset, job objects reconciled with D1, queue runs repaired.
+  /**
+   * A failed task is logged (`cron_task_failed`, one JSON line) and fails the invocation, so it shows
+   * as an error in the Cron Events and Workers Logs instead of being swallowed.
+   */
+  async scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
     const now = clock.now();
-    ctx.waitUntil(
-      scheduledMaintenance(env, now).then(
-        () => undefined,
-        (e) => console.error("scheduler maintenance failed", e),
-      ),
-    );
-    // Task notification retention (age and jobs per type): it lists the KV keys, so once a minute.
-    ctx.waitUntil(
-      cleanupTasks(env, now).then(
-        () => undefined,
-        (e) => console.error("task notification cleanup failed", e),
-      ),
-    );
+    const names = Object.keys(CRON_TASKS) as (keyof typeof CRON_TASKS)[];
+    const results = await Promise.allSettled(names.map((name) => CRON_TASKS[name](env, now)));
+    const failed: string[] = [];
+    results.forEach((r, i) => {
+      if (r.status === "fulfilled") return;
+      failed.push(names[i]);
+      logEvent("error", "cron_task_failed", { task: names[i], cron: controller.cron, error: r.reason });
+    });
+    if (failed.length > 0) throw new Error(`Cron Trigger failed: ${failed.join(", ")}`);
   },
 } satisfies ExportedHandler<Env>;
