@@ -18,6 +18,7 @@ import { settingsRoutes } from "./settings/routes";
 import { appShellRoutes } from "./appshell/routes";
 import { queueRoutes } from "./queues/routes";
 import { executorRoutes } from "./executor/routes";
+import { metricsRoutes } from "./metrics/routes";
 
 export function createApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, getPath: normalizedPath });
@@ -32,6 +33,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api", settingsRoutes);
   app.route("/api", queueRoutes);
   app.route("/api", executorRoutes);
+  app.route("/api", metricsRoutes);
   app.route("/", appShellRoutes);
   app.route("/api", openApiRoutes(app));
   app.onError(onError);

@@ -108,6 +108,7 @@ const MATRIX: Record<string, Row> = {
   "GET /api/system/uuid": { expect: ANY_USER(200) },
   "GET /api/system/flags": { expect: ANY_USER(200) },
   "GET /api/system/styles": { expect: ANY_USER(200) },
+  "GET /api/metrics": { expect: ANY_USER(200), note: "Prometheus text format; DHIS2's rule: any authenticated user" },
 
   // -- system settings: reads any user, writes ALL (F_SYSTEM_SETTING) ------------------------
   "GET /api/systemSettings": { expect: ANY_USER(200) },
