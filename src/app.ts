@@ -5,6 +5,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { authMiddleware } from "./http/auth";
 import { corsMiddleware } from "./http/cors";
+import { d1Sessions } from "./http/d1-session";
 import { notFoundHandler, onError } from "./http/errors";
 import { normalizedPath } from "./http/path";
 import { type AppEnv, validationHook } from "./http/router";
@@ -24,6 +25,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, getPath: normalizedPath });
   app.use("*", corsMiddleware);
   app.use("*", authMiddleware);
+  // After authentication, which reads the primary (a password change or revocation applies at once).
+  app.use("*", d1Sessions("DB"));
   app.route("/api", systemRoutes);
   app.route("/api", taskRoutes);
   app.route("/api", userRoutes);
