@@ -147,12 +147,16 @@ async function loadForWrite(c: Context<AppEnv>, uid: string, action: "update" | 
 // ---------------------------------------------------------------------------------------------
 // Job types
 
-const jobTypesJson = JSON.stringify({ jobTypes: CONFIGURABLE_JOB_TYPES.map(jobTypeInfo) });
-const jobTypesExtendedJson = JSON.stringify(
-  Object.fromEntries(
-    CONFIGURABLE_JOB_TYPES.map((t) => [t.jobType, Object.fromEntries((t.parameters?.properties ?? []).map((p) => [p.name, p]))]),
-  ),
-);
+// Built on the first request, not at startup (every cold start would pay for them).
+let jobTypesJson: string | undefined;
+let jobTypesExtendedJson: string | undefined;
+const jobTypesBody = () => (jobTypesJson ??= JSON.stringify({ jobTypes: CONFIGURABLE_JOB_TYPES.map(jobTypeInfo) }));
+const jobTypesExtendedBody = () =>
+  (jobTypesExtendedJson ??= JSON.stringify(
+    Object.fromEntries(
+      CONFIGURABLE_JOB_TYPES.map((t) => [t.jobType, Object.fromEntries((t.parameters?.properties ?? []).map((p) => [p.name, p]))]),
+    ),
+  ));
 
 router.openapi(
   createRoute({
@@ -163,7 +167,7 @@ router.openapi(
     security: SECURITY,
     responses: { 200: jsonContent(JobTypesSchema, "Job types in DHIS2's enum order"), ...errorResponses(401) },
   }),
-  handler(() => new Response(jobTypesJson, { headers: { "Content-Type": "application/json;charset=UTF-8", ...NO_CACHE } })),
+  handler(() => new Response(jobTypesBody(), { headers: { "Content-Type": "application/json;charset=UTF-8", ...NO_CACHE } })),
 );
 
 router.openapi(
@@ -175,7 +179,7 @@ router.openapi(
     security: SECURITY,
     responses: { 200: jsonContent(JobTypesExtendedSchema, "Job type → parameter name → Property"), ...errorResponses(401) },
   }),
-  handler(() => new Response(jobTypesExtendedJson, { headers: { "Content-Type": "application/json;charset=UTF-8", ...NO_CACHE } })),
+  handler(() => new Response(jobTypesExtendedBody(), { headers: { "Content-Type": "application/json;charset=UTF-8", ...NO_CACHE } })),
 );
 
 // ---------------------------------------------------------------------------------------------
