@@ -54,3 +54,15 @@ export function contextPath(req: Request): string {
   const defaultPort = port === "" || port === "80" || port === "443";
   return `${proto.toLowerCase()}://${host}${defaultPort || !/^\d+$/.test(port) ? "" : `:${port}`}`;
 }
+
+/**
+ * The one escape hatch from route-typed answers. A handler answers with `c.json(body, status, headers)`
+ * or `c.body(null, 204)`, so its route's schema types what it returns; where the schema cannot type the
+ * body — a field-filtered object or list (`?fields=` selects any members, DHIS2's default field lists
+ * too) or a streamed list — the handler returns `untypedResponse(res)` instead; so does a handler that
+ * may hand the request on to the next route (`next()`, no answer of its own). Such answers are still
+ * checked against the published document on every cell of the access matrix (test/openapi/contract.ts).
+ */
+export function untypedResponse<Typed>(res: Response | void): Typed {
+  return res as Typed;
+}

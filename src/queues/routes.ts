@@ -5,12 +5,11 @@
  * Reads need an authenticated user; writes need `F_SCHEDULING_ADMIN` (or `ALL`). Status codes:
  * POST 201, PUT 204, DELETE 204, all without a body.
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { currentUser } from "../http/auth";
 import { readJsonBody } from "../http/body";
 import { clock } from "../http/clock";
-import { emptyResponse, jsonResponse } from "../http/respond";
 import { type AppEnv, createRouter, SECURED } from "../http/router";
 import { badRequest } from "../http/webmessage";
 import { WebMessageSchema } from "../http/openapi";
@@ -27,6 +26,9 @@ const TAGS = ["scheduler"];
 
 /** The WebMessage without an import report (the queue routes never send one). */
 const SchedulerWebMessageSchema = WebMessageSchema.omit({ response: true }).openapi("SchedulerWebMessage");
+
+/** DHIS2's JSON content type, kept on typed answers (`c.json` would send `application/json`). */
+const JSON_UTF8 = { "Content-Type": "application/json;charset=UTF-8" };
 
 const wm = (description: string) => ({ description, content: { "application/json": { schema: SchedulerWebMessageSchema } } });
 
@@ -127,7 +129,7 @@ const listRoute = createRoute({
 queueRoutes.openapi(listRoute, async (c) => {
   const { order } = c.req.valid("query");
   const rows = await loadAllJobs(c.env.DB);
-  return jsonResponse(schedulerEntries(rows, order === "name" ? "name" : "next", clock.now(), tz(c))) as never;
+  return c.json(schedulerEntries(rows, order === "name" ? "name" : "next", clock.now(), tz(c)), 200, JSON_UTF8);
 });
 
 const queueableRoute = createRoute({
@@ -147,7 +149,7 @@ const queueableRoute = createRoute({
 queueRoutes.openapi(queueableRoute, async (c) => {
   const { name } = c.req.valid("query");
   const rows = await loadAllJobs(c.env.DB);
-  return jsonResponse(queueableEntries(rows, name === "" ? undefined : name, clock.now(), tz(c))) as never;
+  return c.json(queueableEntries(rows, name === "" ? undefined : name, clock.now(), tz(c)), 200, JSON_UTF8);
 });
 
 const namesRoute = createRoute({
@@ -159,7 +161,7 @@ const namesRoute = createRoute({
   responses: { 200: { description: "Queue names", content: { "application/json": { schema: z.array(z.string()) } } } },
 });
 
-queueRoutes.openapi(namesRoute, async (c) => jsonResponse(await loadQueueNames(c.env.DB)) as never);
+queueRoutes.openapi(namesRoute, async (c) => c.json(await loadQueueNames(c.env.DB), 200, JSON_UTF8));
 
 const getRoute = createRoute({
   method: "get",
@@ -176,7 +178,7 @@ const getRoute = createRoute({
 
 queueRoutes.openapi(getRoute, async (c) => {
   const { name } = c.req.valid("param");
-  return jsonResponse(await getQueue(c.env.DB, name)) as never;
+  return c.json(await getQueue(c.env.DB, name), 200, JSON_UTF8);
 });
 
 const writeErrors = {
@@ -192,8 +194,8 @@ const writeErrors = {
  */
 const body = { content: { "application/json": { schema: QueueSchema } }, required: true };
 
-function documentWithBody(route: { request?: object } & Record<string, unknown>) {
-  queueRoutes.openAPIRegistry.registerPath({ ...route, request: { ...(route.request ?? {}), body } } as never);
+function documentWithBody(route: RouteConfig) {
+  queueRoutes.openAPIRegistry.registerPath({ ...route, request: { ...route.request, body } });
 }
 
 const createRouteDef = createRoute({
@@ -211,7 +213,7 @@ queueRoutes.openapi(createRouteDef, async (c) => {
   const userUid = requireWriter(c);
   const input = await readQueueBody(c);
   await createQueue(c.env, name, input, clock.now(), userUid);
-  return new Response(null, { status: 201 }) as never;
+  return c.body(null, 201);
 });
 documentWithBody(createRouteDef);
 
@@ -230,7 +232,7 @@ queueRoutes.openapi(updateRouteDef, async (c) => {
   const userUid = requireWriter(c);
   const input = await readQueueBody(c);
   await updateQueue(c.env, name, input, clock.now(), userUid);
-  return emptyResponse(204) as never;
+  return c.body(null, 204);
 });
 documentWithBody(updateRouteDef);
 
@@ -248,5 +250,5 @@ queueRoutes.openapi(deleteRouteDef, async (c) => {
   const { name } = c.req.valid("param");
   const userUid = requireWriter(c);
   await deleteQueue(c.env, name, clock.now(), userUid);
-  return emptyResponse(204) as never;
+  return c.body(null, 204);
 });
