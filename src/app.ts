@@ -1,18 +1,20 @@
 /**
- * The HTTP application: global middleware (CORS, authentication, errors), one router per concern
+ * The HTTP application: global middleware (CORS, authentication, CSRF, errors), one router per concern
  * mounted under /api, and the OpenAPI document generated from the routes' zod schemas.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { authMiddleware } from "./http/auth";
 import { corsMiddleware } from "./http/cors";
+import { csrfMiddleware } from "./http/csrf";
 import { d1Sessions } from "./http/d1-session";
 import { notFoundHandler, onError } from "./http/errors";
 import { normalizedPath } from "./http/path";
 import { type AppEnv, validationHook } from "./http/router";
 import { jobConfigurationRoutes } from "./jobconfigs/routes";
 import { schedulingRoutes } from "./scheduling/routes";
+import { schedulingOverviewRoutes } from "./scheduling/overview-routes";
 import { systemRoutes } from "./system/routes";
 import { taskRoutes } from "./tasks/routes";
+import { authMiddleware } from "./users/auth";
 import { userRoutes } from "./users/routes";
 import { openApiRoutes } from "./openapi/routes";
 import { settingsRoutes } from "./settings/routes";
@@ -25,6 +27,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, getPath: normalizedPath });
   app.use("*", corsMiddleware);
   app.use("*", authMiddleware);
+  app.use("*", csrfMiddleware);
   // After authentication, which reads the primary (a password change or revocation applies at once).
   app.use("*", d1Sessions("DB"));
   app.route("/api", systemRoutes);
@@ -32,6 +35,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api", userRoutes);
   // Before the job configuration routes: /jobConfigurations/due, /stale and /clean are not job ids.
   app.route("/api", schedulingRoutes);
+  app.route("/api", schedulingOverviewRoutes);
   app.route("/api", jobConfigurationRoutes);
   app.route("/api", settingsRoutes);
   app.route("/api", queueRoutes);

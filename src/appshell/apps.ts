@@ -18,7 +18,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { currentUser } from "../http/auth";
+import { currentUser } from "../users/auth";
 import { clock } from "../http/clock";
 import { contextPath, jsonResponse, noStoreJson, webMessageResponse } from "../http/respond";
 import { type AppEnv, SECURED } from "../http/router";

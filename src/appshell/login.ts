@@ -8,22 +8,14 @@
  *
  * DHIS2 answers a locked, disabled or expired account with 200 and the matching `loginStatus` (no
  * cookie), and wrong credentials with 401 `Bad credentials`. Password checks, lockout and account
- * rules are the same function Basic authentication uses (`checkPassword` in http/auth.ts).
+ * rules are the same function Basic authentication uses (`checkPassword` in users/auth.ts).
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import pkg from "../../package.json";
-import {
-  checkPassword,
-  clearedSessionCookie,
-  createSession,
-  csrfViolation,
-  endSession,
-  LOGIN_PAGE,
-  type PasswordFailure,
-  sessionCookie,
-  sessionToken,
-} from "../http/auth";
+import { checkPassword, LOGIN_PAGE, type PasswordFailure } from "../users/auth";
+import { clearedSessionCookie, createSession, endSession, sessionCookie, sessionToken } from "../users/session";
+import { csrfViolation } from "../http/csrf";
 import { parseJsonText, readBodyText } from "../http/body";
 import { clock } from "../http/clock";
 import { emptyResponse, jsonResponse, NO_STORE } from "../http/respond";

@@ -14,7 +14,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { currentUser } from "../http/auth";
+import { currentUser } from "../users/auth";
 import { buildPager } from "../http/pager";
 import { queryBool, queryInt } from "../http/params";
 import { apiUrl, jsonResponse } from "../http/respond";

@@ -5,14 +5,31 @@
  */
 import { OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { Hook } from "@hono/zod-openapi";
-import type { AuthUser } from "../users/store";
 import { invalidParamMessage } from "./params";
 import { ApiError } from "./webmessage";
+
+/**
+ * The authenticated caller as every handler sees it. http/ only carries it: the authentication
+ * middleware (src/users/auth.ts) works it out from users, tokens and sessions.
+ */
+export interface Principal {
+  uid: string;
+  username: string;
+  firstName: string;
+  surname: string;
+  email?: string;
+  authorities: string[];
+  roles: string[];
+  isSuper: boolean;
+}
 
 export type AppEnv = {
   Bindings: Env;
   Variables: {
-    user?: AuthUser;
+    /** The caller, on protected routes always set (public routes: set when valid credentials came along). */
+    user?: Principal;
+    /** True when the caller of a protected route was authenticated by the session cookie alone (src/http/csrf.ts). */
+    viaSession?: boolean;
   };
 };
 

@@ -6,7 +6,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context, Next } from "hono";
 import { matchedRoutes } from "hono/route";
-import { currentUser, requireAuthority } from "../http/auth";
+import { currentUser, requireAuthority } from "../users/auth";
 import { readJsonBody, readJsonObject } from "../http/body";
 import { clock } from "../http/clock";
 import { parseFields } from "../http/fields";

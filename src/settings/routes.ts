@@ -12,7 +12,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { currentUser, requireAuthority } from "../http/auth";
+import { currentUser, requireAuthority } from "../users/auth";
 import { parseJsonText, readBodyText } from "../http/body";
 import { requestFormat } from "../http/path";
 import { emptyResponse, jsonResponse, NO_STORE } from "../http/respond";

@@ -13,7 +13,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import pkg from "../../package.json";
-import { currentUser } from "../http/auth";
+import { currentUser } from "../users/auth";
 import { clock } from "../http/clock";
 import { formatDate, isValidTimeZone, parseDate, serverTimeZone } from "../http/dates";
 import { applyFields, parseFields } from "../http/fields";

@@ -5,7 +5,7 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { currentUser } from "../http/auth";
+import { currentUser } from "../users/auth";
 import { NO_STORE } from "../http/respond";
 import type { AppEnv } from "../http/router";
 import { SECURITY } from "./negotiate";

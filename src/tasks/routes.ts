@@ -12,7 +12,7 @@
  * F_PERFORM_MAINTENANCE (or superuser).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { currentUser } from "../http/auth";
+import { currentUser } from "../users/auth";
 import { clock } from "../http/clock";
 import { enumParam, queryBool, queryInt, uidParam } from "../http/params";
 import { NO_STORE, emptyResponse, jsonResponse, noStoreJson } from "../http/respond";

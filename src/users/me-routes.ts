@@ -1,7 +1,7 @@
 /** `GET /api/me`, `/api/me/dashboard` and `/api/me/authorization[/{authority}]` for the caller. */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { currentUser } from "../http/auth";
+import { currentUser } from "./auth";
 import { applyFields, parseFields, selectedNames } from "../http/fields";
 import { jsonResponse } from "../http/respond";
 import type { AppEnv } from "../http/router";

@@ -1,5 +1,6 @@
 /** D1 access for users, roles and authorities. */
 import { clock } from "../http/clock";
+import type { Principal } from "../http/router";
 import { cachedRow, forgetRows, rememberRow } from "./user-row-cache";
 export interface UserRow {
   uid: string;
@@ -21,17 +22,8 @@ export interface UserRow {
   role_uids: string | null;
 }
 
-/** The authenticated caller, as every handler sees it. */
-export interface AuthUser {
-  uid: string;
-  username: string;
-  firstName: string;
-  surname: string;
-  email?: string;
-  authorities: string[];
-  roles: string[];
-  isSuper: boolean;
-}
+/** The authenticated caller, as every handler sees it (http/'s Principal, built here from a user row). */
+export type AuthUser = Principal;
 
 export const SELECT_USER = `SELECT u.*,
   (SELECT json_group_array(r.authorities) FROM user_role_members m JOIN user_roles r ON r.uid = m.role_uid WHERE m.user_uid = u.uid) AS role_authorities,
@@ -97,6 +89,13 @@ export function toAuthUser(row: UserRow): AuthUser {
   };
   if (row.email) user.email = row.email;
   return user;
+}
+
+/** Why a verified user may not sign in (disabled, expired account), or null. */
+export function accountState(row: UserRow, now: number): "Account disabled" | "Account expired" | null {
+  if (row.disabled) return "Account disabled";
+  if (row.account_expiry !== null && row.account_expiry <= now) return "Account expired";
+  return null;
 }
 
 export function hasAuthority(user: AuthUser | undefined, ...authorities: string[]): boolean {

@@ -11,7 +11,7 @@ import { WebMessageSchema } from "../http/openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { currentUser } from "../http/auth";
+import { currentUser } from "./auth";
 import { readJsonObject } from "../http/body";
 import { clock } from "../http/clock";
 import { applyFields, parseFields } from "../http/fields";

@@ -1,34 +1,24 @@
 /**
  * Authentication middleware: HTTP Basic, DHIS2 personal access tokens and browser sessions (the
- * `JSESSIONID` cookie set by `POST /api/auth/login`). Every `/api/**` path needs a user except the
- * public ones listed here; so do `/dhis-web-commons/**` (the app menu) and the hosted apps under
- * `/dhis-web-<name>/`. Failures are 401 JSON WebMessages (`Unauthorized`, `Account disabled`,
- * `Account locked`) with `WWW-Authenticate` for non-browser callers; a browser opening a hosted app
- * without a session is sent to the sign-in page instead.
+ * `JSESSIONID` cookie set by `POST /api/auth/login`, src/users/session.ts). Every `/api/**` path
+ * needs a user except the public ones listed here; so do `/dhis-web-commons/**` (the app menu) and
+ * the hosted apps under `/dhis-web-<name>/`. Failures are 401 JSON WebMessages (`Unauthorized`,
+ * `Account disabled`, `Account locked`) with `WWW-Authenticate` for non-browser callers; a browser
+ * opening a hosted app without a session is sent to the sign-in page instead.
  *
- * Sessions: the cookie holds 32 random bytes; D1 keeps only their SHA-256 (`sessions`, migration
- * 0041) with an idle expiry (system setting `keySessionTimeout`, renewed at most once a minute) and a
- * tag of the user's password hash, so a password change ends every session. A session user passes the
- * same account checks as a token user (disabled, expired) on every request.
- *
- * CSRF: a state-changing request (anything but GET/HEAD/OPTIONS) authenticated by the cookie alone
- * must come from this origin. Its `Origin` header must be this service's origin, or one listed by
- * name in CORS_ALLOWED_ORIGINS (`*` does not count). Without an `Origin`, it must carry
- * `X-Requested-With: XMLHttpRequest` or a JSON content type, which a cross-site form cannot send.
- * `Sec-Fetch-Site: cross-site` is refused. Requests with an Authorization header are not affected
- * (a browser never adds one on its own).
+ * A caller authenticated by the session cookie alone is marked `viaSession`, so the CSRF middleware
+ * (src/http/csrf.ts, registered after this one) can refuse cross-site writes.
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "./router";
-import { ApiError, forbidden } from "./webmessage";
-import { clock } from "./clock";
-import { allowedOrigin } from "./cors";
-import { contextPath } from "./respond";
-import { getSetting } from "../settings/settings";
-import { ensureBootstrapAdmin } from "../users/bootstrap";
-import { cachedCredential, rememberCredential } from "../users/credential-cache";
-import { decoyHash, sha256Hex, verifyPassword } from "../users/password";
+import { clock } from "../http/clock";
+import type { AppEnv } from "../http/router";
+import { ApiError, forbidden } from "../http/webmessage";
+import { ensureBootstrapAdmin } from "./bootstrap";
+import { cachedCredential, rememberCredential } from "./credential-cache";
+import { decoyHash, sha256Hex, verifyPassword } from "./password";
+import { sessionToken, sessionUserRow } from "./session";
 import {
+  accountState,
   type AuthUser,
   findUserByUid,
   findUserByUsername,
@@ -37,9 +27,9 @@ import {
   recordSuccessfulLogin,
   toAuthUser,
   type UserRow,
-} from "../users/store";
-import { parseTokenAttributes, tokenConstraintViolation, type TokenRequest } from "../users/token-attributes";
-import { findTokenByKey } from "../users/tokens";
+} from "./store";
+import { parseTokenAttributes, tokenConstraintViolation, type TokenRequest } from "./token-attributes";
+import { findTokenByKey } from "./tokens";
 
 /** Paths served without credentials (after version/suffix normalisation). */
 // Paths are compared after normalisation, which strips `.json`: `/api/openapi` is the document.
@@ -79,12 +69,6 @@ function decodeBasic(value: string): { username: string; password: string } | nu
   }
 }
 
-function accountState(row: UserRow, now: number): string | null {
-  if (row.disabled) return "Account disabled";
-  if (row.account_expiry !== null && row.account_expiry <= now) return "Account expired";
-  return null;
-}
-
 export type PasswordFailure = "Unauthorized" | "Account locked" | "Account disabled" | "Account expired";
 export type PasswordCheck = { ok: true; row: UserRow } | { ok: false; reason: PasswordFailure };
 
@@ -110,7 +94,7 @@ export async function checkPassword(db: D1Database, username: string, password: 
     rememberCredential(key, row.uid, row.password_hash, now);
   }
   const state = accountState(row, now);
-  if (state) return { ok: false, reason: state as PasswordFailure };
+  if (state) return { ok: false, reason: state };
   await recordSuccessfulLogin(db, row, now);
   return { ok: true, row };
 }
@@ -123,107 +107,10 @@ async function basicUser(db: D1Database, header: string, now: number, browser: b
   return toAuthUser(result.row);
 }
 
-// ---------------------------------------------------------------- browser sessions
-
-export const SESSION_COOKIE = "JSESSIONID";
-const SESSION_ATTRIBUTES = "Path=/; HttpOnly; Secure; SameSite=Lax";
-/** Renew the idle expiry at most this often (one D1 write a minute per active session). */
-const SESSION_RENEW_MS = 60_000;
-
-/** The session cookie's value from a Cookie header, if any. */
-export function sessionToken(cookieHeader: string | undefined): string | undefined {
-  if (!cookieHeader) return undefined;
-  for (const part of cookieHeader.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq === -1) continue;
-    if (part.slice(0, eq).trim() === SESSION_COOKIE) {
-      const value = part.slice(eq + 1).trim();
-      return /^[A-Za-z0-9_-]{20,128}$/.test(value) ? value : undefined;
-    }
-  }
-  return undefined;
-}
-
-export const sessionCookie = (token: string) => `${SESSION_COOKIE}=${token}; ${SESSION_ATTRIBUTES}`;
-export const clearedSessionCookie = () => `${SESSION_COOKIE}=; ${SESSION_ATTRIBUTES}; Max-Age=0`;
-
-const passwordTag = async (passwordHash: string) => (await sha256Hex(passwordHash)).slice(0, 32);
-
-async function sessionTimeoutMs(db: D1Database): Promise<number> {
-  return (await getSetting(db, "keySessionTimeout")) * 1000;
-}
-
-/** Starts a session for a verified user; returns the cookie value (never stored). */
-export async function createSession(db: D1Database, row: UserRow, now: number): Promise<string> {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const token = btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-  const expires = now + (await sessionTimeoutMs(db));
-  await db.batch([
-    db.prepare(`DELETE FROM sessions WHERE expires <= ?`).bind(now),
-    db
-      .prepare(`INSERT INTO sessions (id_hash, user_uid, password_tag, created, last_seen, expires) VALUES (?, ?, ?, ?, ?, ?)`)
-      .bind(await sha256Hex(token), row.uid, await passwordTag(row.password_hash), now, now, expires),
-  ]);
-  return token;
-}
-
-/** Ends the session of this cookie value (no-op when unknown). */
-export async function endSession(db: D1Database, token: string): Promise<void> {
-  await db
-    .prepare(`DELETE FROM sessions WHERE id_hash = ?`)
-    .bind(await sha256Hex(token))
-    .run();
-}
-
 async function sessionUser(db: D1Database, token: string, now: number, browser: boolean): Promise<AuthUser> {
-  const idHash = await sha256Hex(token);
-  const session = await db
-    .prepare(`SELECT user_uid, password_tag, last_seen, expires FROM sessions WHERE id_hash = ?`)
-    .bind(idHash)
-    .first<{ user_uid: string; password_tag: string; last_seen: number; expires: number }>();
-  if (!session || session.expires <= now) throw unauthorized("Unauthorized", browser);
-  const row = await findUserByUid(db, session.user_uid);
-  if (!row || session.password_tag !== (await passwordTag(row.password_hash))) {
-    await db.prepare(`DELETE FROM sessions WHERE id_hash = ?`).bind(idHash).run();
-    throw unauthorized("Unauthorized", browser);
-  }
-  const state = accountState(row, now);
-  if (state) throw unauthorized(state, browser);
-  if (now - session.last_seen >= SESSION_RENEW_MS) {
-    // Push the idle expiry forward, at most once a minute (the setting is only read then).
-    const expires = now + (await sessionTimeoutMs(db));
-    await db.prepare(`UPDATE sessions SET last_seen = ?, expires = ? WHERE id_hash = ?`).bind(now, expires, idHash).run();
-  }
-  return toAuthUser(row);
-}
-
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-
-/** An origin named in CORS_ALLOWED_ORIGINS; the wildcard `*` does not vouch for a session. */
-function listedOrigin(setting: string | undefined, origin: string): boolean {
-  return allowedOrigin(setting, origin) !== null && (setting ?? "").split(",").some((s) => s.trim() === origin);
-}
-
-/**
- * Why a cookie-authenticated request must be refused as cross-site, or null when it may proceed
- * (see the module comment for the rule).
- */
-export function csrfViolation(req: Request, corsOrigins: string | undefined): string | null {
-  if (SAFE_METHODS.has(req.method.toUpperCase())) return null;
-  const origin = req.headers.get("Origin");
-  if (origin !== null) {
-    const own = new Set([new URL(req.url).origin, contextPath(req)]);
-    if (own.has(origin) || listedOrigin(corsOrigins, origin)) return null;
-    return `Cross-site request refused: origin ${origin} may not use this session.`;
-  }
-  if (req.headers.get("Sec-Fetch-Site") === "cross-site") return "Cross-site request refused.";
-  if (req.headers.get("X-Requested-With") === "XMLHttpRequest") return null;
-  const type = (req.headers.get("Content-Type") ?? "").split(";")[0].trim().toLowerCase();
-  if (type === "application/json" || type.endsWith("+json")) return null;
-  return "Cross-site request refused: send X-Requested-With: XMLHttpRequest or an Origin header with session requests.";
+  const result = await sessionUserRow(db, token, now);
+  if ("refused" in result) throw unauthorized(result.refused, browser);
+  return toAuthUser(result.row);
 }
 
 async function tokenUser(db: D1Database, key: string, now: number, browser: boolean, req: TokenRequest): Promise<AuthUser> {
@@ -240,7 +127,7 @@ async function tokenUser(db: D1Database, key: string, now: number, browser: bool
 
 /**
  * Resolves the caller from the Authorization header, else from the session cookie; undefined when
- * there is neither. (CSRF rules for cookie requests are applied by the middleware.)
+ * there is neither. (CSRF rules for cookie requests are applied by src/http/csrf.ts.)
  */
 export async function authenticate(c: { env: AppEnv["Bindings"]; req: TokenRequest }): Promise<AuthUser | undefined> {
   const header = c.req.header("Authorization");
@@ -283,10 +170,7 @@ export const authMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
     }
     throw unauthorized("Unauthorized", browser);
   }
-  if (!c.req.header("Authorization")) {
-    const refused = csrfViolation(c.req.raw, c.env.CORS_ALLOWED_ORIGINS);
-    if (refused) throw forbidden(refused);
-  }
+  c.set("viaSession", !c.req.header("Authorization"));
   c.set("user", user);
   return next();
 };
