@@ -15,8 +15,6 @@ import { clock } from "../http/clock";
 import { jsonResponse } from "../http/respond";
 import { createRouter, type AppEnv } from "../http/router";
 import { ApiError } from "../http/webmessage";
-import { countEvent } from "../metrics/counters";
-import { requestCounterSink } from "../metrics/sink";
 import { bearerToken, MAX_SKEW_MS, ProtocolError, verifySignature, type CallbackAck, type CallbackKind } from "./protocol";
 import { appendEvent, D1ReplayCache, findExecutorRun, hashToken, type ExecutorRunRow } from "./store";
 
@@ -73,11 +71,6 @@ const DESCRIPTIONS: Record<CallbackKind, string> = {
 
 const verified = new WeakMap<Request, ExecutorRunRow>();
 
-/** Counts a callback for /api/metrics: `executor_callbacks_total{kind, result}` (accepted, or why it was refused). */
-function countCallback(c: Context<AppEnv>, result: string): void {
-  countEvent(requestCounterSink(c), "executor_callbacks_total", { kind: c.req.path.slice(c.req.path.lastIndexOf("/") + 1), result });
-}
-
 /** Signature, freshness, run token and replay, before any body validation. */
 async function authenticateCallback(c: Context<AppEnv>, next: () => Promise<void>): Promise<void> {
   const env = c.env;
@@ -103,7 +96,6 @@ async function authenticateCallback(c: Context<AppEnv>, next: () => Promise<void
     verified.set(c.req.raw, run);
   } catch (err) {
     if (err instanceof ProtocolError) {
-      countCallback(c, err.reason);
       throw new ApiError(err.status, err.message, {}, err.status === 401 ? { "WWW-Authenticate": 'Bearer realm="executor"' } : {});
     }
     throw err;
@@ -144,7 +136,6 @@ for (const kind of Object.keys(BODIES) as CallbackKind[]) {
     const text = await c.req.text();
     if (text) payload = BODIES[kind].parse(JSON.parse(text));
     await appendEvent(env.DB, run.run_id, kind, payload, now);
-    countCallback(c, "accepted");
     // The run's next step, now: through the job's Durable Object, which holds the run.
     const wake = wakeJobObject(env, run);
     try {

@@ -50,9 +50,10 @@ export function contextPath(req: Request): string {
     port = first(req.headers.get("X-Forwarded-Port")) || url.port;
   }
   if (!/^https?$/i.test(proto)) return `${url.protocol}//${url.host}`;
-  if (host.includes("/") || host.includes("@")) host = url.hostname;
-  const defaultPort = port === "" || port === "80" || port === "443";
-  return `${proto.toLowerCase()}://${host}${defaultPort || !/^\d+$/.test(port) ? "" : `:${port}`}`;
+  if (!/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])$/.test(host)) host = url.hostname;
+  // A forwarded port that is no TCP port (e.g. 99999) is ignored, as is a non-numeric one: the URL must parse.
+  const defaultPort = port === "" || port === "80" || port === "443" || !/^\d{1,5}$/.test(port) || Number(port) > 65535;
+  return `${proto.toLowerCase()}://${host}${defaultPort ? "" : `:${port}`}`;
 }
 
 /**

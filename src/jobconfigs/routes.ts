@@ -273,16 +273,18 @@ router.openapi(
     request: { params: UidPathSchema, query: ObjectQuerySchema },
     responses: { 200: jsonContent(JobConfigurationSchema, "The job (default: simple members)"), ...errorResponses(400, 401, 404) },
   }),
-  async (c, next) =>
-    untypedResponse(
-      await withUid(c, next, async (uid) => {
-        const row = await findJob(c.env.DB, uid);
-        if (!row) throw notFoundObject("JobConfiguration", uid);
-        const sel = fieldSelection(c.req.queries("fields") ?? [], ":simple");
-        return jsonResponse(selectJobJson(row, sel, serializeContext(c)), 200, NO_CACHE);
-      }),
-    ),
+  async (c, next) => untypedResponse(await readOne(c, next, ":simple")),
 );
+
+/** One job, field-filtered: `defaultFields` when the request names none. */
+function readOne(c: Context<AppEnv>, next: Next, defaultFields: string): Promise<Response | void> {
+  return withUid(c, next, async (uid) => {
+    const row = await findJob(c.env.DB, uid);
+    if (!row) throw notFoundObject("JobConfiguration", uid);
+    const sel = fieldSelection(c.req.queries("fields") ?? [], defaultFields);
+    return jsonResponse(selectJobJson(row, sel, serializeContext(c)), 200, NO_CACHE);
+  });
+}
 
 /**
  * `paging=false`: the rows are read in chunks and written to the response as they are serialised,
@@ -375,15 +377,7 @@ router.openapi(
     request: { params: UidPathSchema, query: ObjectQuerySchema },
     responses: { 200: jsonContent(JobConfigurationSchema, "The job (default fields `*`)"), ...errorResponses(400, 401, 404) },
   }),
-  async (c, next) =>
-    untypedResponse(
-      await withUid(c, next, async (uid) => {
-        const row = await findJob(c.env.DB, uid);
-        if (!row) throw notFoundObject("JobConfiguration", uid);
-        const sel = fieldSelection(c.req.queries("fields") ?? [], "*");
-        return jsonResponse(selectJobJson(row, sel, serializeContext(c)), 200, NO_CACHE);
-      }),
-    ),
+  async (c, next) => untypedResponse(await readOne(c, next, "*")),
 );
 
 // ---------------------------------------------------------------------------------------------

@@ -2,8 +2,7 @@
  * What /api/metrics reports, computed from D1 only (never from an isolate's memory), so every isolate
  * answers the same: job configurations by status, the run history (`job_runs`: runs by type and
  * status, duration and start-lateness histograms), the executor tables (runs by state, callbacks not
- * yet relayed) and the event counters of `metric_counters` (authentication failures and throttles,
- * executor callbacks, …). One D1 batch plus the counters, read in parallel.
+ * yet relayed) and the event counters of `metric_counters` (authentication failures and throttles, …). One D1 batch plus the counters, read in parallel.
  *
  * The run history is what D1 retains (`jobsRunHistoryPerJob` runs per job, and nothing of deleted
  * jobs), so the run families are gauges of that window, not ever-growing counters: read them as they
@@ -22,7 +21,6 @@ export const RUN_LATENESS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
 const COUNTER_HELP: Record<string, string> = {
   auth_failures_total: "Failed authentications (wrong or unknown credentials, bad tokens or sessions).",
   auth_throttled_total: "Requests refused because their caller was throttled or locked out.",
-  executor_callbacks_total: "Executor callbacks received, by kind and result (accepted, or the reason they were refused).",
 };
 
 /** SUM(value <= ?) per bound: cumulative bucket counts, bounds bound as parameters. */
