@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { sourceGraph } from "./test/architecture/source-graph.mjs";
 
 const migrationsDir = path.join(import.meta.dirname, "migrations");
 const migrations = await readD1Migrations(migrationsDir);
@@ -12,6 +13,8 @@ const migrationFiles = Object.fromEntries(
     .map((name) => [name, readFileSync(path.join(migrationsDir, name), "utf8")]),
 );
 const migrationRepairSql = readFileSync(path.join(import.meta.dirname, "scripts", "d1-migration-renames.sql"), "utf8");
+/** src/ as data (paths, line counts, imports) for the architecture test: workerd cannot read the disk. */
+const sources = sourceGraph(import.meta.dirname);
 
 /**
  * Two projects, each in its own workerd runtime:
@@ -31,6 +34,7 @@ export default defineConfig({
                 TEST_MIGRATIONS: migrations,
                 TEST_MIGRATION_FILES: migrationFiles,
                 TEST_MIGRATION_REPAIR_SQL: migrationRepairSql,
+                TEST_SOURCE_GRAPH: sources,
                 ADMIN_PASSWORD: "district",
               },
             },

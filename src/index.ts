@@ -1,5 +1,7 @@
 /**
- * Worker entry: the HTTP API, the Cron Trigger safety net, and the per-job Durable Object class.
+ * Worker entry: the HTTP API, the Cron Trigger safety net, the per-job Durable Object class, and what
+ * plugs into the scheduler: the run listeners that receive run lifecycle events and the start guards
+ * (src/scheduling/hooks.ts). Registered at module load, before any job object exists.
  *
  * Cold start: the HTTP app (its routes and their zod schemas, most of the startup CPU) is loaded by the
  * first request, not when the isolate starts: the bundler turns `import("./app")` into a lazy module
@@ -8,15 +10,21 @@
  */
 import { clock } from "./http/clock";
 import { logEvent } from "./http/log";
-import { scheduledMaintenance } from "./scheduling/reconcile";
+import { cronMaintenance } from "./maintenance";
+import { runAnalytics, runLog } from "./metrics/run-listeners";
+import { queueContinuation, queueHeadGuard } from "./queues/hooks";
+import { registerRunListeners, registerStartGuards } from "./scheduling/hooks";
 import { cleanupTasks } from "./tasks/cleanup";
 
 export { JobObject } from "./scheduling/job-object";
 
+registerRunListeners([queueContinuation, runLog, runAnalytics]);
+registerStartGuards([queueHeadGuard]);
+
 /** The Cron Trigger's tasks: each runs even when the other fails. */
 const CRON_TASKS = {
-  // The scheduler's safety net: stale runs reset, job objects reconciled with D1, queue runs repaired.
-  maintenance: (env: Env, now: number) => scheduledMaintenance(env, now),
+  // The scheduler's safety net (stale runs reset, job objects reconciled with D1), then queue runs repaired.
+  maintenance: (env: Env, now: number) => cronMaintenance(env, now),
   // Task notification retention (age and jobs per type): it lists the KV keys, so once a minute.
   taskCleanup: (env: Env, now: number) => cleanupTasks(env, now),
 } as const;

@@ -13,7 +13,7 @@
  */
 
 /** A run that ended, as reported (the same fields as its `run_end` log line). */
-export interface RunEnd {
+export interface RunPoint {
   jobId: string;
   jobType: string;
   runId: string;
@@ -29,7 +29,7 @@ export interface RunEnd {
 /** Analytics Engine's limit on the index (bytes); job types are far shorter. */
 const MAX_INDEX_BYTES = 96;
 
-export function runDataPoint(run: RunEnd): AnalyticsEngineDataPoint {
+export function runDataPoint(run: RunPoint): AnalyticsEngineDataPoint {
   return {
     indexes: [run.jobType.slice(0, MAX_INDEX_BYTES)],
     blobs: [run.jobId, run.jobType, run.trigger, run.status, run.runId, run.errorCodes ?? ""],
@@ -38,7 +38,7 @@ export function runDataPoint(run: RunEnd): AnalyticsEngineDataPoint {
 }
 
 /** Writes the run's data point; a missing binding or a refused write loses only that point. */
-export function writeRunDataPoint(dataset: AnalyticsEngineDataset | undefined, run: RunEnd): boolean {
+export function writeRunDataPoint(dataset: AnalyticsEngineDataset | undefined, run: RunPoint): boolean {
   if (!dataset) return false;
   try {
     dataset.writeDataPoint(runDataPoint(run));

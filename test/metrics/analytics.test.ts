@@ -4,9 +4,9 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { runDataPoint, writeRunDataPoint, type RunEnd } from "../../src/metrics/analytics";
+import { runDataPoint, writeRunDataPoint, type RunPoint } from "../../src/metrics/analytics";
 
-const RUN: RunEnd = {
+const RUN: RunPoint = {
   jobId: "aBcDeFgHiJ1",
   jobType: "ANALYTICS_TABLE",
   runId: "run-0001",
