@@ -113,8 +113,8 @@ async function startPath(db: D1Database): Promise<string> {
 /** Verifies the credentials and opens a session; the outcome as DHIS2's login status. */
 async function signIn(c: Context<AppEnv>, username: string, password: string): Promise<{ status: string; cookie?: string }> {
   const now = clock.now();
-  await ensureBootstrapAdmin(c.env, now);
-  const result = await checkPassword(c.env.DB, username, password, now);
+  await ensureBootstrapAdmin(c.env, now, c.req.url);
+  const result = await checkPassword(c, username, password, "login");
   if (!result.ok) return { status: LOGIN_STATUS[result.reason] };
   const token = await createSession(c.env.DB, result.row, now);
   return { status: "SUCCESS", cookie: sessionCookie(token) };

@@ -8,6 +8,7 @@ import { parseDate } from "../http/dates";
 import { textMatch } from "../http/sql-text";
 import { isValidUid } from "../http/uid";
 import { forgetUser } from "./credential-cache";
+import { clearAllFailuresStatements } from "./lockout";
 import { hashPassword } from "./password";
 import { isValidAuthority, isValidEmail, isValidUsername, passwordViolations, USERNAME_MAX_LENGTH } from "./policy";
 import { SELECT_USER, type UserRow } from "./store";
@@ -247,7 +248,7 @@ export async function insertUser(db: D1Database, uid: string, input: UserInput, 
   ]);
 }
 
-/** Full replace of a user's editable state; a new password also clears a lockout. */
+/** Full replace of a user's editable state; a new password also ends every address's lockout. */
 export async function replaceUser(db: D1Database, uid: string, input: UserInput, now: number): Promise<void> {
   const stmts: D1PreparedStatement[] = [
     db
@@ -269,8 +270,9 @@ export async function replaceUser(db: D1Database, uid: string, input: UserInput,
   if (input.password !== undefined) {
     stmts.push(
       db
-        .prepare(`UPDATE users SET password_hash = ?, password_last_updated = ?, failed_logins = 0, locked_until = NULL WHERE uid = ?`)
+        .prepare(`UPDATE users SET password_hash = ?, password_last_updated = ? WHERE uid = ?`)
         .bind(await hashPassword(input.password), now, uid),
+      ...clearAllFailuresStatements(db, input.username),
     );
   }
   stmts.push(db.prepare(`DELETE FROM user_role_members WHERE user_uid = ?`).bind(uid), ...memberStatements(db, uid, input.roles));
