@@ -172,7 +172,7 @@ async function serveAppFile(c: Context<AppEnv>): Promise<Response> {
   if (res.status === 404) {
     return notFoundMessage(file === "index.html" ? `App ${name} is not installed.` : `No file ${file} in app ${name}.`);
   }
-  const base = contextPath(c.req.raw);
+  const base = contextPath(c.req.raw, c.env);
   if (file === "index.html" && res.ok) {
     const html = (await res.text()).split(BASE_URL_PLACEHOLDER).join(base);
     return new Response(html, { status: 200, headers: { "Content-Type": "text/html;charset=UTF-8", "Cache-Control": "no-cache" } });

@@ -121,7 +121,7 @@ async function signIn(c: Context<AppEnv>, username: string, password: string): P
 }
 
 function refuseCrossSite(c: Context<AppEnv>): void {
-  const refused = csrfViolation(c.req.raw, c.env.CORS_ALLOWED_ORIGINS);
+  const refused = csrfViolation(c.req.raw, c.env);
   if (refused) throw forbidden(refused);
 }
 
