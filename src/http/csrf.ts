@@ -1,6 +1,6 @@
 /**
  * Cross-site request forgery guard for browser sessions, registered after authentication (which sets
- * `viaSession` when the session cookie alone identified the caller of a protected route).
+ * the `session` credential when the cookie alone identified the caller of a protected route).
  *
  * A state-changing request (anything but GET/HEAD/OPTIONS) authenticated by the cookie alone must
  * come from this origin. Its `Origin` header must be this service's origin (the request's, or its
@@ -47,7 +47,7 @@ export function csrfViolation(req: Request, config: CsrfConfig): string | null {
 }
 
 export const csrfMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (c.get("viaSession")) {
+  if (c.get("credential")?.scheme === "session") {
     const refused = csrfViolation(c.req.raw, c.env);
     if (refused) throw forbidden(refused);
   }

@@ -11,13 +11,14 @@
  * 429 with `Retry-After`). Both are logged (`auth_lockout`, `auth_throttled`) and counted
  * (`auth_failures_total`, `auth_throttled_total`), never with a credential.
  *
- * A caller authenticated by the session cookie alone is marked `viaSession`, so the CSRF middleware
- * (src/http/csrf.ts, registered after this one) can refuse cross-site writes.
+ * Protected routes also learn how the caller authenticated (`credential`): the CSRF middleware
+ * (src/http/csrf.ts, registered after this one) refuses cross-site writes of `session` callers, and
+ * a token created with a token inherits that token's limits (src/users/token-routes.ts).
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { clock } from "../http/clock";
 import { logEvent } from "../http/log";
-import type { AppEnv } from "../http/router";
+import type { AppEnv, Credential } from "../http/router";
 import { ApiError, forbidden } from "../http/webmessage";
 import { type CounterSink, countEvent } from "../metrics/counters";
 import { ensureBootstrapAdmin } from "./bootstrap";
@@ -37,7 +38,7 @@ import {
 } from "./store";
 import { clientAddress, countFailure, sourceKey, throttledFor } from "./throttle";
 import { parseTokenAttributes, tokenConstraintViolation, type TokenRequest } from "./token-attributes";
-import { findTokenByKey } from "./tokens";
+import { findTokenByKey, tokenExpiry } from "./tokens";
 
 /** Paths served without credentials (after version/suffix normalisation). */
 // Paths are compared after normalisation, which strips `.json`: `/api/openapi` is the document.
@@ -166,7 +167,13 @@ export async function checkPassword(c: Context<AppEnv>, username: string, passwo
   return { ok: true, row };
 }
 
-async function basicUser(c: Context<AppEnv>, header: string, browser: boolean): Promise<AuthUser> {
+/** A caller and how they authenticated. */
+export interface Authenticated {
+  user: AuthUser;
+  credential: Credential;
+}
+
+async function basicUser(c: Context<AppEnv>, header: string, browser: boolean): Promise<Authenticated> {
   const creds = decodeBasic(header);
   if (!creds) {
     await countFailedAuthentication(c, "basic", "malformed", clock.now());
@@ -174,30 +181,35 @@ async function basicUser(c: Context<AppEnv>, header: string, browser: boolean): 
   }
   const result = await checkPassword(c, creds.username, creds.password, "basic");
   if (!result.ok) throw unauthorized(result.reason, browser);
-  return toAuthUser(result.row);
+  return { user: toAuthUser(result.row), credential: { scheme: "basic" } };
 }
 
-async function sessionUser(db: D1Database, token: string, now: number, browser: boolean): Promise<AuthUser> {
+async function sessionUser(db: D1Database, token: string, now: number, browser: boolean): Promise<Authenticated> {
   const result = await sessionUserRow(db, token, now);
   if ("refused" in result) throw unauthorized(result.refused, browser);
-  return toAuthUser(result.row);
+  return { user: toAuthUser(result.row), credential: { scheme: "session" } };
 }
 
-/** The token's refusal (DHIS2's message), or its owner's row. */
-async function tokenOwner(db: D1Database, key: string, now: number, req: TokenRequest): Promise<{ row: UserRow } | { refused: string }> {
+/** The token's refusal (DHIS2's message), or its owner's row and the token's id. */
+async function tokenOwner(
+  db: D1Database,
+  key: string,
+  now: number,
+  req: TokenRequest,
+): Promise<{ row: UserRow; tokenId: string } | { refused: string }> {
   const token = await findTokenByKey(db, key.trim());
-  if (!token || (token.expire !== null && token.expire <= now)) return { refused: "Unauthorized" };
+  if (!token || tokenExpiry(token, token.max_lifetime_days) <= now) return { refused: "Unauthorized" };
   const violation = tokenConstraintViolation(parseTokenAttributes(token.attributes), req);
   if (violation) return { refused: violation };
   const row = await findUserByUid(db, token.owner_uid);
   if (!row) return { refused: "Unauthorized" };
   const state = accountState(row, now);
-  return state ? { refused: state } : { row };
+  return state ? { refused: state } : { row, tokenId: token.uid };
 }
 
-async function tokenUser(c: Context<AppEnv>, key: string, now: number, browser: boolean): Promise<AuthUser> {
+async function tokenUser(c: Context<AppEnv>, key: string, now: number, browser: boolean): Promise<Authenticated> {
   const result = await tokenOwner(c.env.DB, key, now, c.req);
-  if ("row" in result) return toAuthUser(result.row);
+  if ("row" in result) return { user: toAuthUser(result.row), credential: { scheme: "token", id: result.tokenId } };
   // A wrong, expired or misused token counts like a wrong password (a disabled owner does not).
   if (result.refused !== "Account disabled" && result.refused !== "Account expired")
     await countFailedAuthentication(c, "token", "bad_token", now);
@@ -208,7 +220,7 @@ async function tokenUser(c: Context<AppEnv>, key: string, now: number, browser: 
  * Resolves the caller from the Authorization header, else from the session cookie; undefined when
  * there is neither. (CSRF rules for cookie requests are applied by src/http/csrf.ts.)
  */
-export async function authenticate(c: Context<AppEnv>): Promise<AuthUser | undefined> {
+export async function authenticate(c: Context<AppEnv>): Promise<Authenticated | undefined> {
   const header = c.req.header("Authorization");
   const browser = c.req.header("X-Requested-With") === "XMLHttpRequest";
   if (!header) {
@@ -233,25 +245,25 @@ export const authMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
   const hasCookie = sessionToken(c.req.header("Cookie")) !== undefined;
   if (c.req.method === "OPTIONS" || isPublicPath(c.req.path)) {
     // Public routes still learn who calls when credentials are sent and valid.
-    if (c.req.header("Authorization") || hasCookie) c.set("user", await authenticate(c).catch(() => undefined));
+    if (c.req.header("Authorization") || hasCookie) c.set("user", (await authenticate(c).catch(() => undefined))?.user);
     return next();
   }
   const browser = c.req.header("X-Requested-With") === "XMLHttpRequest";
-  let user: AuthUser | undefined;
+  let caller: Authenticated | undefined;
   try {
-    user = await authenticate(c);
+    caller = await authenticate(c);
   } catch (e) {
     if (!(e instanceof ApiError) || !isAppNavigation(c.req.raw, c.req.path)) throw e;
   }
-  if (!user) {
+  if (!caller) {
     if (isAppNavigation(c.req.raw, c.req.path)) {
       const back = new URL(c.req.url);
       return c.redirect(`${LOGIN_PAGE}?redirect=${encodeURIComponent(back.pathname + back.search)}`, 302);
     }
     throw unauthorized("Unauthorized", browser);
   }
-  c.set("viaSession", !c.req.header("Authorization"));
-  c.set("user", user);
+  c.set("credential", caller.credential);
+  c.set("user", caller.user);
   return next();
 };
 

@@ -97,7 +97,58 @@ export function readTokenAttributes(raw: unknown): { attributes: TokenAttribute[
   const attributes: TokenAttribute[] = [];
   for (const [type, set] of lists) {
     if (set.size === 0) continue;
-    attributes.push({ type, [LISTS[type]]: [...set] } as TokenAttribute);
+    attributes.push(listAttribute(type, [...set]));
+  }
+  return { attributes, problems };
+}
+
+/** The entries of one restriction list. */
+function entriesOf(a: TokenAttribute): string[] {
+  switch (a.type) {
+    case "IpAllowedList":
+      return a.allowedIps;
+    case "MethodAllowedList":
+      return a.allowedMethods;
+    case "RefererAllowedList":
+      return a.allowedReferrers;
+  }
+}
+
+function listAttribute(type: ListType, entries: string[]): TokenAttribute {
+  switch (type) {
+    case "IpAllowedList":
+      return { type, allowedIps: entries };
+    case "MethodAllowedList":
+      return { type, allowedMethods: entries };
+    case "RefererAllowedList":
+      return { type, allowedReferrers: entries };
+  }
+}
+
+/**
+ * The restrictions of a token created with another token: it is never broader than its parent. Every
+ * list the parent has is kept; a requested list of the same type may only narrow it (each entry must
+ * be one of the parent's); lists the parent lacks may be added.
+ */
+export function inheritAttributes(
+  parent: TokenAttribute[],
+  requested: TokenAttribute[],
+): { attributes: TokenAttribute[]; problems: string[] } {
+  const attributes: TokenAttribute[] = [];
+  const problems: string[] = [];
+  for (const type of Object.keys(LISTS) as ListType[]) {
+    const mine = requested.filter((a) => a.type === type).flatMap(entriesOf);
+    const theirs = parent.filter((a) => a.type === type).flatMap(entriesOf);
+    if (theirs.length === 0) {
+      if (mine.length) attributes.push(listAttribute(type, mine));
+      continue;
+    }
+    const outside = mine.filter((v) => !theirs.includes(v));
+    if (outside.length > 0) {
+      problems.push(
+        `A token created with a token may only narrow its ${type}: ${outside.length} of the requested \`${LISTS[type]}\` are not allowed by the token used.`,
+      );
+    } else attributes.push(listAttribute(type, mine.length ? mine : theirs));
   }
   return { attributes, problems };
 }
