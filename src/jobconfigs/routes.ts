@@ -52,6 +52,7 @@ import {
   idleJobStatus,
   readJobBody,
   uidTakenReport,
+  unknownExecutingUserReport,
   type ValidationResult,
 } from "./validate";
 import { serverTimeZone } from "../http/dates";
@@ -118,8 +119,9 @@ function writeResponse(c: Context<AppEnv>, status: 200 | 201, uid: string): Resp
 async function withConflicts(db: D1Database, v: ValidationResult, clientId: boolean): Promise<ErrorReport[]> {
   const w = v.write;
   const errors = [...v.errors];
-  const found = await findConflicts(db, w.uid, w.name || undefined, w.code, v.type?.jobType, w.cronExpression);
+  const found = await findConflicts(db, w.uid, w.name || undefined, w.code, v.type?.jobType, w.cronExpression, w.executedBy);
   if (clientId && found.uidTaken) errors.unshift(uidTakenReport(w.uid));
+  if (!found.executingUserExists && w.executedBy && isValidUid(w.executedBy)) errors.push(unknownExecutingUserReport(w.uid, w.executedBy));
   if (found.nameOwner) errors.push(duplicateNameReport(w.name, w.uid, found.nameOwner));
   if (found.codeOwner && w.code) errors.push(duplicateCodeReport(w.code, w.uid, found.codeOwner));
   if (found.cronOwner && w.cronExpression && v.type) errors.push(duplicateCronReport(w.cronExpression));
@@ -339,7 +341,7 @@ router.openapi(
     const body = await readJsonObject(c);
     const clientId = isValidUid(body.id);
     const uid = clientId ? (body.id as string) : generateUid();
-    const v = readJobBody({ body, uid, userUid: user.uid });
+    const v = readJobBody({ body, uid, userUid: user.uid, superuser: user.isSuper });
     const errors = await withConflicts(c.env.DB, v, clientId);
     if (errors.length > 0) throw importReportConflict(K, uid, errors);
     try {
@@ -383,7 +385,7 @@ async function replaceJob(c: Context<AppEnv>, uid: string): Promise<Response> {
   const existing = await loadForWrite(c, uid, "update");
   const user = currentUser(c);
   const body = await readJsonObject(c);
-  const v = readJobBody({ body, existing, uid, userUid: user.uid });
+  const v = readJobBody({ body, existing, uid, userUid: user.uid, superuser: user.isSuper });
   const errors = await withConflicts(c.env.DB, v, false);
   if (errors.length > 0) throw importReportConflict(K, uid, errors);
   const status = idleJobStatus(existing.enabled === 1, v.write.schedulingType);
@@ -513,7 +515,7 @@ router.openapi(
       if (WRITABLE.some((k) => Object.hasOwn(body, k))) {
         const merged = { ...bodyOf(existing) };
         for (const k of WRITABLE) if (Object.hasOwn(body, k)) merged[k] = body[k];
-        v = readJobBody({ body: merged, existing, uid, userUid: user.uid });
+        v = readJobBody({ body: merged, existing, uid, userUid: user.uid, superuser: user.isSuper });
         errors.push(...(await withConflicts(c.env.DB, v, false)));
         schedulingType = v.write.schedulingType;
       }

@@ -126,7 +126,10 @@ export function deleteJob(db: D1Database, uid: string): Promise<D1Result> {
   return db.prepare(`DELETE FROM job_configurations WHERE uid = ? AND system = 0`).bind(uid).run();
 }
 
-/** Other jobs holding this name (E5003), this code, or this type with this exact cron (E7000). */
+/**
+ * Other jobs holding this name (E5003), this code, or this type with this exact cron (E7000); whether
+ * the uid is taken, and whether `executedBy` names an existing user.
+ */
 export async function findConflicts(
   db: D1Database,
   uid: string,
@@ -134,7 +137,8 @@ export async function findConflicts(
   code: string | null,
   jobType: string | undefined,
   cron: string | null,
-): Promise<{ nameOwner?: string; codeOwner?: string; cronOwner?: string; uidTaken: boolean }> {
+  executedBy: string | null,
+): Promise<{ nameOwner?: string; codeOwner?: string; cronOwner?: string; uidTaken: boolean; executingUserExists: boolean }> {
   const stmts: D1PreparedStatement[] = [
     db.prepare(`SELECT uid FROM job_configurations WHERE name = ? AND uid <> ? LIMIT 1`).bind(name ?? null, uid),
     db.prepare(`SELECT uid FROM job_configurations WHERE code = ? AND uid <> ? LIMIT 1`).bind(code, uid),
@@ -142,13 +146,15 @@ export async function findConflicts(
       .prepare(`SELECT uid FROM job_configurations WHERE job_type = ? AND cron_expression = ? AND uid <> ? LIMIT 1`)
       .bind(jobType ?? null, cron, uid),
     db.prepare(`SELECT uid FROM job_configurations WHERE uid = ?`).bind(uid),
+    db.prepare(`SELECT uid FROM users WHERE uid = ?`).bind(executedBy),
   ];
-  const [byName, byCode, byCron, byUid] = await db.batch<{ uid: string }>(stmts);
+  const [byName, byCode, byCron, byUid, user] = await db.batch<{ uid: string }>(stmts);
   return {
     nameOwner: byName.results[0]?.uid,
     codeOwner: byCode.results[0]?.uid,
     cronOwner: byCron.results[0]?.uid,
     uidTaken: byUid.results.length > 0,
+    executingUserExists: executedBy === null || user.results.length > 0,
   };
 }
 
