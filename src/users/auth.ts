@@ -244,8 +244,10 @@ export const LOGIN_PAGE = "/dhis-web-commons-security/login.html";
 export const authMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
   const hasCookie = sessionToken(c.req.header("Cookie")) !== undefined;
   if (c.req.method === "OPTIONS" || isPublicPath(c.req.path)) {
-    // Public routes still learn who calls when credentials are sent and valid.
-    if (c.req.header("Authorization") || hasCookie) c.set("user", (await authenticate(c).catch(() => undefined))?.user);
+    // Public routes still learn who calls when user credentials are sent and valid. Other schemes
+    // (the executor protocol's Bearer run tokens) are the route's business, not a failed sign-in.
+    const header = c.req.header("Authorization");
+    if (header ? /^(basic|apitoken)\s/i.test(header) : hasCookie) c.set("user", (await authenticate(c).catch(() => undefined))?.user);
     return next();
   }
   const browser = c.req.header("X-Requested-With") === "XMLHttpRequest";
