@@ -21,3 +21,13 @@ CREATE INDEX login_failures_last ON login_failures (last_failure);
 -- never outlives it, and is revoked with it.
 ALTER TABLE api_tokens ADD COLUMN parent_uid TEXT;
 CREATE INDEX api_tokens_parent ON api_tokens (parent_uid);
+
+-- What a job's cron means (src/scheduling/cron.ts cronMeaning), and the expression it was computed
+-- from: the same-cron check (E7000) compares meanings, so `* * * * * *`, `*/1 * * * * *` and
+-- `0-59 * * * * *` are the same schedule. A row whose cron_expression was written without it (or by
+-- older code) is compared by its text.
+ALTER TABLE job_configurations ADD COLUMN cron_meaning TEXT;
+ALTER TABLE job_configurations ADD COLUMN cron_meaning_of TEXT;
+CREATE INDEX job_configurations_type_meaning ON job_configurations (job_type, cron_meaning);
+-- Jobs per user (system setting jobsMaxPerUser) count the rows a user created.
+CREATE INDEX job_configurations_created_by ON job_configurations (created_by);

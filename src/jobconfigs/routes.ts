@@ -21,6 +21,8 @@ import { CONFIGURABLE_JOB_TYPES, jobTypeInfo } from "../jobs/registry";
 import { syncJobObject } from "../scheduling/sync";
 import { hasAuthority } from "../users/store";
 import { compileOrder, compileWhere } from "./query";
+import { intervalReport, jobsCreatedBy, tooManyJobs } from "./quotas";
+import { loadSettings } from "../settings/settings";
 import {
   JobConfigurationInputSchema,
   JobConfigurationListSchema,
@@ -115,10 +117,29 @@ function writeResponse(c: Context<AppEnv>, status: 200 | 201, uid: string): Resp
   return jsonResponse(webMessage(status, { response: objectReport(K, uid) }), status, headers);
 }
 
-/** Adds the checks that need other rows (name/code uniqueness, same type + cron) to the body's errors. */
-async function withConflicts(db: D1Database, v: ValidationResult, clientId: boolean): Promise<ErrorReport[]> {
+/**
+ * Adds the checks that need other rows (name/code uniqueness, same type + cron, the executing user)
+ * and, for callers who are not superusers, the quotas (src/jobconfigs/quotas.ts) to the body's errors.
+ */
+async function withConflicts(
+  c: Context<AppEnv>,
+  v: ValidationResult,
+  opts: { clientId: boolean; creating: boolean },
+): Promise<ErrorReport[]> {
+  const db = c.env.DB;
   const w = v.write;
   const errors = [...v.errors];
+  const user = currentUser(c);
+  if (!user.isSuper) {
+    const settings = await loadSettings(db);
+    if (opts.creating) {
+      const count = await jobsCreatedBy(db, user.uid);
+      if (count >= settings.jobsMaxPerUser) throw tooManyJobs(count, settings.jobsMaxPerUser);
+    }
+    const tooOften = intervalReport(w, settings.jobsMinIntervalSeconds, clock.now(), timeZone(c));
+    if (tooOften) errors.push(tooOften);
+  }
+  const clientId = opts.clientId;
   const found = await findConflicts(db, w.uid, w.name || undefined, w.code, v.type?.jobType, w.cronExpression, w.executedBy);
   if (clientId && found.uidTaken) errors.unshift(uidTakenReport(w.uid));
   if (!found.executingUserExists && w.executedBy && isValidUid(w.executedBy)) errors.push(unknownExecutingUserReport(w.uid, w.executedBy));
@@ -342,7 +363,7 @@ router.openapi(
     const clientId = isValidUid(body.id);
     const uid = clientId ? (body.id as string) : generateUid();
     const v = readJobBody({ body, uid, userUid: user.uid, superuser: user.isSuper });
-    const errors = await withConflicts(c.env.DB, v, clientId);
+    const errors = await withConflicts(c, v, { clientId, creating: true });
     if (errors.length > 0) throw importReportConflict(K, uid, errors);
     try {
       await insertJob(c.env.DB, v.write, v.enabled, idleJobStatus(v.enabled, v.write.schedulingType), clock.now(), user.uid);
@@ -386,7 +407,7 @@ async function replaceJob(c: Context<AppEnv>, uid: string): Promise<Response> {
   const user = currentUser(c);
   const body = await readJsonObject(c);
   const v = readJobBody({ body, existing, uid, userUid: user.uid, superuser: user.isSuper });
-  const errors = await withConflicts(c.env.DB, v, false);
+  const errors = await withConflicts(c, v, { clientId: false, creating: false });
   if (errors.length > 0) throw importReportConflict(K, uid, errors);
   const status = idleJobStatus(existing.enabled === 1, v.write.schedulingType);
   let changes = 0;
@@ -516,7 +537,7 @@ router.openapi(
         const merged = { ...bodyOf(existing) };
         for (const k of WRITABLE) if (Object.hasOwn(body, k)) merged[k] = body[k];
         v = readJobBody({ body: merged, existing, uid, userUid: user.uid, superuser: user.isSuper });
-        errors.push(...(await withConflicts(c.env.DB, v, false)));
+        errors.push(...(await withConflicts(c, v, { clientId: false, creating: false })));
         schedulingType = v.write.schedulingType;
       }
       if (errors.length > 0) throw importReportConflict(K, uid, errors);

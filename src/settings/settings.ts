@@ -70,6 +70,17 @@ export const SETTINGS = {
       .max(366 * 24 * 60),
     default: 1440,
   },
+  /** Quota: job configurations a user who is not a superuser may create (superusers: no limit). */
+  jobsMaxPerUser: { schema: z.number().int().min(0).max(100_000), default: 50 },
+  /** Quota: the shortest interval (seconds) between the runs a non-superuser may schedule (cron or delay). */
+  jobsMinIntervalSeconds: {
+    schema: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 3600),
+    default: 60,
+  },
   /** Scheduler: run history rows kept per job. */
   jobsRunHistoryPerJob: { schema: z.number().int().min(1).max(10_000), default: 100 },
   /** ACCOUNT_EXPIRY_ALERT: warn about accounts expiring within this many days. */
