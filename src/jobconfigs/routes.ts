@@ -9,9 +9,9 @@ import { matchedRoutes } from "hono/route";
 import { currentUser, requireAuthority } from "../users/auth";
 import { readJsonBody, readJsonObject } from "../http/body";
 import { clock } from "../http/clock";
-import { parseFields } from "../http/fields";
+import { applyFields, parseFields } from "../http/fields";
 import { buildPager } from "../http/pager";
-import { invalidParamMessage, queryBool, UID_DETAIL } from "../http/params";
+import { invalidParamMessage, queryBool, repeatableQuery, UID_DETAIL } from "../http/params";
 import { apiUrl, jsonResponse } from "../http/respond";
 import { createRouter, SECURED, type AppEnv } from "../http/router";
 import { generateUid, isValidUid } from "../http/uid";
@@ -184,9 +184,17 @@ router.openapi(
     tags: ["jobConfigurations"],
     summary: "User-configurable job types with their parameters",
     security: SECURITY,
-    responses: { 200: jsonContent(JobTypesSchema, "Job types in DHIS2's enum order"), ...errorResponses(401) },
+    request: { query: z.object({ fields: repeatableQuery("Field filter over each job type (the Scheduler app sends `*`)") }) },
+    responses: { 200: jsonContent(JobTypesSchema, "Job types in DHIS2's enum order"), ...errorResponses(400, 401) },
   }),
-  handler(() => new Response(jobTypesJson, { headers: { "Content-Type": "application/json;charset=UTF-8", ...NO_CACHE } })),
+  handler((c: Context<AppEnv>) => {
+    const fields = c.req.queries("fields") ?? [];
+    if (fields.every((f) => f.trim() === "")) {
+      return new Response(jobTypesJson, { headers: { "Content-Type": "application/json;charset=UTF-8", ...NO_CACHE } });
+    }
+    const sel = parseFields(fields);
+    return jsonResponse({ jobTypes: CONFIGURABLE_JOB_TYPES.map((t) => applyFields(jobTypeInfo(t), sel)) }, 200, NO_CACHE);
+  }),
 );
 
 router.openapi(

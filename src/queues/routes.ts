@@ -10,6 +10,8 @@ import type { Context } from "hono";
 import { currentUser } from "../users/auth";
 import { readJsonBody } from "../http/body";
 import { clock } from "../http/clock";
+import { applyFields, parseFields } from "../http/fields";
+import { repeatableQuery } from "../http/params";
 import { emptyResponse, jsonResponse } from "../http/respond";
 import { type AppEnv, createRouter, SECURED } from "../http/router";
 import { badRequest } from "../http/webmessage";
@@ -167,7 +169,10 @@ const getRoute = createRoute({
   summary: "One queue: its name, cron and job UIDs in order",
   tags: TAGS,
   security: SECURITY,
-  request: { params: nameParam },
+  request: {
+    params: nameParam,
+    query: z.object({ fields: repeatableQuery("Field filter, e.g. `cronExpression,sequence,name` (the Scheduler app's)") }),
+  },
   responses: {
     200: { description: "The queue", content: { "application/json": { schema: QueueSchema } } },
     404: wm("E7020 `Job queue does not exist: `<name>``"),
@@ -176,7 +181,9 @@ const getRoute = createRoute({
 
 queueRoutes.openapi(getRoute, async (c) => {
   const { name } = c.req.valid("param");
-  return jsonResponse(await getQueue(c.env.DB, name)) as never;
+  const { fields } = c.req.valid("query");
+  const queue = await getQueue(c.env.DB, name);
+  return jsonResponse(fields === undefined ? queue : applyFields(queue, parseFields(fields))) as never;
 });
 
 const writeErrors = {

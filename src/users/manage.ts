@@ -5,7 +5,8 @@
  */
 import type { ErrorReport } from "../http/webmessage";
 import { parseDate } from "../http/dates";
-import { textMatch } from "../http/sql-text";
+import { compileOrder, compileWhere, type QueryProperties } from "../http/query";
+import { type SqlFragment, textMatch } from "../http/sql-text";
 import { isValidUid } from "../http/uid";
 import { forgetUser } from "./credential-cache";
 import { clearAllFailuresStatements } from "./lockout";
@@ -303,20 +304,49 @@ export async function otherEnabledSuperusers(db: D1Database, exceptUid: string):
   return row?.n ?? 0;
 }
 
+/** The properties `/api/users?filter=…&order=…` may name (src/http/query.ts). */
+export const USER_QUERY: QueryProperties = {
+  properties: {
+    id: { sql: "u.uid", type: "text", javaType: "java.lang.String" },
+    username: { sql: "u.username", type: "text", javaType: "java.lang.String" },
+    firstName: { sql: "u.first_name", type: "text", javaType: "java.lang.String" },
+    surname: { sql: "u.surname", type: "text", javaType: "java.lang.String" },
+    name: { sql: "trim(u.first_name || ' ' || u.surname)", type: "text", javaType: "java.lang.String" },
+    displayName: { sql: "trim(u.first_name || ' ' || u.surname)", type: "text", javaType: "java.lang.String" },
+    email: { sql: "u.email", type: "text", javaType: "java.lang.String" },
+    disabled: { sql: "u.disabled", type: "bool", javaType: "boolean" },
+    created: { sql: "u.created", type: "date", javaType: "java.util.Date" },
+    lastUpdated: { sql: "u.last_updated", type: "date", javaType: "java.util.Date" },
+    lastLogin: { sql: "u.last_login", type: "date", javaType: "java.util.Date" },
+    passwordLastUpdated: { sql: "u.password_last_updated", type: "date", javaType: "java.util.Date" },
+    accountExpiry: { sql: "u.account_expiry", type: "date", javaType: "java.util.Date" },
+  },
+  computed: new Set(["accountNonLocked", "authorities", "effectiveAuthorities", "userRoles", "href", "access"]),
+};
+
 export interface UserListQuery {
+  filters: string[];
+  rootJunction: "AND" | "OR";
+  /** Free text: username, first name or surname contains it (case-insensitive). */
   query?: string;
+  orders: string[];
+  timeZone: string;
   limit?: number;
   offset: number;
 }
 
 export async function listUsers(db: D1Database, q: UserListQuery): Promise<{ rows: UserRow[]; total: number }> {
-  const fields = ["u.username", "u.first_name", "u.surname"].map((f) => textMatch(f, "contains", q.query ?? "", true));
-  const where = q.query ? `WHERE (${fields.map((f) => f.sql).join(" OR ")})` : "";
-  const params = q.query ? fields.flatMap((f) => f.binds) : [];
+  let text: SqlFragment | undefined;
+  if (q.query) {
+    const fields = ["u.username", "u.first_name", "u.surname"].map((f) => textMatch(f, "contains", q.query ?? "", true));
+    text = { sql: fields.map((f) => f.sql).join(" OR "), binds: fields.flatMap((f) => f.binds) };
+  }
+  const where = compileWhere(USER_QUERY, q.filters, q.rootJunction, q.timeZone, text);
+  const order = compileOrder(USER_QUERY, q.orders, "u.username", "u.uid");
   const limit = q.limit ?? -1;
   const [rows, count] = await db.batch([
-    db.prepare(`${SELECT_USER} ${where} ORDER BY u.username LIMIT ? OFFSET ?`).bind(...params, limit, q.offset),
-    db.prepare(`SELECT COUNT(*) AS n FROM users u ${where}`).bind(...params),
+    db.prepare(`${SELECT_USER} ${where.sql} ${order.sql} LIMIT ? OFFSET ?`).bind(...where.binds, limit, q.offset),
+    db.prepare(`SELECT COUNT(*) AS n FROM users u ${where.sql}`).bind(...where.binds),
   ]);
   return { rows: rows.results as UserRow[], total: (count.results[0] as { n: number } | undefined)?.n ?? 0 };
 }

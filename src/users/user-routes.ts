@@ -1,5 +1,6 @@
 /**
- * `/api/users` for superusers (authority `ALL`): list, read, create, full replace, delete.
+ * `/api/users` for superusers (authority `ALL`): list (DHIS2's `filter`, `order`, `fields`, `query` and
+ * paging), read, create, full replace, delete.
  * Writes answer DHIS2 ObjectReport WebMessages (201 + Location on create); validation problems are
  * a 409 ObjectReport listing every error report. The last enabled superuser cannot be removed,
  * disabled or stripped of `ALL` (409), so the service never locks its administrators out.
@@ -12,7 +13,7 @@ import { currentUser, requireAuthority } from "./auth";
 import { readJsonObject } from "../http/body";
 import { clock } from "../http/clock";
 import { applyFields, parseFields } from "../http/fields";
-import { uidParam } from "../http/params";
+import { FILTER_OPERATORS_DOC, queryList, repeatableQuery, rootJunctionQuery, uidParam } from "../http/params";
 import { apiUrl, jsonResponse } from "../http/respond";
 import type { AppEnv } from "../http/router";
 import { generateUid, isValidUid } from "../http/uid";
@@ -64,7 +65,18 @@ const listRoute = createRoute({
   summary: "List users (superusers only)",
   tags: ["users"],
   security: SECURITY,
-  request: { query: z.object({ fields: fieldsQuery(), query: z.string().max(255).optional(), ...pagingQuery() }) },
+  request: {
+    query: z.object({
+      fields: fieldsQuery(),
+      filter: repeatableQuery(
+        `${FILTER_OPERATORS_DOC} Properties: id, username, firstName, surname, name, email, disabled, created, lastUpdated, lastLogin, passwordLastUpdated, accountExpiry.`,
+      ),
+      rootJunction: rootJunctionQuery(),
+      order: repeatableQuery("`property[:asc|desc|iasc|idesc]`, repeatable or comma-separated. Default `username`."),
+      query: z.string().max(255).optional(),
+      ...pagingQuery(),
+    }),
+  },
   responses: {
     200: {
       description: "Users",
@@ -203,7 +215,11 @@ export function registerUserRoutes(router: OpenAPIHono<AppEnv>): void {
     const { page, pageSize } = pageOf(q.page, q.pageSize);
     const paging = q.paging !== false;
     const { rows, total } = await listUsers(c.env.DB, {
+      filters: queryList(q.filter),
+      rootJunction: q.rootJunction,
       query: q.query?.trim() || undefined,
+      orders: queryList(q.order),
+      timeZone: tz(c),
       limit: paging ? pageSize : undefined,
       offset: paging ? (page - 1) * pageSize : 0,
     });
