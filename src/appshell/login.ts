@@ -99,10 +99,22 @@ function isJson(c: Context): boolean {
   return type === "application/json" || type.endsWith("+json");
 }
 
-/** Same-origin path to go back to after signing in; anything else falls back to the start app. */
-function safeRedirect(target: string | undefined, fallback: string): string {
-  if (!target?.startsWith("/") || target.startsWith("//") || target.includes("\\")) return fallback;
-  return target;
+/**
+ * Where to go back to after signing in: `target` resolved the way a browser will resolve it
+ * (`new URL(target, ownOrigin)`), accepted only when it stays on `ownOrigin`, as a path (never one
+ * a browser could read as another host: `//…`). Control characters (which browsers drop: `/\t/evil`
+ * becomes `//evil`) and anything else fall back to the start app.
+ */
+export function safeRedirect(target: string | undefined, fallback: string, ownOrigin: string): string {
+  if (!target || /[\u0000-\u001f\u007f]/.test(target)) return fallback;
+  let url: URL;
+  try {
+    url = new URL(target, `${ownOrigin}/`);
+  } catch {
+    return fallback;
+  }
+  if (url.origin !== ownOrigin || url.pathname.startsWith("//")) return fallback;
+  return `${url.pathname}${url.search}${url.hash}`;
 }
 
 async function startPath(db: D1Database): Promise<string> {
@@ -207,7 +219,7 @@ export function registerLoginRoutes(router: OpenAPIHono<AppEnv>): void {
 
   router.openapi(loginPageRoute, async (c) => {
     const s = await loadSettings(c.env.DB);
-    const target = safeRedirect(c.req.query("redirect"), await startPath(c.env.DB));
+    const target = safeRedirect(c.req.query("redirect"), await startPath(c.env.DB), new URL(c.req.url).origin);
     return new Response(loginPage(s.applicationTitle, target, c.req.query("failed") === "true"), {
       status: 200,
       headers: {
