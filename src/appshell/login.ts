@@ -20,7 +20,7 @@ import { parseJsonText, readBodyText } from "../http/body";
 import { clock } from "../http/clock";
 import { emptyResponse, jsonResponse, NO_STORE } from "../http/respond";
 import type { AppEnv } from "../http/router";
-import { ApiError, forbidden } from "../http/webmessage";
+import { ApiError, echo, forbidden } from "../http/webmessage";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { loadSettings } from "../settings/settings";
 import { ensureBootstrapAdmin } from "../users/bootstrap";
@@ -177,7 +177,7 @@ export function registerLoginRoutes(router: OpenAPIHono<AppEnv>): void {
   router.openapi(loginRoute, async (c) => {
     // A JSON body cannot be sent cross-site without a CORS preflight: this also blocks login CSRF.
     if (!isJson(c)) {
-      throw new ApiError(415, `Content type '${c.req.header("Content-Type") ?? ""}' not supported`, { errorCode: "E1003" });
+      throw new ApiError(415, `Content type '${echo(c.req.header("Content-Type") ?? "")}' not supported`, { errorCode: "E1003" });
     }
     const body = parseJsonText(await readBodyText(c));
     const { username, password } = (body ?? {}) as { username?: unknown; password?: unknown };

@@ -15,7 +15,16 @@ import { invalidParamMessage, queryBool, repeatableQuery, UID_DETAIL } from "../
 import { apiUrl, jsonResponse } from "../http/respond";
 import { createRouter, SECURED, type AppEnv } from "../http/router";
 import { generateUid, isValidUid } from "../http/uid";
-import { ApiError, conflict, importReportConflict, notFoundObject, objectReport, webMessage, type ErrorReport } from "../http/webmessage";
+import {
+  ApiError,
+  conflict,
+  echo,
+  importReportConflict,
+  notFoundObject,
+  objectReport,
+  webMessage,
+  type ErrorReport,
+} from "../http/webmessage";
 import { errorReport, JOB_CONFIGURATION_KLASS } from "../jobs/errors";
 import { CONFIGURABLE_JOB_TYPES, jobTypeInfo } from "../jobs/registry";
 import { syncJobObject } from "../scheduling/sync";
@@ -487,7 +496,7 @@ function patchBody(raw: unknown): Record<string, unknown> {
     const path = typeof o?.path === "string" ? o.path : "";
     const m = /^\/([A-Za-z]+)$/.exec(path);
     if (!o || !m || (o.op !== "add" && o.op !== "replace" && o.op !== "remove")) {
-      throw new ApiError(409, `Patch path \`${path}\` is not supported.`, { errorCode: "E4032" });
+      throw new ApiError(409, `Patch path \`${echo(path)}\` is not supported.`, { errorCode: "E4032" });
     }
     out[m[1]] = o.op === "remove" ? null : o.value;
   }

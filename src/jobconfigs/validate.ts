@@ -95,7 +95,7 @@ export function readJobBody(opts: ValidateOptions): ValidationResult {
 
   // Identity: a client id on create must be a UID.
   if (!existing && body.id !== undefined && body.id !== null && body.id !== "" && !isValidUid(body.id)) {
-    errors.push(report("E4014", [body.id, "id"], "id"));
+    errors.push(report("E4014", [echo(body.id), "id"], "id"));
   }
 
   const name = readString(body, "name", errors);
@@ -121,7 +121,7 @@ export function readJobBody(opts: ValidateOptions): ValidationResult {
           "E1003",
           ["jobType", `Valid values are: ${VALID_TYPES()}`],
           "jobType",
-          `Unknown job type \`${typeof raw === "string" ? raw : JSON.stringify(raw)}\`. Valid values are: ${VALID_TYPES()}`,
+          `Unknown job type \`${echo(raw)}\`. Valid values are: ${VALID_TYPES()}`,
         ),
       );
     } else {

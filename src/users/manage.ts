@@ -3,7 +3,7 @@
  * (collecting every problem as an ErrorReport), and the D1 writes. Every write that can affect a
  * login (password, username, disabled flag, deletion) drops the user's cached credentials.
  */
-import type { ErrorReport } from "../http/webmessage";
+import { echo, type ErrorReport } from "../http/webmessage";
 import { parseDate } from "../http/dates";
 import { compileOrder, compileWhere, type QueryProperties } from "../http/query";
 import { type SqlFragment, textMatch } from "../http/sql-text";
@@ -46,7 +46,7 @@ function readString(body: Record<string, unknown>, name: string, errors: ErrorRe
   const v = body[name];
   if (blank(v)) return undefined;
   if (typeof v !== "string") {
-    errors.push(report("E4027", `Value \`${JSON.stringify(v)}\` is not valid for property \`${name}\`.`, name, [String(v), name]));
+    errors.push(report("E4027", `Value \`${echo(v)}\` is not valid for property \`${name}\`.`, name, [echo(String(v)), name]));
     return undefined;
   }
   const t = v.trim();
@@ -68,7 +68,7 @@ function readBool(body: Record<string, unknown>, name: string, errors: ErrorRepo
   if (blank(v)) return undefined;
   if (v === true || v === "true") return true;
   if (v === false || v === "false") return false;
-  errors.push(report("E4027", `Value \`${JSON.stringify(v)}\` is not valid for property \`${name}\`.`, name, [String(v), name]));
+  errors.push(report("E4027", `Value \`${echo(v)}\` is not valid for property \`${name}\`.`, name, [echo(String(v)), name]));
   return undefined;
 }
 
@@ -92,7 +92,10 @@ export function readUserInput(
   if (!username) errors.push(report("E4000", "Missing required property `username`.", "username", ["username"]));
   else if (!isValidUsername(username)) {
     errors.push(
-      report("E4049", `Property \`username\` requires a valid username, was given \`${username}\`.`, "username", ["username", username]),
+      report("E4049", `Property \`username\` requires a valid username, was given \`${echo(username)}\`.`, "username", [
+        "username",
+        echo(username),
+      ]),
     );
   }
   const firstName = readString(body, "firstName", errors);
@@ -101,7 +104,9 @@ export function readUserInput(
   if (!surname) errors.push(report("E4000", "Missing required property `surname`.", "surname", ["surname"]));
   const email = readString(body, "email", errors) ?? null;
   if (email && !isValidEmail(email)) {
-    errors.push(report("E4003", `Property \`email\` requires a valid email address, was given \`${email}\`.`, "email", ["email", email]));
+    errors.push(
+      report("E4003", `Property \`email\` requires a valid email address, was given \`${echo(email)}\`.`, "email", ["email", echo(email)]),
+    );
   }
   const disabled = readBool(body, "disabled", errors) ?? false;
 
@@ -123,8 +128,8 @@ export function readUserInput(
     const t = typeof ae === "number" ? ae : typeof ae === "string" ? (/^\d+$/.test(ae) ? Number(ae) : parseDate(ae, opts.timeZone)) : null;
     if (t === null || !Number.isInteger(t) || t < 0 || t > MAX_INSTANT) {
       errors.push(
-        report("E4027", `Value \`${String(ae)}\` is not valid for property \`accountExpiry\`.`, "accountExpiry", [
-          String(ae),
+        report("E4027", `Value \`${echo(String(ae))}\` is not valid for property \`accountExpiry\`.`, "accountExpiry", [
+          echo(String(ae)),
           "accountExpiry",
         ]),
       );
@@ -144,7 +149,10 @@ export function readUserInput(
       for (const a of av) {
         if (typeof a === "string" && isValidAuthority(a)) {
           if (!authorities.includes(a)) authorities.push(a);
-        } else errors.push(report("E4027", `Value \`${String(a)}\` is not a valid authority.`, "authorities", [String(a), "authorities"]));
+        } else
+          errors.push(
+            report("E4027", `Value \`${echo(String(a))}\` is not a valid authority.`, "authorities", [echo(String(a)), "authorities"]),
+          );
       }
     }
   }
@@ -164,7 +172,12 @@ export function readUserInput(
         if (typeof id === "string" && isValidUid(id)) {
           if (!roles.includes(id)) roles.push(id);
         } else
-          errors.push(report("E4014", `Invalid UID \`${String(id)}\` for property \`userRoles\`.`, "userRoles", [String(id), "userRoles"]));
+          errors.push(
+            report("E4014", `Invalid UID \`${echo(String(id))}\` for property \`userRoles\`.`, "userRoles", [
+              echo(String(id)),
+              "userRoles",
+            ]),
+          );
       }
     }
   }
@@ -290,16 +303,16 @@ export async function deleteUser(db: D1Database, uid: string): Promise<void> {
   forgetUser(uid);
 }
 
-/** Enabled users other than `exceptUid` that hold ALL directly or through a role. */
-export async function otherEnabledSuperusers(db: D1Database, exceptUid: string): Promise<number> {
+/** Enabled, unexpired users other than `exceptUid` that hold ALL directly or through a role. */
+export async function otherEnabledSuperusers(db: D1Database, exceptUid: string, now: number): Promise<number> {
   const row = await db
     .prepare(
-      `SELECT COUNT(*) AS n FROM users u WHERE u.uid != ? AND u.disabled = 0 AND (
+      `SELECT COUNT(*) AS n FROM users u WHERE u.uid != ? AND u.disabled = 0 AND (u.account_expiry IS NULL OR u.account_expiry > ?) AND (
          EXISTS (SELECT 1 FROM json_each(u.authorities) a WHERE a.value = 'ALL')
          OR EXISTS (SELECT 1 FROM user_role_members m JOIN user_roles r ON r.uid = m.role_uid, json_each(r.authorities) j
                     WHERE m.user_uid = u.uid AND j.value = 'ALL'))`,
     )
-    .bind(exceptUid)
+    .bind(exceptUid, now)
     .first<{ n: number }>();
   return row?.n ?? 0;
 }

@@ -7,6 +7,7 @@
  * choose it; `wrangler dev` sets the local client's address); a request without it is refused for an
  * IP-restricted token.
  */
+import { echo } from "../http/webmessage";
 
 export type TokenAttribute =
   | { type: "IpAllowedList"; allowedIps: string[] }
@@ -49,9 +50,9 @@ function normalize(type: ListType, value: string): string {
 
 function entryProblem(type: ListType, value: string): string | null {
   if (value.length > MAX_ENTRY_LENGTH) return `Value of \`${LISTS[type]}\` is longer than ${MAX_ENTRY_LENGTH} characters.`;
-  if (type === "IpAllowedList" && !isIpAddress(value)) return `Not a valid ip address, value=${value}`;
+  if (type === "IpAllowedList" && !isIpAddress(value)) return `Not a valid ip address, value=${echo(value)}`;
   if (type === "MethodAllowedList" && !(TOKEN_METHODS as readonly string[]).includes(value)) {
-    return `Not a valid http method, value=${value}; allowed: ${TOKEN_METHODS.join(", ")}`;
+    return `Not a valid http method, value=${echo(value)}; allowed: ${TOKEN_METHODS.join(", ")}`;
   }
   if (type === "RefererAllowedList" && value.trim() === "") return "A referrer must not be blank.";
   return null;
@@ -71,7 +72,7 @@ export function readTokenAttributes(raw: unknown): { attributes: TokenAttribute[
     const a = item && typeof item === "object" && !Array.isArray(item) ? (item as Record<string, unknown>) : null;
     const type = a?.type;
     if (!a || typeof type !== "string" || !(type in LISTS)) {
-      problems.push(`Unknown token attribute type \`${String(type)}\`; expected one of ${Object.keys(LISTS).join(", ")}.`);
+      problems.push(`Unknown token attribute type \`${echo(type)}\`; expected one of ${Object.keys(LISTS).join(", ")}.`);
       continue;
     }
     const key = LISTS[type as ListType];

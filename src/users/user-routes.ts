@@ -3,7 +3,8 @@
  * paging), read, create, full replace, delete.
  * Writes answer DHIS2 ObjectReport WebMessages (201 + Location on create); validation problems are
  * a 409 ObjectReport listing every error report. The last enabled superuser cannot be removed,
- * disabled or stripped of `ALL` (409), so the service never locks its administrators out.
+ * disabled, expired or stripped of `ALL` (409), and nobody deletes their own account, so the service
+ * never locks its administrators out.
  */
 import { WebMessageSchema } from "../http/openapi";
 import { createRoute, z } from "@hono/zod-openapi";
@@ -17,7 +18,16 @@ import { FILTER_OPERATORS_DOC, queryList, repeatableQuery, rootJunctionQuery, ui
 import { apiUrl, jsonResponse } from "../http/respond";
 import type { AppEnv } from "../http/router";
 import { generateUid, isValidUid } from "../http/uid";
-import { type ApiError, badRequest, importReportConflict, notFoundObject, objectReport, webMessage } from "../http/webmessage";
+import {
+  type ApiError,
+  badRequest,
+  conflict,
+  echo,
+  importReportConflict,
+  notFoundObject,
+  objectReport,
+  webMessage,
+} from "../http/webmessage";
 import {
   deleteUser,
   duplicateUsernameError,
@@ -156,8 +166,8 @@ async function checkReferences(db: D1Database, uid: string, input: UserInput, ex
   if (errors.length) throw importReportConflict(USER_KLASS, uid, errors);
 }
 
-function wouldBeSuper(input: UserInput, roleAuthorities: Map<string, string[]>): boolean {
-  if (input.disabled) return false;
+function wouldBeSuper(input: UserInput, roleAuthorities: Map<string, string[]>, now: number): boolean {
+  if (input.disabled || (input.accountExpiry !== null && input.accountExpiry <= now)) return false;
   if (input.authorities.includes("ALL")) return true;
   return input.roles.some((r) => roleAuthorities.get(r)?.includes("ALL"));
 }
@@ -180,7 +190,9 @@ async function roleAuthorityMap(db: D1Database, roles: string[]): Promise<Map<st
   return map;
 }
 
-const isEnabledSuper = (row: UserRow) => row.disabled === 0 && effectiveAuthorities(row).includes("ALL");
+/** A superuser who can sign in: enabled, not expired, holding ALL. */
+const isEnabledSuper = (row: UserRow, now: number) =>
+  row.disabled === 0 && (row.account_expiry === null || row.account_expiry > now) && effectiveAuthorities(row).includes("ALL");
 
 function lastSuperuserConflict(uid: string, username: string, action: string): ApiError {
   return importReportConflict(USER_KLASS, uid, [
@@ -245,7 +257,7 @@ export function registerUserRoutes(router: OpenAPIHono<AppEnv>): void {
     const now = clock.now();
     let uid = generateUid();
     if (raw.id !== undefined && raw.id !== null && raw.id !== "") {
-      if (!isValidUid(raw.id)) throw badRequest(`Invalid UID \`${String(raw.id)}\` for property \`id\`.`, "E4014");
+      if (!isValidUid(raw.id)) throw badRequest(`Invalid UID \`${echo(String(raw.id))}\` for property \`id\`.`, "E4014");
       if (await findUserByUid(c.env.DB, raw.id)) {
         throw importReportConflict(USER_KLASS, raw.id, [
           {
@@ -284,10 +296,12 @@ export function registerUserRoutes(router: OpenAPIHono<AppEnv>): void {
     const { input, errors } = readUserInput(raw, { existing, timeZone: tz(c), mainId: id });
     if (!input) throw importReportConflict(USER_KLASS, id, errors);
     await checkReferences(c.env.DB, id, input, id);
-    if (isEnabledSuper(existing) && !wouldBeSuper(input, await roleAuthorityMap(c.env.DB, input.roles))) {
-      if ((await otherEnabledSuperusers(c.env.DB, id)) === 0) throw lastSuperuserConflict(id, existing.username, "disable or demote");
+    const now = clock.now();
+    if (isEnabledSuper(existing, now) && !wouldBeSuper(input, await roleAuthorityMap(c.env.DB, input.roles), now)) {
+      if ((await otherEnabledSuperusers(c.env.DB, id, now)) === 0)
+        throw lastSuperuserConflict(id, existing.username, "disable, expire or demote");
     }
-    await replaceUser(c.env.DB, id, input, clock.now());
+    await replaceUser(c.env.DB, id, input, now);
     return jsonResponse(objectMessage(200, id));
   });
 
@@ -296,9 +310,11 @@ export function registerUserRoutes(router: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     const existing = await findUserByUid(c.env.DB, id);
     if (!existing) throw notFoundObject("User", id);
-    if (isEnabledSuper(existing) && (await otherEnabledSuperusers(c.env.DB, id)) === 0) {
+    const now = clock.now();
+    if (isEnabledSuper(existing, now) && (await otherEnabledSuperusers(c.env.DB, id, now)) === 0) {
       throw lastSuperuserConflict(id, existing.username, "delete");
     }
+    if (id === currentUser(c).uid) throw conflict("You cannot delete your own account; another superuser can.");
     await deleteUser(c.env.DB, id);
     return jsonResponse(objectMessage(200, id));
   });
