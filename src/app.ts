@@ -12,6 +12,7 @@ import { normalizedPath } from "./http/path";
 import { type AppEnv, validationHook } from "./http/router";
 import { jobConfigurationRoutes } from "./jobconfigs/routes";
 import { schedulingRoutes } from "./scheduling/routes";
+import { schedulingOverviewRoutes } from "./scheduling/overview-routes";
 import { systemRoutes } from "./system/routes";
 import { taskRoutes } from "./tasks/routes";
 import { authMiddleware } from "./users/auth";
@@ -37,6 +38,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api", userRoutes);
   // Before the job configuration routes: /jobConfigurations/due, /stale and /clean are not job ids.
   app.route("/api", schedulingRoutes);
+  app.route("/api", schedulingOverviewRoutes);
   app.route("/api", jobConfigurationRoutes);
   app.route("/api", settingsRoutes);
   app.route("/api", queueRoutes);

@@ -26,7 +26,9 @@ export function normalizedPath(req: Request): string {
   const q = url.indexOf("?", start);
   let pathname = q === -1 ? url.slice(start) : url.slice(start, q);
   try {
-    pathname = decodeURI(pathname);
+    // `%25` stays encoded (as in Hono's own getPath): the router decodes parameters once more, and
+    // `%2541` must reach a route as `%41`, never as `A`.
+    pathname = decodeURI(pathname.replace(/%25/g, "%2525"));
   } catch {
     // Keep the raw path: routing will answer 404 for it.
   }

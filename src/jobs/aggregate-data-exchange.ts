@@ -4,7 +4,7 @@ import { defineParameters } from "./params";
 
 const parameters = defineParameters({
   klass: "AggregateDataExchangeJobParameters",
-  specs: [{ name: "dataExchangeIds", type: "List", item: "String", required: true, uid: true, endpoint: "/api/aggregateDataExchanges" }],
+  specs: [{ name: "dataExchangeIds", type: "List", item: "String", required: true, endpoint: "/api/aggregateDataExchanges" }],
 });
 
 export const AGGREGATE_DATA_EXCHANGE = defineJobType({

@@ -14,7 +14,7 @@ const parameters = defineParameters({
       default: [],
       endpoint: "/api/analytics/tableTypes",
     },
-    { name: "skipPrograms", type: "Set", item: "String", default: [], uid: true, endpoint: "/api/programs" },
+    { name: "skipPrograms", type: "Set", item: "String", default: [], endpoint: "/api/programs" },
     { name: "skipResourceTables", type: "boolean" },
     { name: "skipOutliers", type: "boolean" },
   ],

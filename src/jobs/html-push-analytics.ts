@@ -5,8 +5,8 @@ import { defineParameters } from "./params";
 const parameters = defineParameters({
   klass: "HtmlPushAnalyticsJobParameters",
   specs: [
-    { name: "dashboard", type: "String", required: true, uid: true, endpoint: "/api/dashboards" },
-    { name: "receivers", type: "String", required: true, uid: true, endpoint: "/api/userGroups" },
+    { name: "dashboard", type: "String", required: true, endpoint: "/api/dashboards" },
+    { name: "receivers", type: "String", required: true, endpoint: "/api/userGroups" },
     {
       name: "mode",
       type: "enum",

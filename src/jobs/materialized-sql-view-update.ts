@@ -4,7 +4,7 @@ import { defineParameters } from "./params";
 
 const parameters = defineParameters({
   klass: "SqlViewUpdateParameters",
-  specs: [{ name: "sqlViews", type: "List", item: "String", default: [], uid: true }],
+  specs: [{ name: "sqlViews", type: "List", item: "String", default: [] }],
 });
 
 export const MATERIALIZED_SQL_VIEW_UPDATE = defineJobType({

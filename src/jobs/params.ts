@@ -17,7 +17,11 @@ interface BaseSpec {
   name: string;
   /** `@JsonProperty(required = true)`; absence (or an empty collection) gives E4000. */
   required?: boolean;
-  /** Values (or every element) must be UIDs, else E4014. */
+  /**
+   * Values (or every element) must be UIDs, else E4014. Only where DHIS2's parameters class checks it
+   * (2.42: MonitoringJobParameters.validationRuleGroups); other lists that name DHIS2 objects keep
+   * whatever ids the client sends, as DHIS2 stores them.
+   */
   uid?: boolean;
   /** `relativeApiEndpoint` shown to clients (where the options of a list come from). */
   endpoint?: string;

@@ -7,8 +7,8 @@ const parameters = defineParameters({
   specs: [
     { name: "relativeStart", type: "int" },
     { name: "relativeEnd", type: "int" },
-    { name: "predictors", type: "List", item: "String", default: [], uid: true, endpoint: "/api/predictors" },
-    { name: "predictorGroups", type: "List", item: "String", default: [], uid: true, endpoint: "/api/predictorGroups" },
+    { name: "predictors", type: "List", item: "String", default: [], endpoint: "/api/predictors" },
+    { name: "predictorGroups", type: "List", item: "String", default: [], endpoint: "/api/predictorGroups" },
   ],
 });
 

@@ -4,7 +4,7 @@ import { defineParameters } from "./params";
 
 const parameters = defineParameters({
   klass: "PushAnalysisJobParameters",
-  specs: [{ name: "pushAnalysis", type: "List", item: "String", default: [], uid: true, endpoint: "/api/pushAnalysis" }],
+  specs: [{ name: "pushAnalysis", type: "List", item: "String", default: [], endpoint: "/api/pushAnalysis" }],
   // DHIS2 reports an empty list as an invalid UID (E4014), not as a missing property.
   validate: (value, ctx) => {
     const list = value.pushAnalysis as string[] | undefined;

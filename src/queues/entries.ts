@@ -6,7 +6,9 @@
  * - A queue is one entry named after the queue with `type: "Sequence"`; its schedule, `enabled` and
  *   times come from the head (position 0); its status is RUNNING while any member runs, else the
  *   head's status; `configurable` is always true.
- * - Run-once jobs (no cron, no delay, not in a queue) are left out.
+ * - Run-once jobs (scheduled ONCE_ASAP, no cron, no delay, not in a queue) are left out. A job that
+ *   left a queue keeps its CRON scheduling type without a cron: it is listed (disabled, unscheduled),
+ *   as in DHIS2, so the Scheduler app still shows it.
  */
 import { formatDate } from "../http/dates";
 import { isConfigurableJobType, getJobType } from "../jobs/registry";
@@ -49,10 +51,16 @@ export function effectiveStatus(row: QueueJobRow): string {
   return row.job_status === "DISABLED" && row.enabled ? "SCHEDULED" : row.job_status;
 }
 
-/** DHIS2's `isRunOnce`: no cron, no delay, not in a queue. */
+/**
+ * DHIS2's `JobConfiguration.isRunOnce`: scheduled ONCE_ASAP (stored, or derived for a row without a
+ * stored type), no cron, no delay, not in a queue.
+ */
 export function isRunOnceJob(row: QueueJobRow): boolean {
   const cron = row.cron_expression?.trim();
-  return !cron && row.delay == null && row.queue_name == null;
+  if (cron || row.delay != null || row.queue_name != null) return false;
+  return (
+    deriveSchedulingType({ schedulingType: row.scheduling_type, cronExpression: row.cron_expression, delay: row.delay }) === "ONCE_ASAP"
+  );
 }
 
 function times(row: QueueJobRow, now: number, tz: string) {
@@ -170,9 +178,9 @@ export function schedulerEntries(rows: QueueJobRow[], order: EntryOrder, now: nu
 
 /**
  * Whether a job may join a queue: a user-configurable, non-system type that is scheduled by cron
- * (not FIXED_DELAY), and not a member of another queue (`allowQueue`: the queue being edited).
+ * (not FIXED_DELAY), and not a member of any queue.
  */
-export function isQueueable(row: QueueJobRow, allowQueue?: string): boolean {
+export function isQueueable(row: QueueJobRow): boolean {
   if (row.system) return false;
   if (!isConfigurableJobType(row.job_type)) return false;
   if (getJobType(row.job_type)?.schedulingType !== "CRON") return false;
@@ -180,14 +188,17 @@ export function isQueueable(row: QueueJobRow, allowQueue?: string): boolean {
     deriveSchedulingType({ schedulingType: row.scheduling_type, cronExpression: row.cron_expression, delay: row.delay }) === "FIXED_DELAY"
   )
     return false;
-  if (row.queue_name != null && (allowQueue === undefined || row.queue_name !== allowQueue)) return false;
-  return true;
+  return row.queue_name == null;
 }
 
-/** `GET /api/scheduler/queueable`: job entries sorted by name. */
-export function queueableEntries(rows: QueueJobRow[], allowQueue: string | undefined, now: number, tz: string): SchedulerEntry[] {
+/**
+ * `GET /api/scheduler/queueable[?name=]`: job entries sorted by name. As in DHIS2, `name` excludes
+ * the jobs of that queue, which no queue member passes anyway: the queue editor takes the members
+ * from the queue itself.
+ */
+export function queueableEntries(rows: QueueJobRow[], excludeQueue: string | undefined, now: number, tz: string): SchedulerEntry[] {
   return sortBuilt(
-    rows.filter((r) => isQueueable(r, allowQueue)).map((r) => buildJob(r, now, tz)),
+    rows.filter((r) => isQueueable(r) && (excludeQueue === undefined || r.queue_name !== excludeQueue)).map((r) => buildJob(r, now, tz)),
     "name",
   );
 }

@@ -135,12 +135,12 @@ queueRoutes.openapi(listRoute, async (c) => {
 const queueableRoute = createRoute({
   method: "get",
   path: "/scheduler/queueable",
-  summary: "Jobs that may be added to a queue (user-configurable, cron-scheduled, not system, not in another queue)",
+  summary: "Jobs that may be added to a queue (user-configurable, cron-scheduled, not system, in no queue)",
   tags: TAGS,
   security: SECURITY,
   request: {
     query: z.object({
-      name: z.string().optional().openapi({ description: "The queue being edited: its own members are included" }),
+      name: z.string().optional().openapi({ description: "A queue whose members are left out (as are the members of every queue)" }),
     }),
   },
   responses: { 200: { description: "Entries sorted by name", content: { "application/json": { schema: z.array(SchedulerEntrySchema) } } } },

@@ -1,7 +1,8 @@
 /**
  * Queue writes (DHIS2's JobQueueService): create, update (including rename) and delete.
  *
- * Checks, in DHIS2's order: the queue exists (E7020, 404) or not yet (E7021, 409); the cron parses
+ * Checks, in DHIS2's order: a name to store is one DHIS2 could store (names.ts: E4000, E4002,
+ * E4027, 409); the queue exists (E7020, 404) or not yet (E7021, 409); the cron parses
  * (E7005 with Spring's parser message, 409); at least two known jobs (E7024); none in another queue
  * (E7022); none a system job (E7023); every UID known (404 `JobConfiguration with id X could not be
  * found.`).
@@ -15,6 +16,7 @@ import { ApiError, conflict, notFoundObject } from "../http/webmessage";
 import { isConfigurableJobType, isSystemJobType } from "../jobs/registry";
 import { validateCron } from "../scheduling/cron";
 import { syncJobObject } from "../scheduling/sync";
+import { checkQueueName } from "./names";
 import { loadJobsByUid, loadQueue, type QueueJobRow } from "./store";
 
 export const queueNotFound = (name: string) => new ApiError(404, `Job queue does not exist: \`${name}\``, { errorCode: "E7020" });
@@ -146,6 +148,7 @@ async function syncAll(env: Env, uids: Iterable<string>): Promise<void> {
 
 export async function createQueue(env: Env, name: string, input: QueueInput, now: number, userUid: string | null): Promise<void> {
   const db = env.DB;
+  checkQueueName(name);
   if ((await loadQueue(db, name)).length > 0) throw queueExists(name);
   const jobs = await validate(db, name, input);
   await db.batch(joinStatements(db, name, input, jobs, now, userUid));
@@ -157,7 +160,10 @@ export async function updateQueue(env: Env, name: string, input: QueueInput, now
   const old = await loadQueue(db, name);
   if (old.length === 0) throw queueNotFound(name);
   const newName = input.name ?? name;
-  if (newName !== name && (await loadQueue(db, newName)).length > 0) throw queueExists(newName);
+  if (newName !== name) {
+    checkQueueName(newName);
+    if ((await loadQueue(db, newName)).length > 0) throw queueExists(newName);
+  }
   const jobs = await validate(db, name, input);
   const keep = new Set(input.sequence);
   const leaving = old.filter((j) => !keep.has(j.uid));

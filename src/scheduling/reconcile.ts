@@ -69,11 +69,16 @@ export async function markDisabledJobs(env: Env): Promise<number> {
   return r.meta.changes ?? 0;
 }
 
-/** Deletes finished run-once jobs (not system jobs) whose run ended more than `minutes` ago. */
+/**
+ * Deletes finished run-once jobs (not system jobs) whose run ended more than `minutes` ago. As in
+ * DHIS2 (`deleteFinishedJobs`) only jobs scheduled ONCE_ASAP qualify: a job that left a queue keeps
+ * its CRON type without a cron and waits, disabled, for a new schedule; it is never deleted.
+ */
 export async function cleanupFinishedRunOnceJobs(env: Env, now: number, minutes: number): Promise<string[]> {
   const { results } = await env.DB.prepare(
     `DELETE FROM job_configurations
        WHERE system = 0 AND enabled = 0 AND job_status = 'DISABLED' AND ${RUN_ONCE_SQL}
+         AND (scheduling_type IS NULL OR scheduling_type = 'ONCE_ASAP')
          AND last_finished IS NOT NULL AND last_finished < ?
        RETURNING uid`,
   )

@@ -29,7 +29,7 @@ import { cleanupFinishedRunOnceJobs } from "./reconcile";
 import { failLostRun, readJob, type JobRow } from "./store";
 import { jobObject, syncJobObject } from "./sync";
 import { serverTimeZone } from "../http/dates";
-import { requireSchedulingAdmin } from "./access";
+import { isExecutingUser, mayCancelRun, requireSchedulingAdmin } from "./access";
 
 export const schedulingRoutes = createRouter();
 
@@ -275,21 +275,10 @@ register(disableRoute, (c, id) => setEnabled(c, id, false));
 register(cancelRoute, async (c, id) => {
   const user = currentUser(c);
   const row = await loadJob(c, id);
-  if (!hasAuthority(user, MAINTENANCE) && !(await isExecutingUser(c, row, user.uid))) {
-    throw forbidden(`User has no access to JobConfiguration:${id}`);
-  }
+  if (!(await mayCancelRun(c.env.DB, user, row))) throw forbidden(`User has no access to JobConfiguration:${id}`);
   await jobObject(c.env, id).cancel(id, user.uid);
   return emptyResponse(204);
 });
-
-/** The user a run executes as, or the user who started the current run with `execute`. */
-async function isExecutingUser(c: Ctx, row: JobRow, userUid: string): Promise<boolean> {
-  if (row.executed_by === userUid) return true;
-  const run = await c.env.DB.prepare(`SELECT triggered_by FROM job_runs WHERE job_uid = ? AND status = 'RUNNING' ORDER BY id DESC LIMIT 1`)
-    .bind(row.uid)
-    .first<{ triggered_by: string | null }>();
-  return run?.triggered_by === userUid;
-}
 
 register(revertRoute, async (c, id) => {
   const user = currentUser(c);
@@ -309,7 +298,7 @@ register(progressRoute, async (c, id) => {
   const user = currentUser(c);
   const row = await loadJob(c, id);
   const mayReadLog = hasAuthority(user, "F_JOB_LOG_READ");
-  if (!mayReadLog && !(await isExecutingUser(c, row, user.uid))) {
+  if (!mayReadLog && !(await isExecutingUser(c.env.DB, row, user.uid))) {
     throw forbidden(`User has no access to JobConfiguration:${id}`);
   }
   const process = await jobObject(c.env, id).getProgress();

@@ -190,14 +190,26 @@ describe("GET /api/scheduler/queueable", () => {
     ]);
   });
 
-  it("with ?name= also lists the members of that queue (not of others)", async () => {
+  it("with ?name= leaves that queue's members out too, like every queue member (DHIS2's nameFilter)", async () => {
     await seedJob({ uid: "jobDddddd01", name: "d", jobType: "PREDICTOR" });
     await seedJob({ uid: "jobEeeeee01", name: "e", jobType: "MONITORING" });
     await post("q1", { cronExpression: "0 0 1 ? * *", sequence: [A, C] });
     await post("q2", { cronExpression: "0 0 2 ? * *", sequence: ["jobDddddd01", "jobEeeeee01"] });
-    const entries = await json<any[]>(await api("/api/scheduler/queueable?name=q1"));
+    for (const q of ["?name=q1", "?name=q2", "?name=unknown", "?name=", ""]) {
+      expect(
+        (await json<any[]>(await api(`/api/scheduler/queueable${q}`))).map((e) => e.name),
+        q,
+      ).toEqual(["b"]);
+    }
+  });
+
+  it("lists a job again once it has left its queue (CRON type kept, no cron)", async () => {
+    await post("q1", { cronExpression: "0 0 1 ? * *", sequence: [A, C] });
+    expect((await del("q1")).status).toBe(204);
+    const entries = await json<any[]>(await api("/api/scheduler/queueable"));
     expect(entries.map((e) => e.name)).toEqual(["a", "b", "c"]);
-    expect((await json<any[]>(await api("/api/scheduler/queueable?name="))).map((e) => e.name)).toEqual(["b"]);
+    expect(entries[0]).toMatchObject({ name: "a", status: "DISABLED", enabled: false, sequence: [{ id: A, status: "DISABLED" }] });
+    expect(entries[0].cronExpression).toBeUndefined();
   });
 });
 
@@ -361,7 +373,7 @@ describe("queue CRUD", () => {
     );
   });
 
-  it("DELETE (204) leaves the members unscheduled and disabled; they drop out of the overview", async () => {
+  it("DELETE (204) leaves the members unscheduled and disabled; they stay in the overview as single jobs", async () => {
     await post("testQueue", { cronExpression: "0 0 1 ? * *", sequence: [A, B, C] });
     const res = await del("testQueue");
     expect(res.status).toBe(204);
@@ -369,15 +381,166 @@ describe("queue CRUD", () => {
     expect((await api("/api/scheduler/queues/testQueue")).status).toBe(404);
     for (const uid of [A, B, C]) {
       const r = await jobRow(uid);
-      expect([r.queue_name, r.queue_position, r.cron_expression, r.enabled, r.job_status]).toEqual([null, null, null, 0, "DISABLED"]);
+      expect([r.queue_name, r.queue_position, r.cron_expression, r.scheduling_type, r.enabled, r.job_status]).toEqual([
+        null,
+        null,
+        null,
+        "CRON",
+        0,
+        "DISABLED",
+      ]);
     }
-    expect(await json(await api("/api/scheduler"))).toEqual([]);
+    expect(await json(await api("/api/scheduler?order=name"))).toEqual([
+      {
+        name: "a",
+        type: "DISABLE_INACTIVE_USERS",
+        status: "DISABLED",
+        enabled: false,
+        configurable: true,
+        sequence: [{ id: A, name: "a", type: "DISABLE_INACTIVE_USERS", status: "DISABLED" }],
+      },
+      {
+        name: "b",
+        type: "DATA_INTEGRITY",
+        status: "DISABLED",
+        enabled: false,
+        configurable: true,
+        sequence: [{ id: B, name: "b", type: "DATA_INTEGRITY", status: "DISABLED" }],
+      },
+      {
+        name: "c",
+        type: "RESOURCE_TABLE",
+        status: "DISABLED",
+        enabled: false,
+        configurable: true,
+        sequence: [{ id: C, name: "c", type: "RESOURCE_TABLE", status: "DISABLED" }],
+      },
+    ]);
+  });
+
+  it("a job dropped from the sequence by PUT stays in the overview as a single job", async () => {
+    await post("testQueue", { cronExpression: "0 0 1 ? * *", sequence: [A, B, C] });
+    expect((await put("testQueue", { cronExpression: "0 0 1 ? * *", sequence: [A, B] })).status).toBe(204);
+    const entries = await json<any[]>(await api("/api/scheduler?order=name"));
+    expect(entries.map((e) => [e.name, e.type, e.sequence.map((j: any) => j.id)])).toEqual([
+      ["c", "RESOURCE_TABLE", [C]],
+      ["testQueue", "Sequence", [A, B]],
+    ]);
+    expect(entries[0]).toMatchObject({ status: "DISABLED", enabled: false });
   });
 
   it("queue names with spaces and unicode survive the path", async () => {
     expect((await post("Nightly run é", { cronExpression: "0 0 1 ? * *", sequence: [A, B] })).status).toBe(201);
     expect(await json(await api("/api/scheduler/queues"))).toEqual(["Nightly run é"]);
     expect((await json(await api(`/api/scheduler/queues/${encodeURIComponent("Nightly run é")}`))).sequence).toEqual([A, B]);
+  });
+
+  describe("queue names (DHIS2 stores them in a varchar(50); control characters refused)", () => {
+    const body = () => ({ cronExpression: "0 0 1 ? * *", sequence: [A, B] });
+    async function expectNothingStored() {
+      expect(await json(await api("/api/scheduler/queues"))).toEqual([]);
+      for (const uid of [A, B]) expect((await jobRow(uid)).queue_name).toBeNull();
+    }
+
+    it("up to 50 characters (code points, as PostgreSQL counts them) are accepted", async () => {
+      const fifty = "q".repeat(50);
+      expect((await post(fifty, body())).status).toBe(201);
+      await seedJob({ uid: "jobDddddd01", name: "d", jobType: "PREDICTOR" });
+      const emoji = "🙂".repeat(50); // 100 UTF-16 units, 50 characters
+      expect((await post(emoji, { cronExpression: "0 0 2 ? * *", sequence: [C, "jobDddddd01"] })).status).toBe(201);
+      expect(await json(await api("/api/scheduler/queues"))).toEqual([fifty, emoji]);
+    });
+
+    it("51 or 5,000 characters: 409 E4002, nothing stored", async () => {
+      await expectMessage(
+        await post("q".repeat(51), body()),
+        409,
+        "Allowed length range for property `name` is [1 to 50], but given length was 51",
+        "E4002",
+      );
+      await expectMessage(
+        await post("x".repeat(5000), body()),
+        409,
+        "Allowed length range for property `name` is [1 to 50], but given length was 5,000",
+        "E4002",
+      );
+      await expectNothingStored();
+    });
+
+    it("control characters, line separators and broken UTF-16: 409 E4027 naming them escaped, nothing stored", async () => {
+      const cases: [string, string][] = [
+        ["tab\there", "tab\\u0009here"],
+        ["nul\u0000", "nul\\u0000"],
+        ["two\nlines", "two\\u000alines"],
+        ["del\u007f", "del\\u007f"],
+        ["c1\u0085", "c1\\u0085"],
+        ["ls\u2028ps\u2029", "ls\\u2028ps\\u2029"],
+      ];
+      for (const [name, shown] of cases) {
+        await expectMessage(await post(name, body()), 409, `Value \`${shown}\` is not a valid for property \`name\``, "E4027");
+      }
+      // (A lone surrogate cannot travel in a URL path: the rename test sends one in a body.)
+      await expectNothingStored();
+    });
+
+    it("a blank name: 409 E4000", async () => {
+      await expectMessage(await post("   ", body()), 409, "Missing required property `name`", "E4000");
+      await expectNothingStored();
+    });
+
+    it("a rename (PUT name) is checked the same way; the queue stays as it was", async () => {
+      expect((await post("ok", body())).status).toBe(201);
+      await expectMessage(
+        await put("ok", { ...body(), name: "y".repeat(60) }),
+        409,
+        "Allowed length range for property `name` is [1 to 50], but given length was 60",
+        "E4002",
+      );
+      await expectMessage(
+        await put("ok", { ...body(), name: "bad\ud800" }),
+        409,
+        "Value `bad\\ud800` is not a valid for property `name`",
+        "E4027",
+      );
+      await expectMessage(await put("ok", { ...body(), name: " " }), 409, "Missing required property `name`", "E4000");
+      expect(await json(await api("/api/scheduler/queues"))).toEqual(["ok"]);
+      expect((await put("ok", { ...body(), name: "renamed" })).status).toBe(204);
+      expect(await json(await api("/api/scheduler/queues"))).toEqual(["renamed"]);
+    });
+
+    it("`.` and `..` (which no URL path can name): 409 E4027", async () => {
+      expect((await post("ok", body())).status).toBe(201);
+      for (const name of [".", ".."]) {
+        await expectMessage(await put("ok", { ...body(), name }), 409, `Value \`${name}\` is not a valid for property \`name\``, "E4027");
+      }
+      expect(await json(await api("/api/scheduler/queues"))).toEqual(["ok"]);
+    });
+
+    it("percent signs survive the path: decoded once, never twice", async () => {
+      for (const name of ["50% off", "%41", "%2e%2e", "100%"]) {
+        const res = await post(name, body());
+        expect(res.status, name).toBe(201);
+        expect(await json(await api("/api/scheduler/queues")), name).toEqual([name]);
+        expect((await json(await api(`/api/scheduler/queues/${encodeURIComponent(name)}`))).name, name).toBe(name);
+        expect((await del(name)).status, name).toBe(204);
+      }
+    });
+
+    it("a name stored before the rule can still be read, changed and deleted", async () => {
+      const legacy = `old\t${"n".repeat(60)}`;
+      await env.DB.prepare(
+        "UPDATE job_configurations SET queue_name = ?, queue_position = CASE uid WHEN ? THEN 0 ELSE 1 END WHERE uid IN (?, ?)",
+      )
+        .bind(legacy, A, A, B)
+        .run();
+      const path = encodeURIComponent(legacy);
+      expect((await api(`/api/scheduler/queues/${path}`)).status).toBe(200);
+      expect(
+        (await api(`/api/scheduler/queues/${path}`, { method: "PUT", body: { cronExpression: "0 0 3 ? * *", sequence: [B, A] } })).status,
+      ).toBe(204);
+      expect((await api(`/api/scheduler/queues/${path}`, { method: "DELETE" })).status).toBe(204);
+      expect(await json(await api("/api/scheduler/queues"))).toEqual([]);
+    });
   });
 
   it("accepts Jackson-style input: blank cron is absent, sequence of {id} objects", async () => {

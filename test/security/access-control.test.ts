@@ -72,6 +72,27 @@ async function freshQueue(): Promise<string> {
   return name;
 }
 
+let finishedTest: Promise<string> | undefined;
+
+/**
+ * One finished TEST run, started by admin (the job runs as no one): what `/api/scheduling/completed/TEST`
+ * shows. Created once for the file; the run starts on the object's alarm (real time here).
+ */
+function finishedTestRun(): Promise<string> {
+  finishedTest ??= (async () => {
+    const uid = await createJob(unique("Matrix test run "), { jobType: "TEST" });
+    const res = await call("POST", `/api/jobConfigurations/${uid}/execute`, admin());
+    if (res.status !== 200) throw new Error(`matrix test run not started: ${res.status} ${await res.text()}`);
+    for (let i = 0; i < 1000; i++) {
+      const done = await env.DB.prepare(`SELECT status FROM job_runs WHERE job_uid = ? AND status <> 'RUNNING'`).bind(uid).first();
+      if (done) return uid;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error("matrix test run did not finish");
+  })();
+  return finishedTest;
+}
+
 /** A token owned by the cell's user (admin's for anonymous); returns its UID. */
 async function freshToken(cell: Cell): Promise<string> {
   const res = await call("POST", "/api/apiToken", cell.user.auth ?? admin(), { attributes: [], expire: Date.UTC(2030, 0, 1) });
@@ -187,6 +208,31 @@ const MATRIX: Record<string, Row> = {
     },
   },
   "DELETE /api/scheduler/queues/{}": { expect: SCHED(204), prepare: async () => ({ path: `/api/scheduler/queues/${await freshQueue()}` }) },
+
+  // -- /api/scheduling (runs per job type): which types run, any user; a run's tree F_JOB_LOG_READ, ALL or
+  //    the run's executing user (the maps leave out the others); cancel F_PERFORM_MAINTENANCE, ALL or the
+  //    executing user. Held runs per caller: test/scheduling/overview.test.ts.
+  "GET /api/scheduling/running/types": { expect: ANY_USER(200) },
+  "GET /api/scheduling/running": { expect: ANY_USER(200), note: "runs the caller may not read are left out" },
+  "GET /api/scheduling/completed": { expect: ANY_USER(200), note: "runs the caller may not read are left out" },
+  "GET /api/scheduling/running/{}": {
+    expect: ANY_USER(200),
+    note: "nothing of the type runs: 200 with an empty body",
+    prepare: async () => ({ path: "/api/scheduling/running/PUSH_ANALYSIS" }),
+  },
+  "GET /api/scheduling/completed/{}": {
+    expect: [401, 403, 403, 403, 200, 200],
+    note: "a finished run started by admin: superuser, F_JOB_LOG_READ (or its executing user)",
+    prepare: async () => {
+      await finishedTestRun();
+      return { path: "/api/scheduling/completed/TEST" };
+    },
+  },
+  "POST /api/scheduling/cancel/{}": {
+    expect: ANY_USER(204),
+    note: "nothing of the type runs: nothing to protect (a running job: F_PERFORM_MAINTENANCE, ALL or its executing user)",
+    prepare: async () => ({ path: "/api/scheduling/cancel/PUSH_ANALYSIS" }),
+  },
 
   // -- job configurations: reads any user, writes F_SCHEDULING_ADMIN ----------------------------
   "GET /api/jobConfigurations": { expect: ANY_USER(200) },

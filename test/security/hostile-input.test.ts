@@ -10,7 +10,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { app } from "../../src/app";
-import { clearAllAlarms, fillPath, fixtures } from "./fixtures";
+import { clearAllAlarms, createJob, fillPath, fixtures } from "./fixtures";
 import {
   admin,
   appRoutes,
@@ -573,6 +573,77 @@ describe(`hostile input on every endpoint (${routes.length} routes, seed ${SEED}
         const problem = await violation(res, "GET");
         expect(problem, `GET ${t.slice(0, 80)} as ${auth ? "admin" : "anonymous"}`).toBeNull();
       }
+    }
+  });
+
+  it("/api/scheduling {type} values: adversarial, encoded and huge types answer WebMessages and change nothing", async () => {
+    const values = [...SQL, ...TRAVERSAL, ...ENCODED, ...WEIRD, "a".repeat(20_000), "test", "TeSt", "PUSH_ANALYSIS", "%00TEST"];
+    const routes: [string, string][] = [
+      ["GET", "/api/scheduling/running/"],
+      ["GET", "/api/scheduling/completed/"],
+      ["POST", "/api/scheduling/cancel/"],
+    ];
+    for (const v of values) {
+      for (const [method, prefix] of routes) {
+        for (const auth of [admin(), null]) {
+          const before = await snapshot();
+          const res = await send({ method, target: prefix + pathSafe(v), headers: auth ? { Authorization: auth } : {} });
+          const status = res.status;
+          const problem = await violation(res, method);
+          expect(problem, `${method} ${prefix}${v.slice(0, 40)} as ${auth ? "admin" : "anonymous"}`).toBeNull();
+          if (status >= 400) expect(await snapshot()).toBe(before);
+          if (auth && /^[a-z_]+$/i.test(v) && status !== 400) expect([200, 204]).toContain(status);
+        }
+      }
+    }
+  });
+
+  it("queue names: control characters, line breaks and over-long names are 409 WebMessages; nothing is stored", async () => {
+    const fx = await fixtures();
+    const other = await createJob(`Hostile queue member ${Date.now()}`);
+    const body = () => JSON.stringify({ cronExpression: "0 0 4 ? * *", sequence: [fx.jobUid, other] });
+    const refused = [
+      "%00",
+      "a%0d%0aSet-Cookie:%20x=1",
+      "tab%09tab",
+      "%E2%80%A8",
+      "%C2%85",
+      "%7F",
+      "A".repeat(51),
+      "B".repeat(20_000),
+      "%20%20",
+    ];
+    for (const name of [...refused, ...SQL.map(pathSafe), ...TRAVERSAL.map(pathSafe), "%FF", "%F0%9F%92%A9", "__proto__"]) {
+      const before = await snapshot();
+      const res = await send({
+        method: "POST",
+        target: `/api/scheduler/queues/${name}`,
+        headers: { Authorization: admin(), "Content-Type": "application/json" },
+        body: body(),
+      });
+      const status = res.status;
+      const text = await res.clone().text();
+      expect(await violation(res, "POST"), `POST queue ${name.slice(0, 40)}`).toBeNull();
+      if (refused.includes(name)) {
+        expect(status, `${name.slice(0, 40)}: ${text.slice(0, 200)}`).toBe(409);
+        expect(["E4000", "E4002", "E4027"]).toContain(JSON.parse(text).errorCode);
+      }
+      if (status >= 400) {
+        expect(await snapshot(), name.slice(0, 40)).toBe(before);
+        continue;
+      }
+      // Accepted (a printable name up to 50 characters): delete it again, so the jobs stay free.
+      const names: string[] = await (
+        await send({ method: "GET", target: "/api/scheduler/queues", headers: { Authorization: admin() } })
+      ).json();
+      expect(names.length, name.slice(0, 40)).toBe(1);
+      const del = await send({
+        method: "DELETE",
+        target: `/api/scheduler/queues/${encodeURIComponent(names[0])}`,
+        headers: { Authorization: admin() },
+      });
+      expect(del.status, JSON.stringify(names[0])).toBe(204);
+      for (const n of names[0]) expect(n.codePointAt(0)! >= 0x20 && n !== "\u007f", JSON.stringify(names[0])).toBe(true);
     }
   });
 
