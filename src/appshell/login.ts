@@ -106,7 +106,7 @@ function isJson(c: Context): boolean {
  * becomes `//evil`) and anything else fall back to the start app.
  */
 export function safeRedirect(target: string | undefined, fallback: string, ownOrigin: string): string {
-  if (!target || /[\u0000-\u001f\u007f]/.test(target)) return fallback;
+  if (!target || /\p{Cc}/u.test(target)) return fallback;
   let url: URL;
   try {
     url = new URL(target, `${ownOrigin}/`);
