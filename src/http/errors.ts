@@ -8,7 +8,7 @@ import { ApiError, echo, type WebMessage, webMessage } from "./webmessage";
  * The longest text an error WebMessage carries in any one string (message, devMessage, an error
  * report's members): a last guard behind `echo`, which repeats at most ECHO_MAX_CHARS of an input.
  */
-export const ERROR_TEXT_MAX_CHARS = 1024;
+export const ERROR_TEXT_MAX_CHARS = 4096;
 
 const capString = (text: string) => (text.length > ERROR_TEXT_MAX_CHARS ? `${text.slice(0, ERROR_TEXT_MAX_CHARS)}…` : text);
 

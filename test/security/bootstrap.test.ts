@@ -23,6 +23,10 @@ async function fetchAs(base: string, path: string, bindings: Partial<Env>, init:
   return res;
 }
 
+/** A request with admin's Basic credentials (`password`, default district). */
+const asAdmin = (base: string, path: string, bindings: Partial<Env>, password = "district") =>
+  fetchAs(base, path, bindings, { headers: { Authorization: basic("admin", password) } });
+
 async function userCount(): Promise<number> {
   return (await env.DB.prepare(`SELECT COUNT(*) AS n FROM users`).first<{ n: number }>())!.n;
 }
@@ -43,7 +47,7 @@ describe("first administrator outside local development", () => {
 
   it("answers 503 naming ADMIN_PASSWORD, creates no user, until the secret is set", async () => {
     for (const attempt of [1, 2]) {
-      const res = await fetchAs(PUBLIC, "/api/system/info", production, { headers: { Authorization: basic("admin", "district") } });
+      const res = await asAdmin(PUBLIC, "/api/system/info", production);
       expect(res.status, `attempt ${attempt}`).toBe(503);
       const body: any = await res.json();
       expect(body).toMatchObject({ httpStatus: "Service Unavailable", httpStatusCode: 503, status: "ERROR" });
@@ -62,14 +66,7 @@ describe("first administrator outside local development", () => {
   });
 
   it("the development configuration deployed on a public host name is not local development", async () => {
-    const res = await fetchAs(
-      PUBLIC,
-      "/api/system/info",
-      { ENVIRONMENT: "development", ADMIN_PASSWORD: undefined },
-      {
-        headers: { Authorization: basic("admin", "district") },
-      },
-    );
+    const res = await asAdmin(PUBLIC, "/api/system/info", { ENVIRONMENT: "development", ADMIN_PASSWORD: undefined });
     expect(res.status).toBe(503);
     expect(await userCount()).toBe(0);
     expect(isLocalDevelopment({ ENVIRONMENT: "development" }, `${PUBLIC}/api`)).toBe(false);
@@ -81,14 +78,7 @@ describe("first administrator outside local development", () => {
 
   it("refuses an ADMIN_PASSWORD that breaks the password policy", async () => {
     for (const weak of ["district", "admin-Pa55word", "Sh0rt!"]) {
-      const res = await fetchAs(
-        PUBLIC,
-        "/api/system/info",
-        { ENVIRONMENT: "production", ADMIN_PASSWORD: weak },
-        {
-          headers: { Authorization: basic("admin", weak) },
-        },
-      );
+      const res = await asAdmin(PUBLIC, "/api/system/info", { ENVIRONMENT: "production", ADMIN_PASSWORD: weak }, weak);
       expect(res.status, weak).toBe(503);
       const body: any = await res.json();
       expect(body.message).toContain("does not meet the password policy");
@@ -99,10 +89,10 @@ describe("first administrator outside local development", () => {
 
   it("creates the administrator from a strong ADMIN_PASSWORD; admin/district does not exist", async () => {
     const bindings = { ENVIRONMENT: "production", ADMIN_PASSWORD: "Str0ng!First-Boss" };
-    const ok = await fetchAs(PUBLIC, "/api/me", bindings, { headers: { Authorization: basic("admin", "Str0ng!First-Boss") } });
+    const ok = await asAdmin(PUBLIC, "/api/me", bindings, "Str0ng!First-Boss");
     expect(ok.status).toBe(200);
     expect(((await ok.json()) as any).username).toBe("admin");
-    const dflt = await fetchAs(PUBLIC, "/api/me", bindings, { headers: { Authorization: basic("admin", "district") } });
+    const dflt = await asAdmin(PUBLIC, "/api/me", bindings);
     expect(dflt.status).toBe(401);
   });
 
@@ -110,14 +100,7 @@ describe("first administrator outside local development", () => {
     expect(bootstrapPassword({ ENVIRONMENT: "development", ADMIN_PASSWORD: undefined, ADMIN_USERNAME: "admin" }, `${LOCAL}/api`)).toBe(
       "district",
     );
-    const res = await fetchAs(
-      LOCAL,
-      "/api/me",
-      { ENVIRONMENT: "development", ADMIN_PASSWORD: undefined },
-      {
-        headers: { Authorization: basic("admin", "district") },
-      },
-    );
+    const res = await asAdmin(LOCAL, "/api/me", { ENVIRONMENT: "development", ADMIN_PASSWORD: undefined });
     expect(res.status).toBe(200);
   });
 });
