@@ -1,8 +1,11 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { sourceGraph } from "./test/architecture/source-graph.mjs";
 
 const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+/** src/ as data (paths, line counts, imports) for the architecture test: workerd cannot read the disk. */
+const sources = sourceGraph(import.meta.dirname);
 
 /**
  * Two projects, each in its own workerd runtime:
@@ -18,7 +21,7 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.jsonc" },
             miniflare: {
-              bindings: { TEST_MIGRATIONS: migrations, ADMIN_PASSWORD: "district" },
+              bindings: { TEST_MIGRATIONS: migrations, TEST_SOURCE_GRAPH: sources, ADMIN_PASSWORD: "district" },
             },
           }),
         ],

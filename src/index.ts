@@ -1,10 +1,19 @@
-/** Worker entry: the HTTP API, the Cron Trigger safety net, and the per-job Durable Object class. */
+/**
+ * Worker entry: the HTTP API, the Cron Trigger safety net, the per-job Durable Object class, and what
+ * plugs into the scheduler: the run listeners that receive run lifecycle events and the start guards
+ * (src/scheduling/hooks.ts). Registered at module load, before any job object exists.
+ */
 import { app } from "./app";
 import { clock } from "./http/clock";
-import { scheduledMaintenance } from "./scheduling/reconcile";
+import { cronMaintenance } from "./maintenance";
+import { queueContinuation, queueHeadGuard } from "./queues/hooks";
+import { registerRunListeners, registerStartGuards } from "./scheduling/hooks";
 import { cleanupTasks } from "./tasks/cleanup";
 
 export { JobObject } from "./scheduling/job-object";
+
+registerRunListeners([queueContinuation]);
+registerStartGuards([queueHeadGuard]);
 
 export default {
   fetch: app.fetch,
@@ -12,7 +21,7 @@ export default {
     // The scheduler's safety net: stale runs reset, job objects reconciled with D1, queue runs repaired.
     const now = clock.now();
     ctx.waitUntil(
-      scheduledMaintenance(env, now).then(
+      cronMaintenance(env, now).then(
         () => undefined,
         (e) => console.error("scheduler maintenance failed", e),
       ),

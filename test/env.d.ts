@@ -1,10 +1,13 @@
 /** Bindings the tests add to the Worker's generated `Env` (worker-configuration.d.ts): vitest.config.ts. */
 import type { D1Migration } from "cloudflare:test";
+import type { SourceFile } from "./architecture/rules";
 
 declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** src/ as data, built in Node by test/architecture/source-graph.mjs. */
+      TEST_SOURCE_GRAPH: SourceFile[];
     }
   }
 }

@@ -14,6 +14,7 @@
  *    cancel, and fails the run when the executor stayed silent past the heartbeat timeout. It returns
  *    the next cursor and the instant of the next step (`wakeAt`).
  */
+import { JobCancelledError, JobRunError, type RunResult } from "../jobs/contract";
 import type { JsonValue, NotificationLevel } from "../tasks/types";
 import { readExecutorConfig, type ExecutorConfig, type ExecutorEnv } from "./config";
 import {
@@ -55,32 +56,6 @@ export interface ExecutorRunContext extends Pick<StartRequest, "runId" | "jobId"
   now(): number;
   /** Waits `ms` of real time between start attempts (the scheduler's resolves early on cancel). */
   sleep?(ms: number): Promise<void>;
-}
-
-export interface RunResult {
-  /** The final message of a successful run. */
-  message?: string;
-  /** The run's summary (`/api/system/taskSummaries/{type}/{id}`). */
-  summary?: JsonValue;
-}
-
-/** A run failure with DHIS2 error codes, to be recorded on the job (`errorCodes`). */
-export class JobRunError extends Error {
-  constructor(
-    message: string,
-    readonly errorCodes: string[] = [],
-  ) {
-    super(message);
-    this.name = "JobRunError";
-  }
-}
-
-/** A run that ended because it was cancelled (the scheduler records STOPPED). */
-export class JobCancelledError extends Error {
-  constructor(message = "Job cancelled") {
-    super(message);
-    this.name = "AbortError";
-  }
 }
 
 export const E7010 = "E7010";

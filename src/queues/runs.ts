@@ -10,10 +10,11 @@
  * crash can leave: a finish that was never reported continues (or ends) the run, a start that was
  * requested but never claimed is requested again, a claimed start that never began fails the run.
  *
- * The scheduler calls (see the issue #7 report):
+ * Wiring (the scheduler does not know queues; src/index.ts plugs them in):
  * - `onQueueMemberFinished(env, uid, outcome, now)` after a queued job's run ended (D1 already
- *   updated); the next member is started through its Durable Object's `executeNow`;
- * - `reconcileQueueRuns(env, now)` from its periodic reconcile.
+ *   updated), called by the run listener of hooks.ts; the next member is started through its Durable
+ *   Object's `executeNow(uid, null, "QUEUE")`;
+ * - `reconcileQueueRuns(env, now)` from the Worker's Cron Trigger (src/maintenance.ts).
  * `pendingQueueStart` / `claimQueueStart` let a scheduler pull starts instead (custom starter).
  */
 import { jobObject, syncJobObject } from "../scheduling/sync";
@@ -61,7 +62,7 @@ export const startQueueMember: QueueStarter = async (env, uid, key, now) => {
   if (!(await claimQueueStart(env.DB, uid, key, now))) return;
   let result: string;
   try {
-    result = await jobObject(env, uid).executeNow(uid, null);
+    result = await jobObject(env, uid).executeNow(uid, null, "QUEUE");
   } catch (e) {
     console.error(`queue member ${uid}: start request failed`, e instanceof Error ? e.message : String(e));
     return;
@@ -163,6 +164,11 @@ export const queueFaults = { dropFinishReports: false };
 
 export interface FinishOptions {
   starter?: QueueStarter;
+  /**
+   * The start of the run that ended: a report about an earlier run than the job's last one (a late
+   * retry) is ignored; the reconcile covers whatever it missed.
+   */
+  startedAt?: number;
 }
 
 /**
@@ -182,6 +188,7 @@ export async function onQueueMemberFinished(
   const db = env.DB;
   const row = await loadJob(db, typeof job === "string" ? job : job.uid);
   if (!row || row.queue_name == null || row.queue_position == null) return { action: "none" };
+  if (opts.startedAt !== undefined && row.last_executed !== opts.startedAt) return { action: "none" };
   const queue = row.queue_name;
   const position = row.queue_position;
 

@@ -6,7 +6,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { JobNotifications } from "../tasks/job-notifications";
 import type { TaskSnapshot } from "../tasks/types";
-import { type EngineSnapshot, JobEngine, type ExecuteResult } from "./engine";
+import { type EngineSnapshot, JobEngine, type ExecuteResult, type SyncOptions } from "./engine";
 import type { ProcessNode } from "./progress";
 
 export class JobObject extends DurableObject<Env> {
@@ -24,12 +24,13 @@ export class JobObject extends DurableObject<Env> {
   }
 
   /** Re-read the job's D1 row; arm or disarm the alarm. */
-  async sync(uid: string, opts: { typeFreed?: boolean } = {}): Promise<void> {
+  async sync(uid: string, opts: SyncOptions = {}): Promise<void> {
     await this.engine.sync(uid, opts);
   }
 
-  async executeNow(uid: string, by: string | null): Promise<ExecuteResult> {
-    return this.engine.executeNow(uid, by);
+  /** Run now: `execute` (by a user), or `via` QUEUE (the previous member of the job's queue). */
+  async executeNow(uid: string, by: string | null, via?: "QUEUE"): Promise<ExecuteResult> {
+    return this.engine.executeNow(uid, by, via);
   }
 
   async cancel(uid: string, by: string | null): Promise<{ cancelled: boolean; executingUser: string | null }> {

@@ -5,7 +5,7 @@
  */
 import { formatDate } from "../http/dates";
 import type { NotificationSink } from "../tasks/types";
-import type { FailurePolicy, JobProgress } from "./handlers";
+import type { FailurePolicy, JobProgress } from "../jobs/contract";
 
 export type ProgressStatus = "RUNNING" | "SUCCESS" | "WARNING" | "ERROR" | "CANCELLED";
 

@@ -7,11 +7,13 @@
  *   did): objects never synced, synced to an older version of their row, holding an alarm that is
  *   overdue (it did not fire), running without a heartbeat, or left over from a deleted job are synced
  *   again, so no job is without its alarm for longer than one pass;
- * - queue runs a crash interrupted are continued, requested again or failed (`reconcileQueueRuns`);
  * - cleanup: finished run-once jobs after `jobsCleanupAfterMinutes`; run history of deleted jobs.
+ * HOUSEKEEPING reaches these through its run context (`maintenanceFor`); the Worker's Cron Trigger
+ * runs `scheduledMaintenance` and, beside it, the repairs of other modules (src/maintenance.ts).
  */
-import { reconcileQueueRuns, type ReconcileReport } from "../queues/runs";
+import type { Maintenance } from "../jobs/contract";
 import { loadSettings, type Settings } from "../settings/settings";
+import type { SyncOptions } from "./engine";
 import { syncJobObject } from "./sync";
 import { RUN_ONCE_SQL, resetStaleRuns } from "./store";
 
@@ -22,10 +24,10 @@ const SYNC_CONCURRENCY = 50;
 
 export const STALE_RUN_MESSAGE = "Job run was lost: no heartbeat";
 
-async function syncAll(env: Env, uids: string[]): Promise<number> {
+async function syncAll(env: Env, uids: string[], opts?: SyncOptions): Promise<number> {
   let ok = 0;
   for (let i = 0; i < uids.length; i += SYNC_CONCURRENCY) {
-    const results = await Promise.allSettled(uids.slice(i, i + SYNC_CONCURRENCY).map((uid) => syncJobObject(env, uid)));
+    const results = await Promise.allSettled(uids.slice(i, i + SYNC_CONCURRENCY).map((uid) => syncJobObject(env, uid, opts)));
     ok += results.filter((r) => r.status === "fulfilled").length;
   }
   return ok;
@@ -58,7 +60,8 @@ export async function reconcileJobObjects(env: Env, now: number): Promise<number
     ).bind(MAX_SYNCS_PER_PASS),
   ]);
   const uids = [...outOfStep.results, ...orphans.results].map((r) => r.uid);
-  return syncAll(env, uids);
+  // An occurrence these objects should have run by now starts as a RECOVERY run.
+  return syncAll(env, uids, { recovery: true });
 }
 
 /** DHIS2's housekeeping step: SCHEDULED jobs that are not enabled show DISABLED. */
@@ -100,11 +103,21 @@ export async function pruneRunHistory(env: Env, now: number, minutes: number): P
   return r.meta.changes ?? 0;
 }
 
-/** The Worker's Cron Trigger: stale runs, then reconcile (job objects, then queue runs). */
-export async function scheduledMaintenance(env: Env, now: number): Promise<{ stale: string[]; synced: number; queues: ReconcileReport }> {
+/** The scheduler's part of the Worker's Cron Trigger: stale runs, then the job objects reconciled. */
+export async function scheduledMaintenance(env: Env, now: number): Promise<{ stale: string[]; synced: number }> {
   const settings = await loadSettings(env.DB);
   const stale = await resetStaleJobs(env, now, settings);
   const synced = await reconcileJobObjects(env, now);
-  const queues = await reconcileQueueRuns(env, now);
-  return { stale, synced, queues };
+  return { stale, synced };
+}
+
+/** The maintenance work a run context offers its handler (HOUSEKEEPING). */
+export function maintenanceFor(env: Env): Maintenance {
+  return {
+    resetStaleJobs: (now, settings) => resetStaleJobs(env, now, settings),
+    markDisabledJobs: () => markDisabledJobs(env),
+    cleanupFinishedRunOnceJobs: (now, minutes) => cleanupFinishedRunOnceJobs(env, now, minutes),
+    reconcileJobObjects: (now) => reconcileJobObjects(env, now),
+    pruneRunHistory: (now, minutes) => pruneRunHistory(env, now, minutes),
+  };
 }

@@ -8,17 +8,10 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { setExecutorTransport } from "../../src/executor/config";
-import {
-  beginExecutorRun,
-  JobCancelledError,
-  JobRunError,
-  stepExecutorRun,
-  type ExecutorRunContext,
-  type ExecutorStep,
-  type RunResult,
-} from "../../src/executor/handler";
+import { beginExecutorRun, stepExecutorRun, type ExecutorRunContext, type ExecutorStep } from "../../src/executor/handler";
 import { HEADER_IDEMPOTENCY, HEADER_SIGNATURE, signedRequest, type FetchLike, type StartRequest } from "../../src/executor/protocol";
 import { manualClock, setClock } from "../../src/http/clock";
+import { JobCancelledError, JobRunError, type RunResult } from "../../src/jobs/contract";
 import { handleBridgeRequest, MemoryRunHost, type BridgeDeps } from "../../bridge/src/runner";
 import { analyticsScript, StubDhis2 } from "./stub-dhis2";
 

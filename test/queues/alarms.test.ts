@@ -8,7 +8,7 @@ import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { manualClock, setClock } from "../../src/http/clock";
 import { queueFaults, reconcileQueueRuns } from "../../src/queues/runs";
-import { scheduledMaintenance } from "../../src/scheduling/reconcile";
+import { cronMaintenance } from "../../src/maintenance";
 import { api, json } from "../helpers";
 import { deleteJobAlarms, jobRow, seedJob, T0 } from "./support";
 
@@ -130,8 +130,8 @@ describe("queue runs with real alarms", () => {
     queueFaults.dropFinishReports = false;
     clockNow.advance(60_000);
     // The Worker's Cron Trigger repairs it, once.
-    expect((await scheduledMaintenance(env, clockNow.now())).queues.continued).toEqual([a]);
-    expect((await scheduledMaintenance(env, clockNow.now())).queues.continued).toEqual([]);
+    expect((await cronMaintenance(env, clockNow.now())).queues.continued).toEqual([a]);
+    expect((await cronMaintenance(env, clockNow.now())).queues.continued).toEqual([]);
     expect(await runMember(b)).toBe("COMPLETED");
     expect(await runMember(c)).toBe("COMPLETED");
     await reconcileQueueRuns(env, clockNow.now() + 600_000);

@@ -13,7 +13,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { manualClock, setClock } from "../../src/http/clock";
 import { generateUid } from "../../src/http/uid";
 import { PREWARM_MS, setPrewarmMs } from "../../src/scheduling/engine";
-import { registerJobHandler, type JobRunContext } from "../../src/scheduling/handlers";
+import type { JobRunContext } from "../../src/jobs/contract";
+import { registerJobHandler } from "../../src/scheduling/handlers";
 import type { JobObject } from "../../src/scheduling/job-object";
 import { reconcileJobObjects } from "../../src/scheduling/reconcile";
 import { jobObject } from "../../src/scheduling/sync";

@@ -1,14 +1,27 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { JobRunError } from "../../src/executor/handler";
+import { JobRunError, type JobRunContext } from "../../src/jobs/contract";
 import type { JobObject } from "../../src/scheduling/job-object";
 import { JobEngine, setPrewarmMs } from "../../src/scheduling/engine";
-import { registerJobHandler, type JobRunContext } from "../../src/scheduling/handlers";
+import { registerJobHandler } from "../../src/scheduling/handlers";
 import { scheduledMaintenance } from "../../src/scheduling/reconcile";
 import { tryStartRun } from "../../src/scheduling/store";
 import { syncJobObject } from "../../src/scheduling/sync";
 import { api, json } from "../helpers";
-import { T0, alarmOf, fire, gate, insertJob, row, runs, stub, until, schedulerTestLifecycle } from "./support";
+import {
+  T0,
+  alarmOf,
+  fire,
+  gate,
+  insertJob,
+  insertRunningJob,
+  leaveRunMarker,
+  row,
+  runs,
+  stub,
+  until,
+  schedulerTestLifecycle,
+} from "./support";
 
 const clk = schedulerTestLifecycle(["DATA_INTEGRITY", "RESOURCE_TABLE", "TEST"]);
 
@@ -405,12 +418,7 @@ describe("runs: overlap, job-type exclusivity, cancel, failures", () => {
   });
 
   it("a crash mid-run: the stale heartbeat is detected, the run FAILED and the job rescheduled", async () => {
-    const uid = await insertJob({ cron: "0 * * * * *", status: "RUNNING", lastExecuted: T0 - 20 * 60_000, lastAlive: T0 - 11 * 60_000 });
-    await env.DB.prepare(
-      `INSERT INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, status) VALUES (?, 'TEST', 'CRON', ?, ?, 'RUNNING')`,
-    )
-      .bind(uid, T0 - 20 * 60_000, T0 - 20 * 60_000)
-      .run();
+    const uid = await insertRunningJob(T0 - 20 * 60_000, T0 - 11 * 60_000);
     const result = await scheduledMaintenance(env, T0);
     expect(result.stale).toEqual([uid]);
     expect((await row(uid))!).toMatchObject({
@@ -432,19 +440,9 @@ describe("runs: overlap, job-type exclusivity, cancel, failures", () => {
   });
 
   it("an object that restarts mid-run marks its lost run FAILED at once", async () => {
-    const uid = await insertJob({ cron: "0 * * * * *", status: "RUNNING", lastExecuted: T0 - 1000, lastAlive: T0 - 1000 });
-    await env.DB.prepare(
-      `INSERT INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, status) VALUES (?, 'TEST', 'CRON', ?, ?, 'RUNNING')`,
-    )
-      .bind(uid, T0 - 1000, T0 - 1000)
-      .run();
+    const uid = await insertRunningJob(T0 - 1000);
     await syncJobObject(env, uid); // binds the object
-    // The marker a run leaves in the object's storage, without a live run (the instance died).
-    await runInDurableObject(stub(uid), (instance) => {
-      const engine = (instance as unknown as { engine: { state: Record<string, unknown>; save(): void } }).engine;
-      engine.state.running = { runId: "x", runRowId: 1, scheduledAt: T0 - 1000, trigger: "CRON", startedAt: T0 - 1000, executedBy: null };
-      engine.save();
-    });
+    await leaveRunMarker(uid, T0 - 1000);
     await syncJobObject(env, uid);
     expect((await row(uid))!).toMatchObject({ job_status: "SCHEDULED", last_executed_status: "FAILED", error_codes: "E7012" });
     expect((await runs(uid))[0].status).toBe("FAILED");

@@ -88,6 +88,36 @@ export async function insertJob(init: JobInit): Promise<string> {
   return uid;
 }
 
+/** A CRON job RUNNING since `startedAt`, with the run's history row, as a crash mid-run leaves it. */
+export async function insertRunningJob(startedAt: number, lastAlive = startedAt): Promise<string> {
+  const uid = await insertJob({ cron: "0 * * * * *", status: "RUNNING", lastExecuted: startedAt, lastAlive });
+  await env.DB.prepare(
+    `INSERT INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, status) VALUES (?, 'TEST', 'CRON', ?, ?, 'RUNNING')`,
+  )
+    .bind(uid, startedAt, startedAt)
+    .run();
+  return uid;
+}
+
+/**
+ * The run marker a run leaves in its (bound) object's storage, without a live run: the instance that
+ * ran it died. An engine of before version 1 wrote it like this (no job type or name in it).
+ */
+export async function leaveRunMarker(uid: string, startedAt: number): Promise<void> {
+  await runInDurableObject(stub(uid), (instance) => {
+    const engine = (instance as any).engine;
+    engine.state.running = {
+      runId: `${uid}-${startedAt}`,
+      runRowId: 1,
+      scheduledAt: startedAt,
+      trigger: "CRON",
+      startedAt,
+      executedBy: null,
+    };
+    engine.save();
+  });
+}
+
 export function track(uid: string): void {
   used.add(uid);
 }

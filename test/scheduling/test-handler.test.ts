@@ -1,11 +1,11 @@
 /** The TEST job handler's knobs, run against a plain context (no object, no D1). */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { JobRunError } from "../../src/executor/handler";
+import { JobRunError, type JobRunContext } from "../../src/jobs/contract";
 import { manualClock } from "../../src/http/clock";
 import { testHandler } from "../../src/jobs/handlers/test";
-import type { JobRunContext } from "../../src/scheduling/handlers";
 import { ProgressTracker } from "../../src/scheduling/progress";
+import { maintenanceFor } from "../../src/scheduling/reconcile";
 import type { NotificationLevel } from "../../src/tasks/types";
 
 function context(parameters: Record<string, unknown>, opts: { cancelAfterItems?: number } = {}) {
@@ -43,6 +43,7 @@ function context(parameters: Record<string, unknown>, opts: { cancelAfterItems?:
       slept += ms;
       clk.advance(ms);
     },
+    maintenance: maintenanceFor(env),
   };
   return { ctx, tracker, messages, slept: () => slept };
 }

@@ -5,7 +5,8 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateUid, isValidUid } from "../../src/http/uid";
-import { JobNotifications, KV_PROGRESS_INTERVAL_MS, notificationUid } from "../../src/tasks/job-notifications";
+import { JobNotifications, KV_PROGRESS_INTERVAL_MS } from "../../src/tasks/job-notifications";
+import { notificationUid } from "../../src/tasks/notification-rows";
 import { summaryKey, taskKey, type TaskKeyMetadata } from "../../src/tasks/kv";
 
 const T0 = Date.UTC(2026, 10, 29, 8, 0, 0, 0);

@@ -7,8 +7,7 @@
  * `failWithPostCondition` (all work succeeds, then the run fails) and `runStagesParallel`.
  * The run checks for a cancel before every item and while it waits.
  */
-import { JobRunError } from "../../executor/handler";
-import type { FailurePolicy, JobHandler, JobRunContext } from "../../scheduling/handlers";
+import { type FailurePolicy, type JobHandler, type JobRunContext, JobRunError } from "../contract";
 
 const POLICIES = new Set(["PARENT", "FAIL", "SKIP_STAGE", "SKIP_ITEM", "SKIP_ITEM_OUTLIER"]);
 

@@ -5,8 +5,7 @@
  * Decisions are the pure functions of `user-policies.ts`; this file reads and writes D1 and reports
  * progress and a summary.
  */
-import type { ExecutorRunContext, RunResult } from "../../executor/handler";
-import { JobRunError } from "../../executor/handler";
+import { type JobRunContext, JobRunError, type RunResult } from "../contract";
 import { purgeExpired } from "../../executor/store";
 import { formatDate, serverTimeZone } from "../../http/dates";
 import { forgetUser } from "../../users/credential-cache";
@@ -23,7 +22,7 @@ import {
   type UserActivityRow,
 } from "./user-policies";
 
-/** The part of the scheduler's progress API (src/scheduling/handlers.ts `JobProgress`) these jobs use. */
+/** The part of the scheduler's progress API (`JobProgress` in ../contract.ts) these jobs use. */
 export interface StageProgress {
   startingStage(description: string, totalItems?: number): void;
   completedStage(summary?: string): void;
@@ -33,8 +32,9 @@ export interface StageProgress {
   warn(message: string): void;
 }
 
-/** What the user jobs need from a run (a subset of the executor run context). */
-export type UserJobContext = Pick<ExecutorRunContext, "parameters" | "notify" | "now" | "signal"> & {
+/** What the user jobs need from a run (a subset of the run context). */
+export type UserJobContext = Pick<JobRunContext, "parameters" | "notify" | "now"> & {
+  signal?: AbortSignal;
   env: { DB: D1Database; SERVER_TIMEZONE?: string };
   /** The scheduler's stage/item progress API; without it, messages go straight to `notify`. */
   progress?: StageProgress;
