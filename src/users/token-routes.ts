@@ -25,7 +25,7 @@ import { coerceNumber } from "../http/json-input";
 import { uidParam } from "../http/params";
 import { apiUrl, jsonResponse } from "../http/respond";
 import type { AppEnv } from "../http/router";
-import { echo, type ErrorReport, importReportConflict, notFoundObject, objectReport, webMessage } from "../http/webmessage";
+import { ApiError, echo, type ErrorReport, importReportConflict, notFoundObject, objectReport, webMessage } from "../http/webmessage";
 import { ERRORS, fieldsQuery, SECURITY } from "./openapi";
 import { MAX_INSTANT } from "./manage";
 import { inheritAttributes, parseTokenAttributes, readTokenAttributes, type TokenAttribute } from "./token-attributes";
@@ -170,6 +170,8 @@ export function registerTokenRoutes(router: OpenAPIHono<AppEnv>): void {
     const now = clock.now();
     const credential = c.get("credential");
     const parent = credential?.scheme === "token" ? await findTokenByUid(c.env.DB, credential.id) : null;
+    // The token used was revoked meanwhile: nothing to inherit from, so nothing may be created.
+    if (credential?.scheme === "token" && !parent) throw new ApiError(401, "Unauthorized");
     const limits = { parent, maxLifetimeDays: await getSetting(c.env.DB, "apiTokenMaxLifetimeDays") };
     const { expire, name, attributes, errors } = readTokenInput(body, now, limits);
     if (errors.length) throw importReportConflict(TOKEN_KLASS, undefined, errors);
