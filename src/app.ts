@@ -1,12 +1,14 @@
 /**
- * The HTTP application: global middleware (CORS, authentication, CSRF, errors), one router per concern
- * mounted under /api, and the OpenAPI document generated from the routes' zod schemas.
+ * The HTTP application: global middleware (CORS, authentication, CSRF, undeclared list parameters,
+ * errors), one router per concern mounted under /api, and the OpenAPI document generated from the
+ * routes' zod schemas.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { corsMiddleware } from "./http/cors";
 import { csrfMiddleware } from "./http/csrf";
 import { d1Sessions } from "./http/d1-session";
 import { notFoundHandler, onError } from "./http/errors";
+import { declaredQueryGuard } from "./http/query-guard";
 import { normalizedPath } from "./http/path";
 import { type AppEnv, validationHook } from "./http/router";
 import { jobConfigurationRoutes } from "./jobconfigs/routes";
@@ -16,7 +18,7 @@ import { systemRoutes } from "./system/routes";
 import { taskRoutes } from "./tasks/routes";
 import { authMiddleware } from "./users/auth";
 import { userRoutes } from "./users/routes";
-import { openApiRoutes } from "./openapi/routes";
+import { OPENAPI_INFO, openApiRoutes } from "./openapi/routes";
 import { settingsRoutes } from "./settings/routes";
 import { appShellRoutes } from "./appshell/routes";
 import { queueRoutes } from "./queues/routes";
@@ -30,6 +32,11 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use("*", csrfMiddleware);
   // After authentication, which reads the primary (a password change or revocation applies at once).
   app.use("*", d1Sessions("DB"));
+  // filter / order / fields only where a route declares (and so applies) them.
+  app.use(
+    "*",
+    declaredQueryGuard(() => app.getOpenAPI31Document({ openapi: "3.1.0", info: OPENAPI_INFO })),
+  );
   app.route("/api", systemRoutes);
   app.route("/api", taskRoutes);
   app.route("/api", userRoutes);

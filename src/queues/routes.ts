@@ -10,6 +10,9 @@ import type { Context } from "hono";
 import { currentUser } from "../users/auth";
 import { readJsonBody } from "../http/body";
 import { clock } from "../http/clock";
+import { applyFields, parseFields } from "../http/fields";
+import { repeatableQuery } from "../http/params";
+import { jsonResponse, untypedResponse } from "../http/respond";
 import { type AppEnv, createRouter, SECURED } from "../http/router";
 import { badRequest } from "../http/webmessage";
 import { WebMessageSchema } from "../http/openapi";
@@ -169,7 +172,10 @@ const getRoute = createRoute({
   summary: "One queue: its name, cron and job UIDs in order",
   tags: TAGS,
   security: SECURITY,
-  request: { params: nameParam },
+  request: {
+    params: nameParam,
+    query: z.object({ fields: repeatableQuery("Field filter, e.g. `cronExpression,sequence,name` (the Scheduler app's)") }),
+  },
   responses: {
     200: { description: "The queue", content: { "application/json": { schema: QueueSchema } } },
     404: wm("E7020 `Job queue does not exist: `<name>``"),
@@ -178,7 +184,11 @@ const getRoute = createRoute({
 
 queueRoutes.openapi(getRoute, async (c) => {
   const { name } = c.req.valid("param");
-  return c.json(await getQueue(c.env.DB, name), 200, JSON_UTF8);
+  const { fields } = c.req.valid("query");
+  const queue = await getQueue(c.env.DB, name);
+  if (fields === undefined) return c.json(queue, 200, JSON_UTF8);
+  // Field-filtered: the escape hatch.
+  return untypedResponse(jsonResponse(applyFields(queue, parseFields(fields))));
 });
 
 const writeErrors = {
