@@ -17,7 +17,7 @@ import { type AppEnv, createRouter, SECURED } from "../http/router";
 import { badRequest } from "../http/webmessage";
 import { WebMessageSchema } from "../http/openapi";
 import { queueableEntries, schedulerEntries } from "./entries";
-import { createQueue, deleteQueue, getQueue, type QueueInput, updateQueue } from "./service";
+import { createQueue, deleteQueue, getQueue, type QueueInput, type QueueWriter, updateQueue } from "./service";
 import { loadAllJobs, loadQueueNames } from "./store";
 import { serverTimeZone } from "../http/dates";
 import { requireSchedulingAdmin } from "../scheduling/access";
@@ -75,10 +75,10 @@ const nameParam = z.object({
 
 const tz = (c: Context<AppEnv>) => serverTimeZone(c.env);
 
-function requireWriter(c: Context<AppEnv>): string {
+function requireWriter(c: Context<AppEnv>): QueueWriter {
   const user = currentUser(c);
   requireSchedulingAdmin(user);
-  return user.uid;
+  return user;
 }
 
 /** Reads `{name?, cronExpression?, sequence?}` as Jackson would (`""` = absent, unknown members ignored). */
@@ -215,9 +215,9 @@ const createRouteDef = createRoute({
 
 queueRoutes.openapi(createRouteDef, async (c) => {
   const { name } = c.req.param() as { name: string };
-  const userUid = requireWriter(c);
+  const writer = requireWriter(c);
   const input = await readQueueBody(c);
-  await createQueue(c.env, name, input, clock.now(), userUid);
+  await createQueue(c.env, name, input, clock.now(), writer);
   return new Response(null, { status: 201 }) as never;
 });
 documentWithBody(createRouteDef);
@@ -234,9 +234,9 @@ const updateRouteDef = createRoute({
 
 queueRoutes.openapi(updateRouteDef, async (c) => {
   const { name } = c.req.param() as { name: string };
-  const userUid = requireWriter(c);
+  const writer = requireWriter(c);
   const input = await readQueueBody(c);
-  await updateQueue(c.env, name, input, clock.now(), userUid);
+  await updateQueue(c.env, name, input, clock.now(), writer);
   return emptyResponse(204) as never;
 });
 documentWithBody(updateRouteDef);
@@ -253,7 +253,7 @@ const deleteRouteDef = createRoute({
 
 queueRoutes.openapi(deleteRouteDef, async (c) => {
   const { name } = c.req.valid("param");
-  const userUid = requireWriter(c);
-  await deleteQueue(c.env, name, clock.now(), userUid);
+  const writer = requireWriter(c);
+  await deleteQueue(c.env, name, clock.now(), writer.uid);
   return emptyResponse(204) as never;
 });
