@@ -43,8 +43,13 @@ export function intervalReport(w: JobWrite, minSeconds: number, now: number, tim
   if (seconds === null || seconds >= minSeconds) return null;
   return errorReport(JOB_CONFIGURATION_KLASS, "E7010", [`runs every ${seconds} seconds`], {
     errorProperty: property,
-    message:
-      `The schedule runs every ${seconds} seconds, more often than a user who is not a superuser may schedule ` +
-      `(system setting jobsMinIntervalSeconds = ${minSeconds}).`,
+    message: tooFrequentMessage(seconds, minSeconds),
   });
+}
+
+export function tooFrequentMessage(seconds: number, minSeconds: number): string {
+  return (
+    `The schedule runs every ${seconds} seconds, more often than a user who is not a superuser may schedule ` +
+    `(system setting jobsMinIntervalSeconds = ${minSeconds}).`
+  );
 }

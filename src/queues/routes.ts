@@ -17,7 +17,7 @@ import { type AppEnv, createRouter, SECURED } from "../http/router";
 import { badRequest } from "../http/webmessage";
 import { WebMessageSchema } from "../http/openapi";
 import { queueableEntries, schedulerEntries } from "./entries";
-import { createQueue, deleteQueue, getQueue, type QueueInput, updateQueue } from "./service";
+import { createQueue, deleteQueue, getQueue, type QueueInput, type QueueWriter, updateQueue } from "./service";
 import { loadAllJobs, loadQueueNames } from "./store";
 import { serverTimeZone } from "../http/dates";
 import { requireSchedulingAdmin } from "../scheduling/access";
@@ -78,10 +78,10 @@ const nameParam = z.object({
 
 const tz = (c: Context<AppEnv>) => serverTimeZone(c.env);
 
-function requireWriter(c: Context<AppEnv>): string {
+function requireWriter(c: Context<AppEnv>): QueueWriter {
   const user = currentUser(c);
   requireSchedulingAdmin(user);
-  return user.uid;
+  return user;
 }
 
 /** Reads `{name?, cronExpression?, sequence?}` as Jackson would (`""` = absent, unknown members ignored). */
@@ -220,9 +220,9 @@ const createRouteDef = createRoute({
 
 queueRoutes.openapi(createRouteDef, async (c) => {
   const { name } = c.req.param() as { name: string };
-  const userUid = requireWriter(c);
+  const writer = requireWriter(c);
   const input = await readQueueBody(c);
-  await createQueue(c.env, name, input, clock.now(), userUid);
+  await createQueue(c.env, name, input, clock.now(), writer);
   return c.body(null, 201);
 });
 documentWithBody(createRouteDef);
@@ -239,9 +239,9 @@ const updateRouteDef = createRoute({
 
 queueRoutes.openapi(updateRouteDef, async (c) => {
   const { name } = c.req.param() as { name: string };
-  const userUid = requireWriter(c);
+  const writer = requireWriter(c);
   const input = await readQueueBody(c);
-  await updateQueue(c.env, name, input, clock.now(), userUid);
+  await updateQueue(c.env, name, input, clock.now(), writer);
   return c.body(null, 204);
 });
 documentWithBody(updateRouteDef);
@@ -258,7 +258,7 @@ const deleteRouteDef = createRoute({
 
 queueRoutes.openapi(deleteRouteDef, async (c) => {
   const { name } = c.req.valid("param");
-  const userUid = requireWriter(c);
-  await deleteQueue(c.env, name, clock.now(), userUid);
+  const writer = requireWriter(c);
+  await deleteQueue(c.env, name, clock.now(), writer.uid);
   return c.body(null, 204);
 });

@@ -12,6 +12,7 @@
  * sent, so a local client may choose it. A request without it (only a direct call of the Worker, as
  * the tests make) has no address: it is not throttled, and its lockout rows use the address `unknown`.
  */
+import { logEvent } from "../http/log";
 
 /** The binding's period in seconds (wrangler.jsonc `ratelimits[AUTH_FAILURES].simple.period`). */
 export const AUTH_THROTTLE_PERIOD_S = 60;
@@ -61,7 +62,15 @@ export async function countFailure(
   now: number,
 ): Promise<{ retryAfter: number; started: boolean } | null> {
   if (address === null) return null;
-  const { success } = await limiter.limit({ key: address });
+  let success: boolean;
+  try {
+    ({ success } = await limiter.limit({ key: address }));
+  } catch (e) {
+    // The failure is refused anyway (401) and still counts towards the account's lockout; only the
+    // per-address budget is unknown for this request.
+    logEvent("error", "auth_throttle_unavailable", { error: e });
+    return null;
+  }
   if (success) return null;
   const known = throttledFor(address, now);
   if (known !== null) return { retryAfter: known, started: false };

@@ -85,6 +85,36 @@ describe("quota settings", () => {
     expect(tenSeconds.status).toBe(201);
   });
 
+  it("a queue's cron is held to jobsMinIntervalSeconds too (non-superusers), and not for a superuser", async () => {
+    const members: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const res = await call("POST", "/api/jobConfigurations", sched.auth, {
+        name: name(),
+        jobType: "DATA_INTEGRITY",
+        cronExpression: uniqueCron(),
+      });
+      expect(res.status).toBe(201);
+      members.push(((await res.json()) as any).response.uid);
+    }
+    const queue = `quota-${crypto.randomUUID().slice(0, 8)}`;
+    const everySecond = { cronExpression: "*/1 * * * * *", sequence: members };
+    const refused = await call("POST", `/api/scheduler/queues/${queue}`, sched.auth, everySecond);
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({
+      httpStatusCode: 409,
+      errorCode: "E7010",
+      message:
+        "The schedule runs every 1 seconds, more often than a user who is not a superuser may schedule (system setting jobsMinIntervalSeconds = 60).",
+    });
+    expect(
+      (await call("POST", `/api/scheduler/queues/${queue}`, sched.auth, { cronExpression: "0 */5 * * * *", sequence: members })).status,
+    ).toBe(201);
+    // Tightening the queue's cron later is refused the same way; a superuser may.
+    expect((await call("PUT", `/api/scheduler/queues/${queue}`, sched.auth, everySecond)).status).toBe(409);
+    expect((await call("PUT", `/api/scheduler/queues/${queue}`, admin(), everySecond)).status).toBe(204);
+    expect((await call("DELETE", `/api/scheduler/queues/${queue}`, admin())).status).toBe(204);
+  });
+
   it("a non-superuser may create at most jobsMaxPerUser job configurations", async () => {
     const mine = (await env.DB.prepare(`SELECT COUNT(*) AS n FROM job_configurations WHERE created_by = ?`)
       .bind(sched.uid)
