@@ -5,26 +5,11 @@
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
+import { captureConsole } from "../console-capture";
 import { downKv, FaultPlan, failingDb, fetchWith } from "../reliability/support";
 
 /** Every line written to console.error while `fn` runs, parsed when it is JSON. */
-async function errorLines(fn: () => Promise<unknown>): Promise<{ raw: string[]; json: Record<string, any>[] }> {
-  const spy = vi.spyOn(console, "error").mockImplementation(() => undefined);
-  try {
-    await fn();
-    const raw = spy.mock.calls.map((args) => args.map(String).join(" "));
-    const json = raw.flatMap((line) => {
-      try {
-        return [JSON.parse(line) as Record<string, any>];
-      } catch {
-        return [];
-      }
-    });
-    return { raw, json };
-  } finally {
-    spy.mockRestore();
-  }
-}
+const errorLines = (fn: () => Promise<unknown>) => captureConsole(fn, ["error"]);
 
 afterEach(() => vi.restoreAllMocks());
 

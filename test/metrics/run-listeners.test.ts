@@ -10,32 +10,14 @@ import { runAnalytics, runLog } from "../../src/metrics/run-listeners";
 import { runListener } from "../../src/scheduling/hooks";
 import type { RunEndedEvent } from "../../src/scheduling/run-events";
 import { syncJobObject } from "../../src/scheduling/sync";
+import { captureConsole } from "../console-capture";
 import { api } from "../helpers";
 import { T0, fire, insertJob, schedulerTestLifecycle } from "../scheduling/support";
 
 const clk = schedulerTestLifecycle(["DATA_INTEGRITY"]);
 
 /** The JSON lines written to the console (log, warn, error) while `fn` runs. */
-async function jsonLines(fn: () => Promise<unknown>): Promise<Record<string, any>[]> {
-  const lines: string[] = [];
-  const spies = (["log", "warn", "error"] as const).map((m) =>
-    vi.spyOn(console, m).mockImplementation((...args: unknown[]) => {
-      lines.push(args.map(String).join(" "));
-    }),
-  );
-  try {
-    await fn();
-  } finally {
-    for (const s of spies) s.mockRestore();
-  }
-  return lines.flatMap((l) => {
-    try {
-      return [JSON.parse(l) as Record<string, any>];
-    } catch {
-      return [];
-    }
-  });
-}
+const jsonLines = async (fn: () => Promise<unknown>) => (await captureConsole(fn)).json;
 
 afterEach(() => vi.restoreAllMocks());
 
