@@ -34,4 +34,5 @@ const r = spawnSync(path.join(root, "node_modules", ".bin", "redocly"), ["lint",
   env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" },
 });
 await rm(dir, { recursive: true, force: true });
+if (r.error) console.error(`openapi-lint: could not run redocly (${r.error.message}); run npm ci`);
 process.exit(r.status ?? 1);
