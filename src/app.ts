@@ -1,11 +1,14 @@
 /**
- * The HTTP application: global middleware (CORS, authentication, CSRF, errors), one router per concern
- * mounted under /api, and the OpenAPI document generated from the routes' zod schemas.
+ * The HTTP application: global middleware (CORS, authentication, CSRF, undeclared list parameters,
+ * errors), one router per concern mounted under /api, and the OpenAPI document generated from the
+ * routes' zod schemas.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { corsMiddleware } from "./http/cors";
 import { csrfMiddleware } from "./http/csrf";
-import { errorResponse, notFoundHandler } from "./http/errors";
+import { d1Sessions } from "./http/d1-session";
+import { notFoundHandler, onError } from "./http/errors";
+import { declaredQueryGuard } from "./http/query-guard";
 import { normalizedPath } from "./http/path";
 import { type AppEnv, validationHook } from "./http/router";
 import { jobConfigurationRoutes } from "./jobconfigs/routes";
@@ -15,11 +18,12 @@ import { systemRoutes } from "./system/routes";
 import { taskRoutes } from "./tasks/routes";
 import { authMiddleware } from "./users/auth";
 import { userRoutes } from "./users/routes";
-import { openApiRoutes } from "./openapi/routes";
+import { OPENAPI_INFO, openApiRoutes } from "./openapi/routes";
 import { settingsRoutes } from "./settings/routes";
 import { appShellRoutes } from "./appshell/routes";
 import { queueRoutes } from "./queues/routes";
 import { executorRoutes } from "./executor/routes";
+import { metricsRoutes } from "./metrics/routes";
 import { alertRoutes } from "./alerts/routes";
 
 export function createApp(): OpenAPIHono<AppEnv> {
@@ -27,6 +31,13 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use("*", corsMiddleware);
   app.use("*", authMiddleware);
   app.use("*", csrfMiddleware);
+  // After authentication, which reads the primary (a password change or revocation applies at once).
+  app.use("*", d1Sessions("DB"));
+  // filter / order / fields only where a route declares (and so applies) them.
+  app.use(
+    "*",
+    declaredQueryGuard(() => app.getOpenAPI31Document({ openapi: "3.1.0", info: OPENAPI_INFO })),
+  );
   app.route("/api", systemRoutes);
   app.route("/api", taskRoutes);
   app.route("/api", userRoutes);
@@ -38,9 +49,10 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api", queueRoutes);
   app.route("/api", alertRoutes);
   app.route("/api", executorRoutes);
+  app.route("/api", metricsRoutes);
   app.route("/", appShellRoutes);
   app.route("/api", openApiRoutes(app));
-  app.onError((err) => errorResponse(err));
+  app.onError(onError);
   app.notFound(notFoundHandler(() => app.routes));
   return app;
 }

@@ -13,7 +13,7 @@
  */
 import type { RunEvent } from "../scheduling/run-events";
 import { isRunEnd } from "../scheduling/run-events";
-import type { AlertKind, Conditions } from "./schemas";
+import type { AlertKind, Conditions } from "./model";
 
 export interface Episode {
   /** Failed runs in a row. */

@@ -28,7 +28,7 @@ import {
   loadDeliveriesForSend,
   markDeadLetters,
 } from "./store";
-import { emailConfigured, maskUrl } from "./validate";
+import { emailConfigured, maskUrl } from "./model";
 
 export const LEASE_MS = 60_000;
 export const SEND_TIMEOUT_MS = 10_000;

@@ -18,7 +18,7 @@ import type { RunEvent, RunListener } from "../scheduling/run-events";
 import { isRunEnd } from "../scheduling/run-events";
 import { decide, mayBeLate, NO_EPISODE, sameEpisode } from "./decide";
 import { buildPayload } from "./message";
-import { LATE_SECONDS_MIN } from "./schemas";
+import { LATE_SECONDS_MIN } from "./model";
 import {
   activeRulesFor,
   insertDelivery,

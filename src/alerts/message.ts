@@ -9,7 +9,7 @@
  */
 import type { RunEvent } from "../scheduling/run-events";
 import { isRunEnd } from "../scheduling/run-events";
-import type { AlertKind } from "./schemas";
+import type { AlertKind } from "./model";
 
 export const PAYLOAD_PROTOCOL = 1;
 

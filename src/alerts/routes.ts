@@ -20,14 +20,9 @@ import { badRequest, importReportConflict, objectReport } from "../http/webmessa
 import { clock } from "../http/clock";
 import { requireSchedulingAdmin } from "../scheduling/access";
 import { currentUser } from "../users/auth";
-import {
-  ALERT_RULE_KLASS,
-  AlertDeliveryListSchema,
-  AlertRuleInputSchema,
-  AlertRuleListSchema,
-  AlertRuleSchema,
-  DELIVERY_STATES,
-} from "./schemas";
+import { isLocalDevelopment } from "../users/bootstrap";
+import { ALERT_RULE_KLASS, DELIVERY_STATES } from "./model";
+import { AlertDeliveryListSchema, AlertRuleInputSchema, AlertRuleListSchema, AlertRuleSchema } from "./schemas";
 import { createRule, getRuleView, listRuleViews, removeRule, replaceRule, ruleDeliveries } from "./service";
 import { issueReports } from "./validate";
 
@@ -115,7 +110,7 @@ alertRoutes.openapi(
   createRuleRoute,
   async (c) => {
     const userUid = currentUser(c).uid;
-    const uid = await createRule(c.env, c.req.valid("json"), clock.now(), userUid);
+    const uid = await createRule(c.env, c.req.valid("json"), clock.now(), userUid, isLocalDevelopment(c.env, c.req.url));
     return c.json(objectMessage(201, uid), 201, { ...JSON_HEADERS, Location: apiUrl(c, `/scheduler/alerts/${uid}`) });
   },
   (result, c) => {
@@ -160,7 +155,7 @@ alertRoutes.openapi(
   async (c) => {
     const userUid = currentUser(c).uid;
     const { id } = c.req.valid("param");
-    await replaceRule(c.env, id, c.req.valid("json"), clock.now(), userUid);
+    await replaceRule(c.env, id, c.req.valid("json"), clock.now(), userUid, isLocalDevelopment(c.env, c.req.url));
     return c.json(objectMessage(200, id), 200, JSON_HEADERS);
   },
   (result, c) => {

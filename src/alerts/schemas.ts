@@ -1,6 +1,6 @@
 /**
  * Alert rules and deliveries as zod schemas: the one source of the body validation, of the types and of
- * the OpenAPI document of `/api/scheduler/alerts` (src/alerts/routes.ts).
+ * the OpenAPI document of `/api/scheduler/alerts` (src/alerts/routes.ts). Limits and names: model.ts.
  *
  * - scope: ALL_JOBS, JOB_TYPES (`jobTypes`) or JOBS (`jobs`);
  * - conditions: `failed`, `lost`, `lateSeconds` (start later than N seconds), `failuresInARow` (K),
@@ -11,33 +11,25 @@
  */
 import { z } from "@hono/zod-openapi";
 
-export const ALERT_RULE_KLASS = "org.hisp.hrhis4.alerts.AlertRule";
+import {
+  ALERT_KINDS,
+  type Conditions,
+  DELIVERY_STATES,
+  EMAIL_MAX_LENGTH,
+  EMAIL_PATTERN,
+  FAILURES_MAX,
+  FAILURES_MIN,
+  LATE_SECONDS_MAX,
+  LATE_SECONDS_MIN,
+  MAX_TARGETS,
+  NAME_MAX_LENGTH,
+  SCOPES,
+  SECRET_MAX_LENGTH,
+  SECRET_MIN_LENGTH,
+  URL_MAX_LENGTH,
+} from "./model";
 
-export const NAME_MAX_LENGTH = 230;
-export const MAX_TARGETS = 100;
-export const URL_MAX_LENGTH = 2048;
-export const SECRET_MIN_LENGTH = 16;
-export const SECRET_MAX_LENGTH = 256;
-export const EMAIL_MAX_LENGTH = 254;
-export const LATE_SECONDS_MIN = 5;
-export const LATE_SECONDS_MAX = 86_400;
-export const FAILURES_MIN = 2;
-export const FAILURES_MAX = 100;
-/** Rules per server: every run end is matched against them. */
-export const MAX_RULES = 100;
-
-export const SCOPES = ["ALL_JOBS", "JOB_TYPES", "JOBS"] as const;
-export type Scope = (typeof SCOPES)[number];
-
-export const ALERT_KINDS = ["FAILED", "LOST", "LATE", "FAILURES_IN_A_ROW", "RECOVERED"] as const;
-export type AlertKind = (typeof ALERT_KINDS)[number];
-
-export const DELIVERY_STATES = ["PENDING", "QUEUED", "SENDING", "RETRYING", "DELIVERED", "FAILED", "DEAD_LETTER", "DISCARDED"] as const;
-export type DeliveryState = (typeof DELIVERY_STATES)[number];
-
-/** A plain e-mail address (local part @ domain with a dot), no display name. */
-export const EMAIL_PATTERN =
-  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+export type { AlertKind, Conditions, DeliveryState, Scope } from "./model";
 
 export const ConditionsSchema = z
   .strictObject({
@@ -59,8 +51,7 @@ export const ConditionsSchema = z
       .openapi({ description: "This many failed runs in a row (not with `failed`, which alerts at the first)" }),
     recovered: z.boolean().optional().openapi({ description: "Alert again when a job with an open episode runs healthy again" }),
   })
-  .openapi("AlertConditions");
-export type Conditions = z.infer<typeof ConditionsSchema>;
+  .openapi("AlertConditions") satisfies z.ZodType<Conditions>;
 
 const WebhookChannelInput = z.object({
   type: z.literal("WEBHOOK"),

@@ -5,14 +5,8 @@
 import { formatDate } from "../http/dates";
 import { generateUid } from "../http/uid";
 import { ApiError, conflict, importReportConflict, notFoundObject } from "../http/webmessage";
-import {
-  ALERT_RULE_KLASS,
-  type AlertDeliveryView,
-  type AlertRuleInput,
-  type AlertRuleView,
-  type DeliveryState,
-  MAX_RULES,
-} from "./schemas";
+import { ALERT_RULE_KLASS, type DeliveryState, type MailEnv, MAX_RULES, maskUrl } from "./model";
+import type { AlertDeliveryView, AlertRuleInput, AlertRuleView } from "./schemas";
 import {
   countRules,
   deleteRule,
@@ -28,15 +22,15 @@ import {
   ruleNameTaken,
   updateRule,
 } from "./store";
-import { checkRule, maskUrl, type RuleContext } from "./validate";
+import { checkRule, type RuleContext } from "./validate";
 import { errorReport } from "../jobs/errors";
 
-type AlertEnv = Pick<Env, "DB" | "ALERT_EMAIL" | "ALERT_EMAIL_FROM" | "ALERT_WEBHOOK_HTTP_LOCALHOST">;
+type AlertEnv = Pick<Env, "DB"> & MailEnv;
 
 const notFound = (uid: string) => notFoundObject("AlertRule", uid);
 
-function context(env: AlertEnv): RuleContext {
-  return { env, existingJobs: (uids) => existingJobs(env.DB, uids) };
+function context(env: AlertEnv, localDevelopment: boolean): RuleContext {
+  return { env, localDevelopment, existingJobs: (uids) => existingJobs(env.DB, uids) };
 }
 
 function ruleView(row: RuleRow, targets: { jobTypes: string[]; jobs: string[] } | undefined, tz: string): AlertRuleView {
@@ -82,11 +76,17 @@ function nameTakenReport(name: string, uid: string, owner: string) {
   });
 }
 
-/** `POST /api/scheduler/alerts`: returns the new rule's UID. */
-export async function createRule(env: AlertEnv, input: AlertRuleInput, now: number, userUid: string): Promise<string> {
+/** `POST /api/scheduler/alerts`: returns the new rule's UID (`localDevelopment`: `isLocalDevelopment` of the request). */
+export async function createRule(
+  env: AlertEnv,
+  input: AlertRuleInput,
+  now: number,
+  userUid: string,
+  localDevelopment: boolean,
+): Promise<string> {
   const db = env.DB;
   const uid = input.id !== undefined && input.id !== "" ? input.id : generateUid();
-  const { write, errors } = await checkRule(input, uid, null, context(env));
+  const { write, errors } = await checkRule(input, uid, null, context(env, localDevelopment));
   if (write && (await loadRule(db, uid))) {
     errors.push(errorReport(ALERT_RULE_KLASS, "E5003", ["id", uid, uid, uid], { errorProperty: "id" }));
   }
@@ -103,11 +103,18 @@ export async function createRule(env: AlertEnv, input: AlertRuleInput, now: numb
 }
 
 /** `PUT /api/scheduler/alerts/{id}`: replaces the rule; an absent webhook URL or secret keeps the stored one. */
-export async function replaceRule(env: AlertEnv, uid: string, input: AlertRuleInput, now: number, userUid: string): Promise<void> {
+export async function replaceRule(
+  env: AlertEnv,
+  uid: string,
+  input: AlertRuleInput,
+  now: number,
+  userUid: string,
+  localDevelopment: boolean,
+): Promise<void> {
   const db = env.DB;
   const existing = await loadRule(db, uid);
   if (!existing) throw notFound(uid);
-  const { write, errors } = await checkRule(input, uid, existing, context(env));
+  const { write, errors } = await checkRule(input, uid, existing, context(env, localDevelopment));
   const owner = await ruleNameTaken(db, input.name, uid);
   if (owner) errors.push(nameTakenReport(input.name, uid, owner));
   if (errors.length > 0 || !write) throw importReportConflict(ALERT_RULE_KLASS, uid, errors);

@@ -1,9 +1,9 @@
 /**
- * D1 access for alerts (migration 0065): rules with their targets, the per-(rule, job) episodes and
+ * D1 access for alerts (migration 0063): rules with their targets, the per-(rule, job) episodes and
  * the deliveries. Bound parameters only; multi-statement writes through `db.batch`.
  */
 import type { Episode } from "./decide";
-import type { AlertKind, Conditions, DeliveryState, Scope } from "./schemas";
+import type { AlertKind, Conditions, DeliveryState, Scope } from "./model";
 
 export interface RuleRow {
   uid: string;

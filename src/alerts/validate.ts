@@ -6,8 +6,8 @@
  * - scope and its list: JOB_TYPES needs known job types, JOBS needs existing job configurations
  *   (E5002), ALL_JOBS takes neither;
  * - conditions: at least one that opens an episode; `failed` and `failuresInARow` exclude each other;
- * - webhook: an absolute https URL without credentials (http only for localhost when
- *   ALERT_WEBHOOK_HTTP_LOCALHOST is "true", i.e. local development); a new URL needs its secret;
+ * - webhook: an absolute https URL without credentials (plain http only to a loopback host in local
+ *   development, `isLocalDevelopment` of src/users/bootstrap.ts); a new URL needs its secret;
  * - e-mail: only where the send_email binding ALERT_EMAIL and ALERT_EMAIL_FROM are configured.
  */
 import type { z } from "@hono/zod-openapi";
@@ -15,7 +15,8 @@ import { isValidUid } from "../http/uid";
 import type { ErrorReport } from "../http/webmessage";
 import { errorReport } from "../jobs/errors";
 import { findJobType } from "../jobs/registry";
-import { ALERT_RULE_KLASS as K, EMAIL_PATTERN, type AlertRuleInput } from "./schemas";
+import { ALERT_RULE_KLASS as K, emailConfigured, type MailEnv, maskUrl, webhookUrlProblem } from "./model";
+import type { AlertRuleInput } from "./schemas";
 import type { RuleRow, RuleWrite } from "./store";
 
 const report = (code: string, args: unknown[], property: string, message?: string) =>
@@ -90,47 +91,11 @@ function unknownKeyMessage(property: string, key: string): string {
 
 /** What validating a rule needs from the server. */
 export interface RuleContext {
-  env: MailEnv & { ALERT_WEBHOOK_HTTP_LOCALHOST?: string };
+  env: MailEnv;
+  /** Local development (`isLocalDevelopment`): webhooks may then be plain http to a loopback host. */
+  localDevelopment: boolean;
   /** Job configuration UIDs among the given ones that exist (D1). */
   existingJobs(uids: string[]): Promise<Set<string>>;
-}
-
-/** The e-mail side of the environment: a deployment may lack the binding. */
-export interface MailEnv {
-  ALERT_EMAIL?: Pick<SendEmail, "send">;
-  ALERT_EMAIL_FROM?: string;
-}
-
-/** Whether e-mail alerts can be sent here. */
-export function emailConfigured(env: MailEnv): boolean {
-  return typeof env.ALERT_EMAIL?.send === "function" && EMAIL_PATTERN.test(env.ALERT_EMAIL_FROM ?? "");
-}
-
-const LOCALHOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
-
-/** The problem with a webhook URL, or null. */
-export function webhookUrlProblem(text: string, allowHttpLocalhost: boolean): string | null {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return "not an absolute URL";
-  }
-  if (url.username || url.password) return "must not carry credentials (user:password@)";
-  if (url.hash) return "must not have a fragment";
-  if (url.protocol === "https:") return url.hostname ? null : "needs a host";
-  if (url.protocol === "http:" && allowHttpLocalhost && LOCALHOSTS.has(url.hostname)) return null;
-  return allowHttpLocalhost ? "must use https (http only for localhost)" : "must use https";
-}
-
-/** A webhook URL as reads show it: its origin, the rest hidden (Slack, Teams and Mattermost put a credential there). */
-export function maskUrl(text: string): string {
-  try {
-    const url = new URL(text);
-    return url.pathname === "/" && !url.search ? `${url.origin}/` : `${url.origin}/…`;
-  } catch {
-    return "…";
-  }
 }
 
 /**
@@ -230,7 +195,7 @@ function channelToWrite(
     return null;
   }
   if (!keepUrl) {
-    const problem = webhookUrlProblem(url, ctx.env.ALERT_WEBHOOK_HTTP_LOCALHOST === "true");
+    const problem = webhookUrlProblem(url, ctx.localDevelopment);
     if (problem) errors.push(report("E1003", ["channel.url", `webhook URL ${problem}`], "channel.url"));
   }
   const secret = ch.secret ?? (keepUrl ? (stored?.webhook_secret ?? null) : null);

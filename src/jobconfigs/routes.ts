@@ -9,18 +9,29 @@ import { matchedRoutes } from "hono/route";
 import { currentUser, requireAuthority } from "../users/auth";
 import { readJsonBody, readJsonObject } from "../http/body";
 import { clock } from "../http/clock";
-import { parseFields } from "../http/fields";
+import { applyFields, parseFields } from "../http/fields";
 import { buildPager } from "../http/pager";
-import { invalidParamMessage, queryBool, UID_DETAIL } from "../http/params";
-import { apiUrl, jsonResponse } from "../http/respond";
+import { invalidParamMessage, queryBool, repeatableQuery, UID_DETAIL } from "../http/params";
+import { apiUrl, jsonResponse, untypedResponse } from "../http/respond";
 import { createRouter, SECURED, type AppEnv } from "../http/router";
 import { generateUid, isValidUid } from "../http/uid";
-import { ApiError, conflict, importReportConflict, notFoundObject, objectReport, webMessage, type ErrorReport } from "../http/webmessage";
+import {
+  ApiError,
+  conflict,
+  echo,
+  importReportConflict,
+  notFoundObject,
+  objectReport,
+  webMessage,
+  type ErrorReport,
+} from "../http/webmessage";
 import { errorReport, JOB_CONFIGURATION_KLASS } from "../jobs/errors";
 import { CONFIGURABLE_JOB_TYPES, jobTypeInfo } from "../jobs/registry";
 import { syncJobObject } from "../scheduling/sync";
 import { hasAuthority } from "../users/store";
 import { compileOrder, compileWhere } from "./query";
+import { intervalReport, jobsCreatedBy, tooManyJobs } from "./quotas";
+import { loadSettings } from "../settings/settings";
 import {
   JobConfigurationInputSchema,
   JobConfigurationListSchema,
@@ -52,6 +63,7 @@ import {
   idleJobStatus,
   readJobBody,
   uidTakenReport,
+  unknownExecutingUserReport,
   type ValidationResult,
 } from "./validate";
 import { serverTimeZone } from "../http/dates";
@@ -59,8 +71,6 @@ import { SCHEDULING_ADMIN_AUTHORITIES } from "../scheduling/access";
 
 const K = JOB_CONFIGURATION_KLASS;
 const SECURITY = SECURED;
-/** Handlers return plain Responses (WebMessages, streams); the route schemas document them. */
-const handler = <T>(fn: T) => fn as never;
 const NO_CACHE = { "Cache-Control": "no-cache, private" };
 /** Rows per D1 query while streaming an unpaged list. */
 const STREAM_CHUNK = 500;
@@ -114,12 +124,32 @@ function writeResponse(c: Context<AppEnv>, status: 200 | 201, uid: string): Resp
   return jsonResponse(webMessage(status, { response: objectReport(K, uid) }), status, headers);
 }
 
-/** Adds the checks that need other rows (name/code uniqueness, same type + cron) to the body's errors. */
-async function withConflicts(db: D1Database, v: ValidationResult, clientId: boolean): Promise<ErrorReport[]> {
+/**
+ * Adds the checks that need other rows (name/code uniqueness, same type + cron, the executing user)
+ * and, for callers who are not superusers, the quotas (src/jobconfigs/quotas.ts) to the body's errors.
+ */
+async function withConflicts(
+  c: Context<AppEnv>,
+  v: ValidationResult,
+  opts: { clientId: boolean; creating: boolean },
+): Promise<ErrorReport[]> {
+  const db = c.env.DB;
   const w = v.write;
   const errors = [...v.errors];
-  const found = await findConflicts(db, w.uid, w.name || undefined, w.code, v.type?.jobType, w.cronExpression);
+  const user = currentUser(c);
+  if (!user.isSuper) {
+    const settings = await loadSettings(db);
+    if (opts.creating) {
+      const count = await jobsCreatedBy(db, user.uid);
+      if (count >= settings.jobsMaxPerUser) throw tooManyJobs(count, settings.jobsMaxPerUser);
+    }
+    const tooOften = intervalReport(w, settings.jobsMinIntervalSeconds, clock.now(), timeZone(c));
+    if (tooOften) errors.push(tooOften);
+  }
+  const clientId = opts.clientId;
+  const found = await findConflicts(db, w.uid, w.name || undefined, w.code, v.type?.jobType, w.cronExpression, w.executedBy);
   if (clientId && found.uidTaken) errors.unshift(uidTakenReport(w.uid));
+  if (!found.executingUserExists && w.executedBy && isValidUid(w.executedBy)) errors.push(unknownExecutingUserReport(w.uid, w.executedBy));
   if (found.nameOwner) errors.push(duplicateNameReport(w.name, w.uid, found.nameOwner));
   if (found.codeOwner && w.code) errors.push(duplicateCodeReport(w.code, w.uid, found.codeOwner));
   if (found.cronOwner && w.cronExpression && v.type) errors.push(duplicateCronReport(w.cronExpression));
@@ -147,12 +177,16 @@ async function loadForWrite(c: Context<AppEnv>, uid: string, action: "update" | 
 // ---------------------------------------------------------------------------------------------
 // Job types
 
-const jobTypesJson = JSON.stringify({ jobTypes: CONFIGURABLE_JOB_TYPES.map(jobTypeInfo) });
-const jobTypesExtendedJson = JSON.stringify(
-  Object.fromEntries(
-    CONFIGURABLE_JOB_TYPES.map((t) => [t.jobType, Object.fromEntries((t.parameters?.properties ?? []).map((p) => [p.name, p]))]),
-  ),
-);
+// Built on the first request, not at startup (every cold start would pay for them).
+let jobTypesJson: string | undefined;
+let jobTypesExtendedJson: string | undefined;
+const jobTypesBody = () => (jobTypesJson ??= JSON.stringify({ jobTypes: CONFIGURABLE_JOB_TYPES.map(jobTypeInfo) }));
+const jobTypesExtendedBody = () =>
+  (jobTypesExtendedJson ??= JSON.stringify(
+    Object.fromEntries(
+      CONFIGURABLE_JOB_TYPES.map((t) => [t.jobType, Object.fromEntries((t.parameters?.properties ?? []).map((p) => [p.name, p]))]),
+    ),
+  ));
 
 router.openapi(
   createRoute({
@@ -161,9 +195,18 @@ router.openapi(
     tags: ["jobConfigurations"],
     summary: "User-configurable job types with their parameters",
     security: SECURITY,
-    responses: { 200: jsonContent(JobTypesSchema, "Job types in DHIS2's enum order"), ...errorResponses(401) },
+    request: { query: z.object({ fields: repeatableQuery("Field filter over each job type (the Scheduler app sends `*`)") }) },
+    responses: { 200: jsonContent(JobTypesSchema, "Job types in DHIS2's enum order"), ...errorResponses(400, 401) },
   }),
-  handler(() => new Response(jobTypesJson, { headers: { "Content-Type": "application/json;charset=UTF-8", ...NO_CACHE } })),
+  // Field-filtered (the escape hatch); without `fields`, the body serialised once per isolate.
+  (c) => {
+    const fields = c.req.queries("fields") ?? [];
+    if (fields.every((f) => f.trim() === "")) {
+      return untypedResponse(new Response(jobTypesBody(), { headers: { "Content-Type": "application/json;charset=UTF-8", ...NO_CACHE } }));
+    }
+    const sel = parseFields(fields);
+    return untypedResponse(jsonResponse({ jobTypes: CONFIGURABLE_JOB_TYPES.map((t) => applyFields(jobTypeInfo(t), sel)) }, 200, NO_CACHE));
+  },
 );
 
 router.openapi(
@@ -175,7 +218,8 @@ router.openapi(
     security: SECURITY,
     responses: { 200: jsonContent(JobTypesExtendedSchema, "Job type → parameter name → Property"), ...errorResponses(401) },
   }),
-  handler(() => new Response(jobTypesExtendedJson, { headers: { "Content-Type": "application/json;charset=UTF-8", ...NO_CACHE } })),
+  () =>
+    untypedResponse(new Response(jobTypesExtendedBody(), { headers: { "Content-Type": "application/json;charset=UTF-8", ...NO_CACHE } })),
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -194,11 +238,10 @@ router.openapi(
       ...errorResponses(400, 401, 409),
     },
   }),
-  handler((c: Context<AppEnv>) => listJobs(c, validQuery(c), { defaultFields: "id,displayName", headless: false, gist: false })),
+  async (c) => untypedResponse(await listJobs(c, c.req.valid("query"), { defaultFields: "id,displayName", headless: false, gist: false })),
 );
 
 type ListQuery = z.output<typeof ListQuerySchema>;
-const validQuery = (c: Context<AppEnv>) => (c.req as unknown as { valid(t: "query"): ListQuery }).valid("query");
 
 /** The list (and its gist form): SQL filter, order and page, then field selection per row. */
 async function listJobs(
@@ -254,10 +297,10 @@ router.openapi(
       ...errorResponses(400, 401, 409),
     },
   }),
-  handler((c: Context<AppEnv>) => {
-    const q = (c.req as unknown as { valid(t: "query"): z.output<typeof GistQuerySchema> }).valid("query");
-    return listJobs(c, q, { defaultFields: ":simple", headless: q.headless === true, gist: true });
-  }),
+  async (c) => {
+    const q = c.req.valid("query");
+    return untypedResponse(await listJobs(c, q, { defaultFields: ":simple", headless: q.headless === true, gist: true }));
+  },
 );
 
 router.openapi(
@@ -270,14 +313,18 @@ router.openapi(
     request: { params: UidPathSchema, query: ObjectQuerySchema },
     responses: { 200: jsonContent(JobConfigurationSchema, "The job (default: simple members)"), ...errorResponses(400, 401, 404) },
   }),
-  (async (c: Context<AppEnv>, next: Next) =>
-    withUid(c, next, async (uid) => {
-      const row = await findJob(c.env.DB, uid);
-      if (!row) throw notFoundObject("JobConfiguration", uid);
-      const sel = fieldSelection(c.req.queries("fields") ?? [], ":simple");
-      return jsonResponse(selectJobJson(row, sel, serializeContext(c)), 200, NO_CACHE);
-    })) as never,
+  async (c, next) => untypedResponse(await readOne(c, next, ":simple")),
 );
+
+/** One job, field-filtered: `defaultFields` when the request names none. */
+function readOne(c: Context<AppEnv>, next: Next, defaultFields: string): Promise<Response | void> {
+  return withUid(c, next, async (uid) => {
+    const row = await findJob(c.env.DB, uid);
+    if (!row) throw notFoundObject("JobConfiguration", uid);
+    const sel = fieldSelection(c.req.queries("fields") ?? [], defaultFields);
+    return jsonResponse(selectJobJson(row, sel, serializeContext(c)), 200, NO_CACHE);
+  });
+}
 
 /**
  * `paging=false`: the rows are read in chunks and written to the response as they are serialised,
@@ -333,14 +380,14 @@ router.openapi(
       ...errorResponses(400, 401, 403, 409, 413),
     },
   }),
-  handler(async (c: Context<AppEnv>) => {
+  async (c) => {
     const user = currentUser(c);
     requireAuthority(user, SCHEDULING_ADMIN_AUTHORITIES, "You don't have the proper permissions to create this object.");
     const body = await readJsonObject(c);
     const clientId = isValidUid(body.id);
     const uid = clientId ? (body.id as string) : generateUid();
-    const v = readJobBody({ body, uid, userUid: user.uid });
-    const errors = await withConflicts(c.env.DB, v, clientId);
+    const v = readJobBody({ body, uid, userUid: user.uid, superuser: user.isSuper });
+    const errors = await withConflicts(c, v, { clientId, creating: true });
     if (errors.length > 0) throw importReportConflict(K, uid, errors);
     try {
       await insertJob(c.env.DB, v.write, v.enabled, idleJobStatus(v.enabled, v.write.schedulingType), clock.now(), user.uid);
@@ -350,8 +397,11 @@ router.openapi(
       throw e;
     }
     await syncJobObject(c.env, uid);
-    return writeResponse(c, 201, uid);
-  }),
+    return c.json({ ...webMessage(201), response: objectReport(K, uid) }, 201, {
+      "Content-Type": "application/json;charset=UTF-8",
+      Location: apiUrl(c, `/jobConfigurations/${uid}`),
+    });
+  },
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -367,13 +417,7 @@ router.openapi(
     request: { params: UidPathSchema, query: ObjectQuerySchema },
     responses: { 200: jsonContent(JobConfigurationSchema, "The job (default fields `*`)"), ...errorResponses(400, 401, 404) },
   }),
-  (async (c: Context<AppEnv>, next: Next) =>
-    withUid(c, next, async (uid) => {
-      const row = await findJob(c.env.DB, uid);
-      if (!row) throw notFoundObject("JobConfiguration", uid);
-      const sel = fieldSelection(c.req.queries("fields") ?? [], "*");
-      return jsonResponse(selectJobJson(row, sel, serializeContext(c)), 200, NO_CACHE);
-    })) as never,
+  async (c, next) => untypedResponse(await readOne(c, next, "*")),
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -383,8 +427,8 @@ async function replaceJob(c: Context<AppEnv>, uid: string): Promise<Response> {
   const existing = await loadForWrite(c, uid, "update");
   const user = currentUser(c);
   const body = await readJsonObject(c);
-  const v = readJobBody({ body, existing, uid, userUid: user.uid });
-  const errors = await withConflicts(c.env.DB, v, false);
+  const v = readJobBody({ body, existing, uid, userUid: user.uid, superuser: user.isSuper });
+  const errors = await withConflicts(c, v, { clientId: false, creating: false });
   if (errors.length > 0) throw importReportConflict(K, uid, errors);
   const status = idleJobStatus(existing.enabled === 1, v.write.schedulingType);
   let changes = 0;
@@ -422,7 +466,7 @@ for (const base of ["/jobConfigurations", "/jobConfiguration"] as const) {
       request: { params: UidPathSchema, body: documentedBody("JobConfigurationInput", "The job") },
       responses: { 200: jsonContent(WebMessageSchema, "Updated"), ...errorResponses(400, 401, 403, 404, 409, 413) },
     }),
-    (async (c: Context<AppEnv>, next: Next) => withUid(c, next, (uid) => replaceJob(c, uid))) as never,
+    async (c, next) => untypedResponse(await withUid(c, next, (uid) => replaceJob(c, uid))),
   );
   router.openapi(
     createRoute({
@@ -434,7 +478,7 @@ for (const base of ["/jobConfigurations", "/jobConfiguration"] as const) {
       request: { params: UidPathSchema },
       responses: { 200: jsonContent(WebMessageSchema, "Deleted"), ...errorResponses(400, 401, 403, 404, 409) },
     }),
-    (async (c: Context<AppEnv>, next: Next) => withUid(c, next, (uid) => removeJob(c, uid))) as never,
+    async (c, next) => untypedResponse(await withUid(c, next, (uid) => removeJob(c, uid))),
   );
 }
 
@@ -456,7 +500,7 @@ function patchBody(raw: unknown): Record<string, unknown> {
     const path = typeof o?.path === "string" ? o.path : "";
     const m = /^\/([A-Za-z]+)$/.exec(path);
     if (!o || !m || (o.op !== "add" && o.op !== "replace" && o.op !== "remove")) {
-      throw new ApiError(409, `Patch path \`${path}\` is not supported.`, { errorCode: "E4032" });
+      throw new ApiError(409, `Patch path \`${echo(path)}\` is not supported.`, { errorCode: "E4032" });
     }
     out[m[1]] = o.op === "remove" ? null : o.value;
   }
@@ -492,46 +536,48 @@ router.openapi(
     request: { params: UidPathSchema, body: documentedBody("JobConfigurationPatch", "Members to change") },
     responses: { 204: { description: "Updated" }, ...errorResponses(400, 401, 403, 404, 409, 413) },
   }),
-  (async (c: Context<AppEnv>, next: Next) =>
-    withUid(c, next, async (uid) => {
-      const existing = await loadForWrite(c, uid, "update");
-      const user = currentUser(c);
-      const body = patchBody(await readJsonBody(c));
-      const errors: ErrorReport[] = [];
-      let enabled: boolean | undefined;
-      const rawEnabled = body.enabled;
-      if (rawEnabled === true || rawEnabled === "true") enabled = true;
-      else if (rawEnabled === false || rawEnabled === "false") enabled = false;
-      else if (rawEnabled !== undefined && rawEnabled !== null && rawEnabled !== "") {
-        errors.push(errorReport(K, "E1003", ["enabled", "expected true or false"], { errorProperty: "enabled" }));
-      }
-      const now = clock.now();
-      const statements: D1PreparedStatement[] = [];
-      let schedulingType =
-        existing.scheduling_type ?? (existing.cron_expression ? "CRON" : existing.delay !== null ? "FIXED_DELAY" : "ONCE_ASAP");
-      let v: ValidationResult | undefined;
-      if (WRITABLE.some((k) => Object.hasOwn(body, k))) {
-        const merged = { ...bodyOf(existing) };
-        for (const k of WRITABLE) if (Object.hasOwn(body, k)) merged[k] = body[k];
-        v = readJobBody({ body: merged, existing, uid, userUid: user.uid });
-        errors.push(...(await withConflicts(c.env.DB, v, false)));
-        schedulingType = v.write.schedulingType;
-      }
-      if (errors.length > 0) throw importReportConflict(K, uid, errors);
-      const finalEnabled = enabled ?? existing.enabled === 1;
-      if (v) statements.push(updateJobStatement(c.env.DB, v.write, idleJobStatus(finalEnabled, schedulingType), now, user.uid));
-      if (enabled !== undefined)
-        statements.push(setEnabledStatement(c.env.DB, uid, enabled, idleJobStatus(enabled, schedulingType), now, user.uid));
-      if (statements.length > 0) {
-        try {
-          await c.env.DB.batch(statements);
-        } catch (e) {
-          const report = v ? await uniqueViolationReport(c.env.DB, e, v) : null;
-          if (report) throw importReportConflict(K, uid, [report]);
-          throw e;
+  async (c, next) =>
+    untypedResponse<Response>(
+      await withUid(c, next, async (uid) => {
+        const existing = await loadForWrite(c, uid, "update");
+        const user = currentUser(c);
+        const body = patchBody(await readJsonBody(c));
+        const errors: ErrorReport[] = [];
+        let enabled: boolean | undefined;
+        const rawEnabled = body.enabled;
+        if (rawEnabled === true || rawEnabled === "true") enabled = true;
+        else if (rawEnabled === false || rawEnabled === "false") enabled = false;
+        else if (rawEnabled !== undefined && rawEnabled !== null && rawEnabled !== "") {
+          errors.push(errorReport(K, "E1003", ["enabled", "expected true or false"], { errorProperty: "enabled" }));
         }
-        await syncJobObject(c.env, uid);
-      }
-      return new Response(null, { status: 204 });
-    })) as never,
+        const now = clock.now();
+        const statements: D1PreparedStatement[] = [];
+        let schedulingType =
+          existing.scheduling_type ?? (existing.cron_expression ? "CRON" : existing.delay !== null ? "FIXED_DELAY" : "ONCE_ASAP");
+        let v: ValidationResult | undefined;
+        if (WRITABLE.some((k) => Object.hasOwn(body, k))) {
+          const merged = { ...bodyOf(existing) };
+          for (const k of WRITABLE) if (Object.hasOwn(body, k)) merged[k] = body[k];
+          v = readJobBody({ body: merged, existing, uid, userUid: user.uid, superuser: user.isSuper });
+          errors.push(...(await withConflicts(c, v, { clientId: false, creating: false })));
+          schedulingType = v.write.schedulingType;
+        }
+        if (errors.length > 0) throw importReportConflict(K, uid, errors);
+        const finalEnabled = enabled ?? existing.enabled === 1;
+        if (v) statements.push(updateJobStatement(c.env.DB, v.write, idleJobStatus(finalEnabled, schedulingType), now, user.uid));
+        if (enabled !== undefined)
+          statements.push(setEnabledStatement(c.env.DB, uid, enabled, idleJobStatus(enabled, schedulingType), now, user.uid));
+        if (statements.length > 0) {
+          try {
+            await c.env.DB.batch(statements);
+          } catch (e) {
+            const report = v ? await uniqueViolationReport(c.env.DB, e, v) : null;
+            if (report) throw importReportConflict(K, uid, [report]);
+            throw e;
+          }
+          await syncJobObject(c.env, uid);
+        }
+        return new Response(null, { status: 204 });
+      }),
+    ),
 );

@@ -5,17 +5,19 @@
  * Reads need an authenticated user; writes need `F_SCHEDULING_ADMIN` (or `ALL`). Status codes:
  * POST 201, PUT 204, DELETE 204, all without a body.
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { currentUser } from "../users/auth";
 import { readJsonBody } from "../http/body";
 import { clock } from "../http/clock";
-import { emptyResponse, jsonResponse } from "../http/respond";
+import { applyFields, parseFields } from "../http/fields";
+import { repeatableQuery } from "../http/params";
+import { jsonResponse, untypedResponse } from "../http/respond";
 import { type AppEnv, createRouter, SECURED } from "../http/router";
 import { badRequest } from "../http/webmessage";
 import { WebMessageSchema } from "../http/openapi";
 import { queueableEntries, schedulerEntries } from "./entries";
-import { createQueue, deleteQueue, getQueue, type QueueInput, updateQueue } from "./service";
+import { createQueue, deleteQueue, getQueue, type QueueInput, type QueueWriter, updateQueue } from "./service";
 import { loadAllJobs, loadQueueNames } from "./store";
 import { serverTimeZone } from "../http/dates";
 import { requireSchedulingAdmin } from "../scheduling/access";
@@ -27,6 +29,9 @@ const TAGS = ["scheduler"];
 
 /** The WebMessage without an import report (the queue routes never send one). */
 const SchedulerWebMessageSchema = WebMessageSchema.omit({ response: true }).openapi("SchedulerWebMessage");
+
+/** DHIS2's JSON content type, kept on typed answers (`c.json` would send `application/json`). */
+const JSON_UTF8 = { "Content-Type": "application/json;charset=UTF-8" };
 
 const wm = (description: string) => ({ description, content: { "application/json": { schema: SchedulerWebMessageSchema } } });
 
@@ -73,10 +78,10 @@ const nameParam = z.object({
 
 const tz = (c: Context<AppEnv>) => serverTimeZone(c.env);
 
-function requireWriter(c: Context<AppEnv>): string {
+function requireWriter(c: Context<AppEnv>): QueueWriter {
   const user = currentUser(c);
   requireSchedulingAdmin(user);
-  return user.uid;
+  return user;
 }
 
 /** Reads `{name?, cronExpression?, sequence?}` as Jackson would (`""` = absent, unknown members ignored). */
@@ -127,7 +132,7 @@ const listRoute = createRoute({
 queueRoutes.openapi(listRoute, async (c) => {
   const { order } = c.req.valid("query");
   const rows = await loadAllJobs(c.env.DB);
-  return jsonResponse(schedulerEntries(rows, order === "name" ? "name" : "next", clock.now(), tz(c))) as never;
+  return c.json(schedulerEntries(rows, order === "name" ? "name" : "next", clock.now(), tz(c)), 200, JSON_UTF8);
 });
 
 const queueableRoute = createRoute({
@@ -147,7 +152,7 @@ const queueableRoute = createRoute({
 queueRoutes.openapi(queueableRoute, async (c) => {
   const { name } = c.req.valid("query");
   const rows = await loadAllJobs(c.env.DB);
-  return jsonResponse(queueableEntries(rows, name === "" ? undefined : name, clock.now(), tz(c))) as never;
+  return c.json(queueableEntries(rows, name === "" ? undefined : name, clock.now(), tz(c)), 200, JSON_UTF8);
 });
 
 const namesRoute = createRoute({
@@ -159,7 +164,7 @@ const namesRoute = createRoute({
   responses: { 200: { description: "Queue names", content: { "application/json": { schema: z.array(z.string()) } } } },
 });
 
-queueRoutes.openapi(namesRoute, async (c) => jsonResponse(await loadQueueNames(c.env.DB)) as never);
+queueRoutes.openapi(namesRoute, async (c) => c.json(await loadQueueNames(c.env.DB), 200, JSON_UTF8));
 
 const getRoute = createRoute({
   method: "get",
@@ -167,7 +172,10 @@ const getRoute = createRoute({
   summary: "One queue: its name, cron and job UIDs in order",
   tags: TAGS,
   security: SECURITY,
-  request: { params: nameParam },
+  request: {
+    params: nameParam,
+    query: z.object({ fields: repeatableQuery("Field filter, e.g. `cronExpression,sequence,name` (the Scheduler app's)") }),
+  },
   responses: {
     200: { description: "The queue", content: { "application/json": { schema: QueueSchema } } },
     404: wm("E7020 `Job queue does not exist: `<name>``"),
@@ -176,7 +184,11 @@ const getRoute = createRoute({
 
 queueRoutes.openapi(getRoute, async (c) => {
   const { name } = c.req.valid("param");
-  return jsonResponse(await getQueue(c.env.DB, name)) as never;
+  const { fields } = c.req.valid("query");
+  const queue = await getQueue(c.env.DB, name);
+  if (fields === undefined) return c.json(queue, 200, JSON_UTF8);
+  // Field-filtered: the escape hatch.
+  return untypedResponse(jsonResponse(applyFields(queue, parseFields(fields))));
 });
 
 const writeErrors = {
@@ -192,8 +204,8 @@ const writeErrors = {
  */
 const body = { content: { "application/json": { schema: QueueSchema } }, required: true };
 
-function documentWithBody(route: { request?: object } & Record<string, unknown>) {
-  queueRoutes.openAPIRegistry.registerPath({ ...route, request: { ...(route.request ?? {}), body } } as never);
+function documentWithBody(route: RouteConfig) {
+  queueRoutes.openAPIRegistry.registerPath({ ...route, request: { ...route.request, body } });
 }
 
 const createRouteDef = createRoute({
@@ -208,10 +220,10 @@ const createRouteDef = createRoute({
 
 queueRoutes.openapi(createRouteDef, async (c) => {
   const { name } = c.req.param() as { name: string };
-  const userUid = requireWriter(c);
+  const writer = requireWriter(c);
   const input = await readQueueBody(c);
-  await createQueue(c.env, name, input, clock.now(), userUid);
-  return new Response(null, { status: 201 }) as never;
+  await createQueue(c.env, name, input, clock.now(), writer);
+  return c.body(null, 201);
 });
 documentWithBody(createRouteDef);
 
@@ -227,10 +239,10 @@ const updateRouteDef = createRoute({
 
 queueRoutes.openapi(updateRouteDef, async (c) => {
   const { name } = c.req.param() as { name: string };
-  const userUid = requireWriter(c);
+  const writer = requireWriter(c);
   const input = await readQueueBody(c);
-  await updateQueue(c.env, name, input, clock.now(), userUid);
-  return emptyResponse(204) as never;
+  await updateQueue(c.env, name, input, clock.now(), writer);
+  return c.body(null, 204);
 });
 documentWithBody(updateRouteDef);
 
@@ -246,7 +258,7 @@ const deleteRouteDef = createRoute({
 
 queueRoutes.openapi(deleteRouteDef, async (c) => {
   const { name } = c.req.valid("param");
-  const userUid = requireWriter(c);
-  await deleteQueue(c.env, name, clock.now(), userUid);
-  return emptyResponse(204) as never;
+  const writer = requireWriter(c);
+  await deleteQueue(c.env, name, clock.now(), writer.uid);
+  return c.body(null, 204);
 });

@@ -7,8 +7,8 @@ import { describe, expect, it } from "vitest";
 import { decide, type Episode, NO_EPISODE } from "../../src/alerts/decide";
 import { retryable, retryBaseSeconds, retryDelaySeconds } from "../../src/alerts/deliver";
 import { buildPayload, chatSafe, emailOf } from "../../src/alerts/message";
-import type { Conditions } from "../../src/alerts/schemas";
-import { checkRule, maskUrl, webhookUrlProblem } from "../../src/alerts/validate";
+import { type Conditions, maskUrl, webhookUrlProblem } from "../../src/alerts/model";
+import { checkRule } from "../../src/alerts/validate";
 import type { RunEvent, RunStatus } from "../../src/scheduling/run-events";
 
 const T = Date.UTC(2035, 0, 1);
@@ -134,7 +134,7 @@ describe("webhook URLs", () => {
     expect(webhookUrlProblem("http://localhost:8866/a", false)).toBe("must use https");
     expect(webhookUrlProblem("http://localhost:8866/a", true)).toBeNull();
     expect(webhookUrlProblem("http://127.0.0.1/a", true)).toBeNull();
-    expect(webhookUrlProblem("http://10.0.0.1/a", true)).toBe("must use https (http only for localhost)");
+    expect(webhookUrlProblem("http://10.0.0.1/a", true)).toBe("must use https (http only for localhost in local development)");
     expect(webhookUrlProblem("https://u:p@example.org/", false)).toBe("must not carry credentials (user:password@)");
     expect(webhookUrlProblem("https://example.org/#x", false)).toBe("must not have a fragment");
     expect(webhookUrlProblem("ftp://example.org/", false)).toBe("must use https");
@@ -181,7 +181,8 @@ describe("e-mail channel", () => {
       channel: { type: "EMAIL" as const, address: "ops@example.org" },
     };
     const ctx = (env: Record<string, unknown>) => ({
-      env: { ALERT_WEBHOOK_HTTP_LOCALHOST: "false", ...env },
+      env,
+      localDevelopment: false,
       existingJobs: async () => new Set<string>(),
     });
     const refusal = [

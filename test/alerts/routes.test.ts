@@ -99,7 +99,7 @@ describe("alert rules: create and read", () => {
     ]);
   });
 
-  it("http is accepted for localhost only (local development: ALERT_WEBHOOK_HTTP_LOCALHOST)", async () => {
+  it("http is accepted for localhost only, in local development (the test Worker is: ENVIRONMENT development on localhost)", async () => {
     const local = await api("/api/scheduler/alerts", {
       method: "POST",
       body: webhookRule({ channel: { type: "WEBHOOK", url: "http://localhost:8866/alerts", secret: SECRET } }),
@@ -110,7 +110,11 @@ describe("alert rules: create and read", () => {
       body: webhookRule({ channel: { type: "WEBHOOK", url: "http://hooks.example.org/alerts", secret: SECRET } }),
     });
     expect(await reports(remote)).toEqual([
-      ["E1003", "channel.url", "Invalid value for property `channel.url`: webhook URL must use https (http only for localhost)"],
+      [
+        "E1003",
+        "channel.url",
+        "Invalid value for property `channel.url`: webhook URL must use https (http only for localhost in local development)",
+      ],
     ]);
   });
 });

@@ -1,13 +1,12 @@
 /**
  * Real objects for route parameters: a job configuration, a job type, a user, a token, a queue, a
- * setting key and an alert rule (disabled: the suite's runs never send an alert). Created through the API when the route exists, else straight in D1, so the suite
- * works whatever has landed.
+ * setting key and an alert rule (disabled: the suite's runs never send an alert). Created through the
+ * API when the route exists, else straight in D1, so the suite works whatever has landed.
  */
 import { env, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { generateUid } from "../../src/http/uid";
 import { createToken } from "../../src/users/tokens";
 import { BOOTSTRAP_ADMIN_UID, ensureBootstrapAdmin } from "../../src/users/bootstrap";
-import { hashPassword } from "../../src/users/password";
 import { admin, call, hasRoute, type RouteDef } from "./support";
 
 /** A configurable job type without required parameters. */
@@ -87,22 +86,6 @@ export async function createAlertRule(name: string): Promise<string> {
   return generateUid();
 }
 
-/**
- * The user the routes with a user id act on. Never admin: a hostile PUT or DELETE of it (the route
- * table decides which cases a seed draws) must not lock the suite out.
- */
-const TARGET_USER_UID = "RelTargetUs";
-
-async function targetUser(): Promise<string> {
-  await env.DB.prepare(
-    `INSERT OR IGNORE INTO users (uid, username, first_name, surname, password_hash, disabled, authorities, created, last_updated)
-     VALUES (?, 'reliability_target', 'Rel', 'Target', ?, 0, '[]', 0, 0)`,
-  )
-    .bind(TARGET_USER_UID, await hashPassword("Target-Pa55!", 1000))
-    .run();
-  return TARGET_USER_UID;
-}
-
 let cached: Fixtures | undefined;
 let counter = 0;
 
@@ -114,7 +97,7 @@ export async function fixtures(): Promise<Fixtures> {
     cached = {
       jobUid: await createJob(`Reliability fixture ${counter++}`),
       jobType: JOB_TYPE,
-      userUid: await targetUser(),
+      userUid: BOOTSTRAP_ADMIN_UID,
       tokenUid: token.uid,
       queueName: "relQueue",
       settingKey: "applicationTitle",
@@ -122,7 +105,6 @@ export async function fixtures(): Promise<Fixtures> {
     };
   } else {
     if (!(await jobExists(cached.jobUid))) cached.jobUid = await createJob(`Reliability fixture ${counter++}-${Date.now()}`);
-    cached.userUid = await targetUser();
     if (hasRoute("POST", "/api/scheduler/alerts") && !(await alertExists(cached.alertId))) {
       cached.alertId = await createAlertRule(`Reliability alert ${counter++}-${Date.now()}`);
     }

@@ -10,7 +10,7 @@
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { webhookUrlProblem } from "../../src/alerts/validate";
+import { webhookUrlProblem } from "../../src/alerts/model";
 import { app } from "../../src/app";
 import { clearAllAlarms, createJob, fillPath, fixtures } from "./fixtures";
 import {
@@ -19,6 +19,7 @@ import {
   diffSnapshots,
   ensureRoleUsers,
   resetLockouts,
+  restoreAdmin,
   send,
   snapshot,
   violation,
@@ -460,6 +461,7 @@ async function runCase(c: Case): Promise<void> {
       );
   }
   await resetLockouts();
+  await restoreAdmin();
 }
 
 function caseArb(
