@@ -72,6 +72,7 @@ export const JobTypesExtendedSchema = z
 
 export const SchedulingTypeSchema = z.enum(["CRON", "FIXED_DELAY", "ONCE_ASAP"]);
 export const JobStatusSchema = z.enum(["RUNNING", "SCHEDULED", "DISABLED", "COMPLETED", "STOPPED", "FAILED", "NOT_STARTED"]);
+export type JobStatus = z.infer<typeof JobStatusSchema>;
 
 export const JobConfigurationSchema = z
   .object({
