@@ -136,6 +136,7 @@ for (const kind of Object.keys(BODIES) as CallbackKind[]) {
   const route = createRoute({
     method: "post",
     path: `/executor/runs/{runId}/${kind}`,
+    operationId: `postExecutorRun${kind[0].toUpperCase()}${kind.slice(1)}`,
     summary: DESCRIPTIONS[kind],
     description:
       "Called by an external executor (docs/EXECUTOR.md). Authenticated by `Authorization: Bearer <run token>` and an " +

@@ -31,10 +31,12 @@ export const MAX_PAGE_SIZE = 1000;
 
 const runQueryShape = {
   status: queryList(member(RUN_STATUSES), () => `Valid values are: [${RUN_STATUSES.join(", ")}]`).openapi({
-    description: `Run statuses (${RUN_STATUSES.join(", ")}); repeat or separate with commas`,
+    items: { type: "string", enum: [...RUN_STATUSES] },
+    description: "Run statuses (case-insensitive); repeat or separate with commas",
   }),
   trigger: queryList(member(RUN_TRIGGERS), () => `Valid values are: [${RUN_TRIGGERS.join(", ")}]`).openapi({
-    description: `What started the run (${RUN_TRIGGERS.join(", ")}); repeat or separate with commas`,
+    items: { type: "string", enum: [...RUN_TRIGGERS] },
+    description: "What started the run (case-insensitive); repeat or separate with commas",
   }),
   since: queryDate().openapi({ description: "Runs scheduled at or after this instant (server zone unless an offset is given)" }),
   until: queryDate().openapi({ description: "Runs scheduled at or before this instant" }),
@@ -97,8 +99,8 @@ export const ErrorsQuery = z.object({
   from: queryDate().openapi({ description: "The earliest start of the run to include" }),
   to: queryDate().openapi({ description: "The latest start of the run to include" }),
   code: queryList(
-    (v) => (v.length <= 64 ? v : null),
-    () => "An error code has at most 64 characters",
+    (v) => (/^[A-Za-z0-9_.-]{1,64}$/.test(v) ? v : null),
+    (v) => `Invalid error code \`${v}\`: 1 to 64 characters of [A-Za-z0-9_.-]`,
   ).openapi({ description: "Error codes, any of them (e.g. E4000)" }),
   object: queryList(
     (v) => (UID_PATTERN.test(v) ? v : null),

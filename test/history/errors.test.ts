@@ -11,7 +11,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type JobRunContext, MAX_ITEM_ERRORS } from "../../src/jobs/contract";
 import { registerJobHandler } from "../../src/scheduling/handlers";
 import { syncJobObject } from "../../src/scheduling/sync";
-import { api, json } from "../helpers";
+import { api } from "../helpers";
 import { T0, adminUid, fire, gate, insertJob, row, schedulerTestLifecycle, until, userWith } from "../scheduling/support";
 
 const clk = schedulerTestLifecycle(["METADATA_IMPORT", "TRACKER_IMPORT_JOB"]);
@@ -268,7 +268,14 @@ describe("job errors", () => {
         "Value 'yesterday' is not valid for parameter from. Not a date: use yyyy-MM-dd, yyyy-MM-ddTHH:mm:ss[.SSS] or an ISO 8601 instant",
       ],
       ["includeInput=maybe", "Value 'maybe' is not valid for parameter includeInput. Invalid boolean value 'maybe'"],
-      [`code=${"E".repeat(65)}`, `Value '${"E".repeat(65)}' is not valid for parameter code. An error code has at most 64 characters`],
+      [
+        `code=${"E".repeat(65)}`,
+        `Value '${"E".repeat(65)}' is not valid for parameter code. Invalid error code \`${"E".repeat(65)}\`: 1 to 64 characters of [A-Za-z0-9_.-]`,
+      ],
+      [
+        "code=E4000,E%205",
+        "Value 'E4000,E 5' is not valid for parameter code. Invalid error code `E 5`: 1 to 64 characters of [A-Za-z0-9_.-]",
+      ],
     ];
     for (const [query, message] of cases) {
       expect((await get(`/api/jobConfigurations/errors?${query}`)).body, query).toEqual({
