@@ -31,16 +31,17 @@ function percentile(sorted, p) {
   return sorted[i];
 }
 
-/** N distinct cron strings that all fire at `due` (DHIS2 refuses two jobs of one type with the same cron string). */
+/**
+ * N crons that all fire first at `due` yet mean different schedules: the same-cron check (E7000)
+ * compares meanings, not strings. Job i also fires on the days of the month its bits select (days
+ * 1-28 other than due's), which all come after `due`.
+ */
 function cronFor(i, due) {
   const d = new Date(due);
-  const s = d.getUTCSeconds();
-  const m = d.getUTCMinutes();
-  const h = d.getUTCHours();
-  const a = 1 + (i % 59);
-  const b = 1 + (Math.floor(i / 59) % 59);
-  const c = 1 + (Math.floor(i / 3481) % 23);
-  return `${s}-${s}/${a} ${m}-${m}/${b} ${h}-${h}/${c} * * *`;
+  const day = d.getUTCDate();
+  const others = Array.from({ length: 28 }, (_, k) => k + 1).filter((k) => k !== day);
+  const days = [day, ...others.filter((_, bit) => Math.floor(i / 2 ** bit) % 2 === 1)];
+  return `${d.getUTCSeconds()} ${d.getUTCMinutes()} ${d.getUTCHours()} ${days.join(",")} * *`;
 }
 
 async function createJobs(url, n, due, concurrency) {

@@ -1,10 +1,12 @@
 /**
- * The HTTP application: global middleware (CORS, authentication, CSRF, errors), one router per concern
- * mounted under /api, and the OpenAPI document generated from the routes' zod schemas.
+ * The HTTP application: global middleware (CORS, authentication, CSRF, undeclared list parameters,
+ * errors), one router per concern mounted under /api, and the OpenAPI document generated from the
+ * routes' zod schemas.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { corsMiddleware } from "./http/cors";
 import { csrfMiddleware } from "./http/csrf";
+import { declaredQueryGuard } from "./http/query-guard";
 import { errorResponse, notFoundHandler } from "./http/errors";
 import { normalizedPath } from "./http/path";
 import { type AppEnv, validationHook } from "./http/router";
@@ -15,7 +17,7 @@ import { systemRoutes } from "./system/routes";
 import { taskRoutes } from "./tasks/routes";
 import { authMiddleware } from "./users/auth";
 import { userRoutes } from "./users/routes";
-import { openApiRoutes } from "./openapi/routes";
+import { OPENAPI_INFO, openApiRoutes } from "./openapi/routes";
 import { settingsRoutes } from "./settings/routes";
 import { appShellRoutes } from "./appshell/routes";
 import { queueRoutes } from "./queues/routes";
@@ -28,6 +30,11 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use("*", corsMiddleware);
   app.use("*", authMiddleware);
   app.use("*", csrfMiddleware);
+  // filter / order / fields only where a route declares (and so applies) them.
+  app.use(
+    "*",
+    declaredQueryGuard(() => app.getOpenAPI31Document({ openapi: "3.1.0", info: OPENAPI_INFO })),
+  );
   app.route("/api", systemRoutes);
   app.route("/api", taskRoutes);
   app.route("/api", userRoutes);

@@ -4,7 +4,8 @@
  * The operator unpacks an App Hub zip into the static-assets folder (`apps/<name>/`, see wrangler.jsonc
  * `[assets]` and docs/APPS.md) and lists `<name>` in `apps/apps.json`. The Worker runs first for every
  * request (`run_worker_first`), so the authentication middleware guards the apps, and serves
- * `/dhis-web-<name>/<file>` from the `ASSETS` binding's `/<name>/<file>`:
+ * `/dhis-web-<name>/<file>` from the `ASSETS` binding's `/<name>/<file>` for the apps listed in
+ * `apps.json` only (a folder not listed is 404, as if absent):
  *
  * - `index.html` (and `/dhis-web-<name>/`) with the `dhis2-base-url` meta placeholder
  *   (`__DHIS2_BASE_URL__`, app-platform builds) replaced by this service's base URL;
@@ -22,7 +23,7 @@ import { currentUser } from "../users/auth";
 import { clock } from "../http/clock";
 import { contextPath, jsonResponse, noStoreJson, webMessageResponse } from "../http/respond";
 import { type AppEnv, SECURED } from "../http/router";
-import { webMessage } from "../http/webmessage";
+import { echo, webMessage } from "../http/webmessage";
 
 const SECURITY = SECURED;
 const APP_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
@@ -159,20 +160,23 @@ async function serveAppFile(c: Context<AppEnv>): Promise<Response> {
   const url = new URL(c.req.url);
   const match = /^\/dhis-web-([a-z0-9][a-z0-9-]*)(\/.*)?$/.exec(url.pathname);
   if (!match || match[1].startsWith("commons") || !APP_NAME.test(match[1]))
-    return notFoundMessage(`No endpoint GET ${url.pathname} found.`);
+    return notFoundMessage(`No endpoint GET ${echo(url.pathname)} found.`);
   const name = match[1];
   // Relative asset URLs in index.html need the trailing slash.
   if (match[2] === undefined) return new Response(null, { status: 301, headers: { Location: `/dhis-web-${name}/${url.search}` } });
   const binding = assets(c);
-  if (!binding) return notFoundMessage(`App ${name} is not installed.`);
+  // Only the apps listed in apps.json are served, whatever else the assets folder holds.
+  if (!binding || !(await installedModules(c)).some((m) => m.name === `dhis-web-${name}`)) {
+    return notFoundMessage(`App ${name} is not installed.`);
+  }
   let file = match[2].slice(1);
   if (file === "") file = "index.html";
-  if (file.split("/").some((seg) => seg === ".." || seg === ".")) return notFoundMessage(`No file ${file} in app ${name}.`);
+  if (file.split("/").some((seg) => seg === ".." || seg === ".")) return notFoundMessage(`No file ${echo(file)} in app ${name}.`);
   const res = await binding.fetch(new Request(`${url.origin}/${name}/${file}`, { headers: c.req.raw.headers }));
   if (res.status === 404) {
-    return notFoundMessage(file === "index.html" ? `App ${name} is not installed.` : `No file ${file} in app ${name}.`);
+    return notFoundMessage(file === "index.html" ? `App ${name} is not installed.` : `No file ${echo(file)} in app ${name}.`);
   }
-  const base = contextPath(c.req.raw);
+  const base = contextPath(c.req.raw, c.env);
   if (file === "index.html" && res.ok) {
     const html = (await res.text()).split(BASE_URL_PLACEHOLDER).join(base);
     return new Response(html, { status: 200, headers: { "Content-Type": "text/html;charset=UTF-8", "Cache-Control": "no-cache" } });

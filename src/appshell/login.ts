@@ -20,7 +20,7 @@ import { parseJsonText, readBodyText } from "../http/body";
 import { clock } from "../http/clock";
 import { emptyResponse, jsonResponse, NO_STORE } from "../http/respond";
 import type { AppEnv } from "../http/router";
-import { ApiError, forbidden } from "../http/webmessage";
+import { ApiError, echo, forbidden } from "../http/webmessage";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { loadSettings } from "../settings/settings";
 import { ensureBootstrapAdmin } from "../users/bootstrap";
@@ -99,10 +99,22 @@ function isJson(c: Context): boolean {
   return type === "application/json" || type.endsWith("+json");
 }
 
-/** Same-origin path to go back to after signing in; anything else falls back to the start app. */
-function safeRedirect(target: string | undefined, fallback: string): string {
-  if (!target?.startsWith("/") || target.startsWith("//") || target.includes("\\")) return fallback;
-  return target;
+/**
+ * Where to go back to after signing in: `target` resolved the way a browser will resolve it
+ * (`new URL(target, ownOrigin)`), accepted only when it stays on `ownOrigin`, as a path (never one
+ * a browser could read as another host: `//…`). Control characters (which browsers drop: `/\t/evil`
+ * becomes `//evil`) and anything else fall back to the start app.
+ */
+export function safeRedirect(target: string | undefined, fallback: string, ownOrigin: string): string {
+  if (!target || /\p{Cc}/u.test(target)) return fallback;
+  let url: URL;
+  try {
+    url = new URL(target, `${ownOrigin}/`);
+  } catch {
+    return fallback;
+  }
+  if (url.origin !== ownOrigin || url.pathname.startsWith("//")) return fallback;
+  return `${url.pathname}${url.search}${url.hash}`;
 }
 
 async function startPath(db: D1Database): Promise<string> {
@@ -113,15 +125,15 @@ async function startPath(db: D1Database): Promise<string> {
 /** Verifies the credentials and opens a session; the outcome as DHIS2's login status. */
 async function signIn(c: Context<AppEnv>, username: string, password: string): Promise<{ status: string; cookie?: string }> {
   const now = clock.now();
-  await ensureBootstrapAdmin(c.env, now);
-  const result = await checkPassword(c.env.DB, username, password, now);
+  await ensureBootstrapAdmin(c.env, now, c.req.url);
+  const result = await checkPassword(c, username, password, "login");
   if (!result.ok) return { status: LOGIN_STATUS[result.reason] };
   const token = await createSession(c.env.DB, result.row, now);
   return { status: "SUCCESS", cookie: sessionCookie(token) };
 }
 
 function refuseCrossSite(c: Context<AppEnv>): void {
-  const refused = csrfViolation(c.req.raw, c.env.CORS_ALLOWED_ORIGINS);
+  const refused = csrfViolation(c.req.raw, c.env);
   if (refused) throw forbidden(refused);
 }
 
@@ -165,7 +177,7 @@ export function registerLoginRoutes(router: OpenAPIHono<AppEnv>): void {
   router.openapi(loginRoute, async (c) => {
     // A JSON body cannot be sent cross-site without a CORS preflight: this also blocks login CSRF.
     if (!isJson(c)) {
-      throw new ApiError(415, `Content type '${c.req.header("Content-Type") ?? ""}' not supported`, { errorCode: "E1003" });
+      throw new ApiError(415, `Content type '${echo(c.req.header("Content-Type") ?? "")}' not supported`, { errorCode: "E1003" });
     }
     const body = parseJsonText(await readBodyText(c));
     const { username, password } = (body ?? {}) as { username?: unknown; password?: unknown };
@@ -207,7 +219,7 @@ export function registerLoginRoutes(router: OpenAPIHono<AppEnv>): void {
 
   router.openapi(loginPageRoute, async (c) => {
     const s = await loadSettings(c.env.DB);
-    const target = safeRedirect(c.req.query("redirect"), await startPath(c.env.DB));
+    const target = safeRedirect(c.req.query("redirect"), await startPath(c.env.DB), new URL(c.req.url).origin);
     return new Response(loginPage(s.applicationTitle, target, c.req.query("failed") === "true"), {
       status: 200,
       headers: {

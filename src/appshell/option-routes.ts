@@ -16,10 +16,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { currentUser } from "../users/auth";
 import { buildPager } from "../http/pager";
-import { queryBool, queryInt } from "../http/params";
+import { applyFields, parseFields } from "../http/fields";
+import { queryBool, queryInt, repeatableQuery } from "../http/params";
 import { apiUrl, jsonResponse } from "../http/respond";
 import { type AppEnv, SECURED } from "../http/router";
-import { ANALYTICS_TABLE_TYPES, OPTION_LISTS, type OptionItem, type OptionListName, optionSource } from "./options";
+import { ANALYTICS_TABLE_TYPES, OPTION_LISTS, type OptionListName, optionSource } from "./options";
 
 const SECURITY = SECURED;
 const PRIVATE_NO_CACHE = "no-cache, private";
@@ -29,10 +30,7 @@ const listQuery = z.object({
   paging: queryBool(true),
   page: queryInt(1),
   pageSize: queryInt(DEFAULT_PAGE_SIZE),
-  fields: z
-    .union([z.string(), z.array(z.string())])
-    .optional()
-    .openapi({ type: "string", description: "Accepted; entries always carry id and displayName" }),
+  fields: repeatableQuery("Field filter over the entries (`id,displayName`, `*`, …)"),
 });
 
 const tableTypesRoute = createRoute({
@@ -87,7 +85,7 @@ function listRoute(name: OptionListName) {
 /** One page of a list in DHIS2's shape (`pager` first, then the collection). */
 export function pagedList(
   name: string,
-  items: OptionItem[],
+  items: readonly unknown[],
   paging: boolean,
   page: number,
   pageSize: number,
@@ -116,8 +114,10 @@ export function registerOptionRoutes(router: OpenAPIHono<AppEnv>): void {
   for (const name of OPTION_LISTS) {
     router.openapi(listRoute(name), async (c) => {
       currentUser(c);
-      const { paging, page, pageSize } = c.req.valid("query");
-      const items = await optionSource(c.env).list(name);
+      const { paging, page, pageSize, fields } = c.req.valid("query");
+      const all = await optionSource(c.env).list(name);
+      const sel = fields === undefined ? undefined : parseFields(fields);
+      const items = sel ? all.map((item) => applyFields(item, sel)) : all;
       const requestUrl = new URL(c.req.url);
       const url = `${apiUrl(c, `/${name}`)}${requestUrl.search}`;
       return jsonResponse(pagedList(name, items, paging ?? true, page ?? 1, pageSize ?? DEFAULT_PAGE_SIZE, url), 200, {

@@ -3,7 +3,7 @@
  * OpenAPI in one place) and their answers.
  */
 import { z } from "@hono/zod-openapi";
-import { queryBool, queryDate, queryIntRange, queryList, uidParam } from "../http/params";
+import { queryBool, queryDate, queryIntRange, queryValueList, uidParam } from "../http/params";
 import { UID_PATTERN } from "../http/uid";
 import { findJobType } from "../jobs/registry";
 
@@ -16,7 +16,7 @@ function member(values: readonly string[]) {
 }
 
 const jobTypeList = () =>
-  queryList(
+  queryValueList(
     (v) => findJobType(v)?.jobType ?? null,
     (v) => `No enum constant org.hisp.dhis.scheduling.JobType.${v.toUpperCase()}`,
   );
@@ -30,11 +30,11 @@ export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
 
 const runQueryShape = {
-  status: queryList(member(RUN_STATUSES), () => `Valid values are: [${RUN_STATUSES.join(", ")}]`).openapi({
+  status: queryValueList(member(RUN_STATUSES), () => `Valid values are: [${RUN_STATUSES.join(", ")}]`).openapi({
     items: { type: "string", enum: [...RUN_STATUSES] },
     description: "Run statuses (case-insensitive); repeat or separate with commas",
   }),
-  trigger: queryList(member(RUN_TRIGGERS), () => `Valid values are: [${RUN_TRIGGERS.join(", ")}]`).openapi({
+  trigger: queryValueList(member(RUN_TRIGGERS), () => `Valid values are: [${RUN_TRIGGERS.join(", ")}]`).openapi({
     items: { type: "string", enum: [...RUN_TRIGGERS] },
     description: "What started the run (case-insensitive); repeat or separate with commas",
   }),
@@ -98,11 +98,11 @@ export const ErrorsQuery = z.object({
   user: uidParam().optional().openapi({ description: "The UID of the user the run executed as" }),
   from: queryDate().openapi({ description: "The earliest start of the run to include" }),
   to: queryDate().openapi({ description: "The latest start of the run to include" }),
-  code: queryList(
+  code: queryValueList(
     (v) => (/^[A-Za-z0-9_.-]{1,64}$/.test(v) ? v : null),
     (v) => `Invalid error code \`${v}\`: 1 to 64 characters of [A-Za-z0-9_.-]`,
   ).openapi({ description: "Error codes, any of them (e.g. E4000)" }),
-  object: queryList(
+  object: queryValueList(
     (v) => (UID_PATTERN.test(v) ? v : null),
     (v) => `Invalid UID \`${v}\`: UID must be an alphanumeric string of 11 characters`,
   ).openapi({ description: "UIDs of objects with errors, any of them" }),

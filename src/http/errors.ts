@@ -2,10 +2,34 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { webMessageResponse } from "./respond";
-import { ApiError, webMessage } from "./webmessage";
+import { ApiError, echo, type WebMessage, webMessage } from "./webmessage";
+
+/**
+ * The longest text an error WebMessage carries in any one string (message, devMessage, an error
+ * report's members): a last guard behind `echo`, which repeats at most ECHO_MAX_CHARS of an input.
+ */
+export const ERROR_TEXT_MAX_CHARS = 4096;
+
+const capString = (text: string) => (text.length > ERROR_TEXT_MAX_CHARS ? `${text.slice(0, ERROR_TEXT_MAX_CHARS)}…` : text);
+
+function capText(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return capString(value);
+  if (depth > 6 || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((v) => capText(v, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, capText(v, depth + 1)]));
+}
+
+/** An error WebMessage with every string within ERROR_TEXT_MAX_CHARS. */
+export function cappedWebMessage(msg: WebMessage): WebMessage {
+  const out: WebMessage = { ...msg };
+  if (out.message !== undefined) out.message = capString(out.message);
+  if (out.devMessage !== undefined) out.devMessage = capString(out.devMessage);
+  if (out.response !== undefined) out.response = capText(out.response);
+  return out;
+}
 
 export function errorResponse(err: unknown): Response {
-  if (err instanceof ApiError) return webMessageResponse(err.toWebMessage(), err.headers);
+  if (err instanceof ApiError) return webMessageResponse(cappedWebMessage(err.toWebMessage()), err.headers);
   if (err instanceof HTTPException) {
     const status = err.status;
     return webMessageResponse(webMessage(status, { message: err.message || undefined }));
@@ -42,10 +66,10 @@ export function notFoundHandler(routes: () => { method: string; path: string }[]
     const allowed = [...new Set(compiled.filter((r) => r.pattern.test(path)).map((r) => r.method))];
     if (allowed.length > 0) {
       if (allowed.includes("GET")) allowed.push("HEAD");
-      return webMessageResponse(webMessage(405, { message: `Request method '${c.req.method}' is not supported` }), {
+      return webMessageResponse(webMessage(405, { message: `Request method '${echo(c.req.method)}' is not supported` }), {
         Allow: allowed.join(", "),
       });
     }
-    return webMessageResponse(webMessage(404, { message: `No endpoint ${c.req.method} ${path} found.` }));
+    return webMessageResponse(webMessage(404, { message: `No endpoint ${echo(c.req.method)} ${echo(path)} found.` }));
   };
 }

@@ -6,6 +6,7 @@
 import { z } from "@hono/zod-openapi";
 import { DEFAULT_TIME_ZONE, parseDate } from "./dates";
 import { UID_PATTERN } from "./uid";
+import { echo } from "./webmessage";
 
 const INT_MIN = -2147483648;
 const INT_MAX = 2147483647;
@@ -32,7 +33,7 @@ export function queryInt(defaultValue?: number) {
       if (v === undefined || v.trim() === "") return defaultValue;
       const n = parseJavaInt(v);
       if (n === null) {
-        ctx.addIssue({ code: "custom", message: `For input string: "${v}"` });
+        ctx.addIssue({ code: "custom", message: `For input string: "${echo(v)}"` });
         return z.NEVER;
       }
       return n;
@@ -50,11 +51,41 @@ export function queryBool(defaultValue?: boolean) {
       const t = v.trim().toLowerCase();
       if (t === "true") return true;
       if (t === "false") return false;
-      ctx.addIssue({ code: "custom", message: `Invalid boolean value '${v}'` });
+      ctx.addIssue({ code: "custom", message: `Invalid boolean value '${echo(v)}'` });
       return z.NEVER;
     })
     .openapi({ type: "boolean", ...(defaultValue !== undefined ? { default: defaultValue } : {}) });
 }
+
+/** A query parameter that may be repeated (`?filter=a&filter=b`). */
+export function repeatableQuery(description: string) {
+  return z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .openapi({ description });
+}
+
+/** The values of a repeatable query parameter as a list. */
+export const queryList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** DHIS2's `rootJunction` (AND unless OR), joining the `filter`s of a list. */
+export function rootJunctionQuery() {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return "AND" as const;
+      const t = v.trim().toUpperCase();
+      if (t === "AND" || t === "OR") return t;
+      ctx.addIssue({ code: "custom", message: "Valid values are: [AND, OR]" });
+      return z.NEVER;
+    })
+    .openapi({ type: "string", enum: ["AND", "OR"], default: "AND" });
+}
+
+/** The operators `filter=property:operator[:value]` accepts (src/http/query.ts). */
+export const FILTER_OPERATORS_DOC =
+  "`property:operator[:value]`, repeatable. Operators: eq ieq !eq ne neq gt ge gte lt le lte like !like $like !$like like$ !like$ ilike !ilike $ilike startsWith !$ilike ilike$ endsWith !ilike$ token !token in !in null !null empty !empty.";
 
 /** A UID path (or query) value. */
 export function uidParam() {
@@ -82,7 +113,7 @@ export function enumParam<T extends string>(values: readonly T[]) {
 
 /** The message DHIS2 gives for a bad parameter value. */
 export function invalidParamMessage(kind: "query" | "path", name: string, value: string, detail: string): string {
-  return `Value '${value}' is not valid for ${kind === "path" ? "path parameter" : "parameter"} ${name}. ${detail}`;
+  return `Value '${echo(value)}' is not valid for ${kind === "path" ? "path parameter" : "parameter"} ${echo(name)}. ${detail}`;
 }
 
 /** Integer query parameter within [min, max] (Spring's int conversion, then the range). */
@@ -98,7 +129,7 @@ export function queryIntRange(defaultValue: number, min: number, max: number) {
  * `List`: each value trimmed, blank ones dropped, each checked by `parse` (null: invalid, `detail`
  * names the value). No value at all: undefined (no filter).
  */
-export function queryList<T>(parse: (value: string) => T | null, detail: (value: string) => string, maxValues = 100) {
+export function queryValueList<T>(parse: (value: string) => T | null, detail: (value: string) => string, maxValues = 100) {
   return z
     .union([z.string(), z.array(z.string())])
     .optional()

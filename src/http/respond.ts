@@ -1,4 +1,3 @@
-import type { Context } from "hono";
 import type { WebMessage } from "./webmessage";
 
 /** DHIS2's "no store" header, sent by the system endpoints. */
@@ -29,14 +28,37 @@ export function emptyResponse(status: 200 | 204 = 204, headers: Record<string, s
   return new Response(null, { status, headers });
 }
 
-/** Absolute URL of an API path for this request (honours X-Forwarded-*). */
-export function apiUrl(c: Context, path: string): string {
-  return `${contextPath(c.req.raw)}/api${path.startsWith("/") ? path : `/${path}`}`;
+/** Absolute URL of an API path for this request (see `contextPath`). */
+export function apiUrl(c: { req: { raw: Request }; env: BaseUrlConfig }, path: string): string {
+  return `${contextPath(c.req.raw, c.env)}/api${path.startsWith("/") ? path : `/${path}`}`;
 }
 
-/** `scheme://host[:port]` as DHIS2 computes it, honouring X-Forwarded-Proto/Host/Port. */
-export function contextPath(req: Request): string {
+/** The configuration that decides a request's base URL (wrangler.jsonc vars). */
+export type BaseUrlConfig = Partial<Pick<Env, "PUBLIC_BASE_URL" | "TRUST_FORWARDED_HEADERS">>;
+
+/** PUBLIC_BASE_URL as `scheme://host[:port][/path]`, or null when unset or not a plain http(s) URL. */
+export function publicBaseUrl(value: string | undefined): string | null {
+  const text = value?.trim();
+  if (!text) return null;
+  try {
+    const url = new URL(text);
+    if ((url.protocol !== "https:" && url.protocol !== "http:") || url.username || url.password || url.search || url.hash) return null;
+    return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `scheme://host[:port]` as DHIS2 computes it: PUBLIC_BASE_URL when configured; else the request's
+ * own origin. X-Forwarded-Proto/Host/Port count only when TRUST_FORWARDED_HEADERS is "true" (the
+ * Worker sits behind a proxy that sets them): otherwise any client could choose them.
+ */
+export function contextPath(req: Request, config: BaseUrlConfig): string {
+  const configured = publicBaseUrl(config.PUBLIC_BASE_URL);
+  if (configured) return configured;
   const url = new URL(req.url);
+  if (config.TRUST_FORWARDED_HEADERS !== "true") return url.origin;
   const first = (v: string | null) => (v ? v.split(",")[0].trim() : "");
   const proto = first(req.headers.get("X-Forwarded-Proto")) || url.protocol.replace(":", "");
   const fwdHost = first(req.headers.get("X-Forwarded-Host"));

@@ -23,13 +23,19 @@ export interface Principal {
   isSuper: boolean;
 }
 
+/** How a caller authenticated (see AppEnv's `credential`). */
+export type Credential = { scheme: "basic" | "session" } | { scheme: "token"; id: string };
+
 export type AppEnv = {
   Bindings: Env;
   Variables: {
     /** The caller, on protected routes always set (public routes: set when valid credentials came along). */
     user?: Principal;
-    /** True when the caller of a protected route was authenticated by the session cookie alone (src/http/csrf.ts). */
-    viaSession?: boolean;
+    /**
+     * How the caller of a protected route authenticated: `session` (the cookie alone, which the CSRF
+     * middleware guards), `basic`, or `token` with the token's id (tokens created with it inherit it).
+     */
+    credential?: Credential;
   };
 };
 

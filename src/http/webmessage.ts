@@ -106,6 +106,26 @@ export class ApiError extends Error {
   }
 }
 
+/** The most characters of a rejected input that a message repeats. */
+export const ECHO_MAX_CHARS = 100;
+
+/**
+ * A rejected input as an error message repeats it: its text (JSON for non-strings), cut to
+ * ECHO_MAX_CHARS characters and marked with `…`, so a megabyte of input never comes back.
+ */
+export function echo(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = String(value);
+  }
+  if (text.length <= ECHO_MAX_CHARS) return text;
+  let cut = text.slice(0, ECHO_MAX_CHARS);
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1); // never half a surrogate pair
+  return `${cut}…`;
+}
+
 export const badRequest = (message: string, errorCode = "E1003") => new ApiError(400, message, { errorCode });
 export const conflict = (message: string, errorCode = "E1004") => new ApiError(409, message, { errorCode });
 export const forbidden = (message: string, errorCode = "E1006") => new ApiError(403, message, { errorCode });

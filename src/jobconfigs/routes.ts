@@ -9,18 +9,29 @@ import { matchedRoutes } from "hono/route";
 import { currentUser, requireAuthority } from "../users/auth";
 import { readJsonBody, readJsonObject } from "../http/body";
 import { clock } from "../http/clock";
-import { parseFields } from "../http/fields";
+import { applyFields, parseFields } from "../http/fields";
 import { buildPager } from "../http/pager";
-import { invalidParamMessage, queryBool, UID_DETAIL } from "../http/params";
+import { invalidParamMessage, queryBool, repeatableQuery, UID_DETAIL } from "../http/params";
 import { apiUrl, jsonResponse } from "../http/respond";
 import { createRouter, SECURED, type AppEnv } from "../http/router";
 import { generateUid, isValidUid } from "../http/uid";
-import { ApiError, conflict, importReportConflict, notFoundObject, objectReport, webMessage, type ErrorReport } from "../http/webmessage";
+import {
+  ApiError,
+  conflict,
+  echo,
+  importReportConflict,
+  notFoundObject,
+  objectReport,
+  webMessage,
+  type ErrorReport,
+} from "../http/webmessage";
 import { errorReport, JOB_CONFIGURATION_KLASS } from "../jobs/errors";
 import { CONFIGURABLE_JOB_TYPES, jobTypeInfo } from "../jobs/registry";
 import { syncJobObject } from "../scheduling/sync";
 import { hasAuthority } from "../users/store";
 import { compileOrder, compileWhere } from "./query";
+import { intervalReport, jobsCreatedBy, tooManyJobs } from "./quotas";
+import { loadSettings } from "../settings/settings";
 import {
   JobConfigurationInputSchema,
   JobConfigurationListSchema,
@@ -52,6 +63,7 @@ import {
   idleJobStatus,
   readJobBody,
   uidTakenReport,
+  unknownExecutingUserReport,
   type ValidationResult,
 } from "./validate";
 import { serverTimeZone } from "../http/dates";
@@ -114,12 +126,32 @@ function writeResponse(c: Context<AppEnv>, status: 200 | 201, uid: string): Resp
   return jsonResponse(webMessage(status, { response: objectReport(K, uid) }), status, headers);
 }
 
-/** Adds the checks that need other rows (name/code uniqueness, same type + cron) to the body's errors. */
-async function withConflicts(db: D1Database, v: ValidationResult, clientId: boolean): Promise<ErrorReport[]> {
+/**
+ * Adds the checks that need other rows (name/code uniqueness, same type + cron, the executing user)
+ * and, for callers who are not superusers, the quotas (src/jobconfigs/quotas.ts) to the body's errors.
+ */
+async function withConflicts(
+  c: Context<AppEnv>,
+  v: ValidationResult,
+  opts: { clientId: boolean; creating: boolean },
+): Promise<ErrorReport[]> {
+  const db = c.env.DB;
   const w = v.write;
   const errors = [...v.errors];
-  const found = await findConflicts(db, w.uid, w.name || undefined, w.code, v.type?.jobType, w.cronExpression);
+  const user = currentUser(c);
+  if (!user.isSuper) {
+    const settings = await loadSettings(db);
+    if (opts.creating) {
+      const count = await jobsCreatedBy(db, user.uid);
+      if (count >= settings.jobsMaxPerUser) throw tooManyJobs(count, settings.jobsMaxPerUser);
+    }
+    const tooOften = intervalReport(w, settings.jobsMinIntervalSeconds, clock.now(), timeZone(c));
+    if (tooOften) errors.push(tooOften);
+  }
+  const clientId = opts.clientId;
+  const found = await findConflicts(db, w.uid, w.name || undefined, w.code, v.type?.jobType, w.cronExpression, w.executedBy);
   if (clientId && found.uidTaken) errors.unshift(uidTakenReport(w.uid));
+  if (!found.executingUserExists && w.executedBy && isValidUid(w.executedBy)) errors.push(unknownExecutingUserReport(w.uid, w.executedBy));
   if (found.nameOwner) errors.push(duplicateNameReport(w.name, w.uid, found.nameOwner));
   if (found.codeOwner && w.code) errors.push(duplicateCodeReport(w.code, w.uid, found.codeOwner));
   if (found.cronOwner && w.cronExpression && v.type) errors.push(duplicateCronReport(w.cronExpression));
@@ -161,9 +193,17 @@ router.openapi(
     tags: ["jobConfigurations"],
     summary: "User-configurable job types with their parameters",
     security: SECURITY,
-    responses: { 200: jsonContent(JobTypesSchema, "Job types in DHIS2's enum order"), ...errorResponses(401) },
+    request: { query: z.object({ fields: repeatableQuery("Field filter over each job type (the Scheduler app sends `*`)") }) },
+    responses: { 200: jsonContent(JobTypesSchema, "Job types in DHIS2's enum order"), ...errorResponses(400, 401) },
   }),
-  handler(() => new Response(jobTypesJson, { headers: { "Content-Type": "application/json;charset=UTF-8", ...NO_CACHE } })),
+  handler((c: Context<AppEnv>) => {
+    const fields = c.req.queries("fields") ?? [];
+    if (fields.every((f) => f.trim() === "")) {
+      return new Response(jobTypesJson, { headers: { "Content-Type": "application/json;charset=UTF-8", ...NO_CACHE } });
+    }
+    const sel = parseFields(fields);
+    return jsonResponse({ jobTypes: CONFIGURABLE_JOB_TYPES.map((t) => applyFields(jobTypeInfo(t), sel)) }, 200, NO_CACHE);
+  }),
 );
 
 router.openapi(
@@ -339,8 +379,8 @@ router.openapi(
     const body = await readJsonObject(c);
     const clientId = isValidUid(body.id);
     const uid = clientId ? (body.id as string) : generateUid();
-    const v = readJobBody({ body, uid, userUid: user.uid });
-    const errors = await withConflicts(c.env.DB, v, clientId);
+    const v = readJobBody({ body, uid, userUid: user.uid, superuser: user.isSuper });
+    const errors = await withConflicts(c, v, { clientId, creating: true });
     if (errors.length > 0) throw importReportConflict(K, uid, errors);
     try {
       await insertJob(c.env.DB, v.write, v.enabled, idleJobStatus(v.enabled, v.write.schedulingType), clock.now(), user.uid);
@@ -383,8 +423,8 @@ async function replaceJob(c: Context<AppEnv>, uid: string): Promise<Response> {
   const existing = await loadForWrite(c, uid, "update");
   const user = currentUser(c);
   const body = await readJsonObject(c);
-  const v = readJobBody({ body, existing, uid, userUid: user.uid });
-  const errors = await withConflicts(c.env.DB, v, false);
+  const v = readJobBody({ body, existing, uid, userUid: user.uid, superuser: user.isSuper });
+  const errors = await withConflicts(c, v, { clientId: false, creating: false });
   if (errors.length > 0) throw importReportConflict(K, uid, errors);
   const status = idleJobStatus(existing.enabled === 1, v.write.schedulingType);
   let changes = 0;
@@ -456,7 +496,7 @@ function patchBody(raw: unknown): Record<string, unknown> {
     const path = typeof o?.path === "string" ? o.path : "";
     const m = /^\/([A-Za-z]+)$/.exec(path);
     if (!o || !m || (o.op !== "add" && o.op !== "replace" && o.op !== "remove")) {
-      throw new ApiError(409, `Patch path \`${path}\` is not supported.`, { errorCode: "E4032" });
+      throw new ApiError(409, `Patch path \`${echo(path)}\` is not supported.`, { errorCode: "E4032" });
     }
     out[m[1]] = o.op === "remove" ? null : o.value;
   }
@@ -513,8 +553,8 @@ router.openapi(
       if (WRITABLE.some((k) => Object.hasOwn(body, k))) {
         const merged = { ...bodyOf(existing) };
         for (const k of WRITABLE) if (Object.hasOwn(body, k)) merged[k] = body[k];
-        v = readJobBody({ body: merged, existing, uid, userUid: user.uid });
-        errors.push(...(await withConflicts(c.env.DB, v, false)));
+        v = readJobBody({ body: merged, existing, uid, userUid: user.uid, superuser: user.isSuper });
+        errors.push(...(await withConflicts(c, v, { clientId: false, creating: false })));
         schedulingType = v.write.schedulingType;
       }
       if (errors.length > 0) throw importReportConflict(K, uid, errors);

@@ -5,33 +5,17 @@
  */
 import { z } from "@hono/zod-openapi";
 import { UID_PATTERN } from "../http/uid";
-import { queryBool, queryInt } from "../http/params";
+import { FILTER_OPERATORS_DOC, queryBool, queryInt, repeatableQuery, rootJunctionQuery } from "../http/params";
 import { CONFIGURABLE_JOB_TYPE_NAMES } from "../jobs/registry";
 
-const repeatable = (description: string) =>
-  z
-    .union([z.string(), z.array(z.string())])
-    .optional()
-    .openapi({ description });
+const repeatable = repeatableQuery;
 
 export const ListQuerySchema = z.object({
   fields: repeatable(
     "Field filter: `id,name`, presets `*` `:all` `:identifiable` `:simple` `:owner`, nesting `a[b,c]`, exclusion `!x`. Default `id,displayName`.",
   ),
-  filter: repeatable(
-    "`property:operator[:value]`, repeatable. Operators: eq ieq !eq ne neq gt ge gte lt le lte like !like $like !$like like$ !like$ ilike !ilike $ilike startsWith !$ilike ilike$ endsWith !ilike$ token !token in !in null !null empty !empty.",
-  ),
-  rootJunction: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === "") return "AND" as const;
-      const t = v.trim().toUpperCase();
-      if (t === "AND" || t === "OR") return t;
-      ctx.addIssue({ code: "custom", message: "Valid values are: [AND, OR]" });
-      return z.NEVER;
-    })
-    .openapi({ type: "string", enum: ["AND", "OR"], default: "AND" }),
+  filter: repeatable(FILTER_OPERATORS_DOC),
+  rootJunction: rootJunctionQuery(),
   order: repeatable("`property[:asc|desc|iasc|idesc]`, repeatable or comma-separated. Default `name:iasc`."),
   query: z.string().optional().openapi({ description: "Matches `id` or `code` exactly, or `name` (contains, case-insensitive)." }),
   paging: queryBool(true),

@@ -1,4 +1,6 @@
 /** D1 access for `job_configurations`: rows, inserts, updates and deletes, all with bound parameters. */
+import { cronMeaning } from "../scheduling/cron";
+
 export interface JobRow {
   uid: string;
   name: string;
@@ -49,6 +51,9 @@ export interface JobWrite {
   executedBy: string | null;
 }
 
+/** `cronMeaning` of a stored cron (null without one). */
+const meaningOf = (cron: string | null) => (cron === null ? null : cronMeaning(cron));
+
 export function insertJob(
   db: D1Database,
   w: JobWrite,
@@ -59,9 +64,9 @@ export function insertJob(
 ): Promise<D1Result> {
   return db
     .prepare(
-      `INSERT INTO job_configurations (uid, name, code, job_type, scheduling_type, cron_expression, delay, job_parameters,
-         enabled, job_status, last_executed_status, executed_by, system, version, created, last_updated, created_by, last_updated_by)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'NOT_STARTED', ?, 0, 1, ?, ?, ?, ?)`,
+      `INSERT INTO job_configurations (uid, name, code, job_type, scheduling_type, cron_expression, cron_meaning, cron_meaning_of, delay,
+         job_parameters, enabled, job_status, last_executed_status, executed_by, system, version, created, last_updated, created_by, last_updated_by)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'NOT_STARTED', ?, 0, 1, ?, ?, ?, ?)`,
     )
     .bind(
       w.uid,
@@ -69,6 +74,8 @@ export function insertJob(
       w.code,
       w.jobType,
       w.schedulingType,
+      w.cronExpression,
+      meaningOf(w.cronExpression),
       w.cronExpression,
       w.delay,
       w.jobParameters,
@@ -96,12 +103,26 @@ export function updateJobStatement(
 ): D1PreparedStatement {
   return db
     .prepare(
-      `UPDATE job_configurations SET name = ?, code = ?, scheduling_type = ?, cron_expression = ?, delay = ?, job_parameters = ?,
-         executed_by = ?, job_status = CASE WHEN job_status = 'RUNNING' THEN job_status ELSE ? END,
+      `UPDATE job_configurations SET name = ?, code = ?, scheduling_type = ?, cron_expression = ?, cron_meaning = ?, cron_meaning_of = ?,
+         delay = ?, job_parameters = ?, executed_by = ?, job_status = CASE WHEN job_status = 'RUNNING' THEN job_status ELSE ? END,
          version = version + 1, last_updated = ?, last_updated_by = ?
        WHERE uid = ? AND system = 0`,
     )
-    .bind(w.name, w.code, w.schedulingType, w.cronExpression, w.delay, w.jobParameters, w.executedBy, jobStatusIfIdle, now, userUid, w.uid);
+    .bind(
+      w.name,
+      w.code,
+      w.schedulingType,
+      w.cronExpression,
+      meaningOf(w.cronExpression),
+      w.cronExpression,
+      w.delay,
+      w.jobParameters,
+      w.executedBy,
+      jobStatusIfIdle,
+      now,
+      userUid,
+      w.uid,
+    );
 }
 
 /** Enables or disables a job (PATCH); the status follows unless the job is running. */
@@ -126,7 +147,12 @@ export function deleteJob(db: D1Database, uid: string): Promise<D1Result> {
   return db.prepare(`DELETE FROM job_configurations WHERE uid = ? AND system = 0`).bind(uid).run();
 }
 
-/** Other jobs holding this name (E5003), this code, or this type with this exact cron (E7000). */
+/**
+ * Other jobs holding this name (E5003), this code, or this type with a cron of the same meaning
+ * (E7000: `cronMeaning`, stored with the expression it was computed from, so a row whose cron another
+ * writer changed is compared by its text); whether the uid is taken, and whether `executedBy` names an
+ * existing user.
+ */
 export async function findConflicts(
   db: D1Database,
   uid: string,
@@ -134,21 +160,27 @@ export async function findConflicts(
   code: string | null,
   jobType: string | undefined,
   cron: string | null,
-): Promise<{ nameOwner?: string; codeOwner?: string; cronOwner?: string; uidTaken: boolean }> {
+  executedBy: string | null,
+): Promise<{ nameOwner?: string; codeOwner?: string; cronOwner?: string; uidTaken: boolean; executingUserExists: boolean }> {
   const stmts: D1PreparedStatement[] = [
     db.prepare(`SELECT uid FROM job_configurations WHERE name = ? AND uid <> ? LIMIT 1`).bind(name ?? null, uid),
     db.prepare(`SELECT uid FROM job_configurations WHERE code = ? AND uid <> ? LIMIT 1`).bind(code, uid),
     db
-      .prepare(`SELECT uid FROM job_configurations WHERE job_type = ? AND cron_expression = ? AND uid <> ? LIMIT 1`)
-      .bind(jobType ?? null, cron, uid),
+      .prepare(
+        `SELECT uid FROM job_configurations WHERE job_type = ?1 AND uid <> ?3
+           AND (cron_expression = ?2 OR (cron_meaning = ?4 AND cron_meaning_of = cron_expression)) LIMIT 1`,
+      )
+      .bind(jobType ?? null, cron, uid, meaningOf(cron)),
     db.prepare(`SELECT uid FROM job_configurations WHERE uid = ?`).bind(uid),
+    db.prepare(`SELECT uid FROM users WHERE uid = ?`).bind(executedBy),
   ];
-  const [byName, byCode, byCron, byUid] = await db.batch<{ uid: string }>(stmts);
+  const [byName, byCode, byCron, byUid, user] = await db.batch<{ uid: string }>(stmts);
   return {
     nameOwner: byName.results[0]?.uid,
     codeOwner: byCode.results[0]?.uid,
     cronOwner: byCron.results[0]?.uid,
     uidTaken: byUid.results.length > 0,
+    executingUserExists: executedBy === null || user.results.length > 0,
   };
 }
 

@@ -4,7 +4,7 @@
  * numbers); every problem of one request is collected into one list of ErrorReports.
  */
 import type { ErrorReport } from "../http/webmessage";
-import { ApiError } from "../http/webmessage";
+import { ApiError, echo, forbidden } from "../http/webmessage";
 import { isValidUid } from "../http/uid";
 import { errorReport, JOB_CONFIGURATION_KLASS } from "../jobs/errors";
 import { CONFIGURABLE_JOB_TYPE_NAMES, findJobType } from "../jobs/registry";
@@ -72,8 +72,10 @@ export interface ValidateOptions {
   existing?: JobRow;
   /** UID of the job (client-supplied or generated on create). */
   uid: string;
-  /** The caller's UID (becomes `executedBy` for the types that need a user). */
+  /** The caller's UID (becomes `executedBy`, see `readJobBody`). */
   userUid: string;
+  /** Whether the caller is a superuser (only they may run a job as someone else, or as the system). */
+  superuser: boolean;
 }
 
 /** 409 `Job … must be configurable but was not.` (DHIS2 checks this before the import, alone). */
@@ -93,7 +95,7 @@ export function readJobBody(opts: ValidateOptions): ValidationResult {
 
   // Identity: a client id on create must be a UID.
   if (!existing && body.id !== undefined && body.id !== null && body.id !== "" && !isValidUid(body.id)) {
-    errors.push(report("E4014", [body.id, "id"], "id"));
+    errors.push(report("E4014", [echo(body.id), "id"], "id"));
   }
 
   const name = readString(body, "name", errors);
@@ -119,7 +121,7 @@ export function readJobBody(opts: ValidateOptions): ValidationResult {
           "E1003",
           ["jobType", `Valid values are: ${VALID_TYPES()}`],
           "jobType",
-          `Unknown job type \`${typeof raw === "string" ? raw : JSON.stringify(raw)}\`. Valid values are: ${VALID_TYPES()}`,
+          `Unknown job type \`${echo(raw)}\`. Valid values are: ${VALID_TYPES()}`,
         ),
       );
     } else {
@@ -173,10 +175,19 @@ export function readJobBody(opts: ValidateOptions): ValidationResult {
     jobParameters = JSON.stringify(parsed.value);
   }
 
-  // Who the job runs as.
-  let executedBy = readString(body, "executedBy", errors) ?? null;
-  if (executedBy !== null && !isValidUid(executedBy)) errors.push(report("E4014", [executedBy, "executedBy"], "executedBy"));
-  if (executedBy === null && type?.executedByCreator) executedBy = existing?.executed_by ?? opts.userUid;
+  // Who the job runs as: the caller, unless a superuser says otherwise (the user must exist: checked
+  // against D1 by the caller of this function).
+  const requested = readString(body, "executedBy", errors) ?? null;
+  if (requested !== null && !isValidUid(requested)) errors.push(report("E4014", [echo(requested), "executedBy"], "executedBy"));
+  let executedBy = requested;
+  if (!opts.superuser) {
+    // Another user's UID is refused, unless it is the stored value sent back unchanged; either way a
+    // non-superuser's write makes the job run as that caller.
+    if (requested !== null && requested !== opts.userUid && requested !== existing?.executed_by) {
+      throw forbidden("Only a superuser may run a job as another user (`executedBy`).");
+    }
+    executedBy = opts.userUid;
+  } else if (executedBy === null && type?.executedByCreator) executedBy = existing?.executed_by ?? opts.userUid;
 
   const enabled = existing ? existing.enabled === 1 : (readBool(body, "enabled", errors) ?? true);
 
@@ -214,6 +225,15 @@ export function duplicateCodeReport(code: string, uid: string, owner: string): E
 
 export function duplicateCronReport(cron: string): ErrorReport {
   return report("E7000", [cron], "cronExpression");
+}
+
+/** `executedBy` names no user (DHIS2's E5002 invalid reference). */
+export function unknownExecutingUserReport(uid: string, executedBy: string): ErrorReport {
+  return errorReport(K, "E5002", [executedBy, "(User)", uid, "(JobConfiguration)", "executedBy"], {
+    errorProperty: "executedBy",
+    errorKlass: "org.hisp.dhis.user.User",
+    message: `Invalid reference [${executedBy}] (User) on object ${uid} (JobConfiguration) for association \`executedBy\`.`,
+  });
 }
 
 export function uidTakenReport(uid: string): ErrorReport {

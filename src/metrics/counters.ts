@@ -44,7 +44,7 @@ export function countEvent(sink: CounterSink, name: string, labels: CounterLabel
     await Promise.resolve(); // `scheduled` is set before the first flush starts
     try {
       while (pending.size > 0) {
-        const wait = Math.max(0, lastFlush + FLUSH_INTERVAL_MS - sink.now());
+        const wait = Math.min(FLUSH_INTERVAL_MS, Math.max(0, lastFlush + FLUSH_INTERVAL_MS - sink.now()));
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         await flushCounters(sink.db, sink.now());
       }

@@ -10,12 +10,14 @@ import type { Context } from "hono";
 import { currentUser } from "../users/auth";
 import { readJsonBody } from "../http/body";
 import { clock } from "../http/clock";
+import { applyFields, parseFields } from "../http/fields";
+import { repeatableQuery } from "../http/params";
 import { emptyResponse, jsonResponse } from "../http/respond";
 import { type AppEnv, createRouter, SECURED } from "../http/router";
 import { badRequest } from "../http/webmessage";
 import { WebMessageSchema } from "../http/openapi";
 import { queueableEntries, schedulerEntries } from "./entries";
-import { createQueue, deleteQueue, getQueue, type QueueInput, updateQueue } from "./service";
+import { createQueue, deleteQueue, getQueue, type QueueInput, type QueueWriter, updateQueue } from "./service";
 import { loadAllJobs, loadQueueNames } from "./store";
 import { serverTimeZone } from "../http/dates";
 import { requireSchedulingAdmin } from "../scheduling/access";
@@ -73,10 +75,10 @@ const nameParam = z.object({
 
 const tz = (c: Context<AppEnv>) => serverTimeZone(c.env);
 
-function requireWriter(c: Context<AppEnv>): string {
+function requireWriter(c: Context<AppEnv>): QueueWriter {
   const user = currentUser(c);
   requireSchedulingAdmin(user);
-  return user.uid;
+  return user;
 }
 
 /** Reads `{name?, cronExpression?, sequence?}` as Jackson would (`""` = absent, unknown members ignored). */
@@ -167,7 +169,10 @@ const getRoute = createRoute({
   summary: "One queue: its name, cron and job UIDs in order",
   tags: TAGS,
   security: SECURITY,
-  request: { params: nameParam },
+  request: {
+    params: nameParam,
+    query: z.object({ fields: repeatableQuery("Field filter, e.g. `cronExpression,sequence,name` (the Scheduler app's)") }),
+  },
   responses: {
     200: { description: "The queue", content: { "application/json": { schema: QueueSchema } } },
     404: wm("E7020 `Job queue does not exist: `<name>``"),
@@ -176,7 +181,9 @@ const getRoute = createRoute({
 
 queueRoutes.openapi(getRoute, async (c) => {
   const { name } = c.req.valid("param");
-  return jsonResponse(await getQueue(c.env.DB, name)) as never;
+  const { fields } = c.req.valid("query");
+  const queue = await getQueue(c.env.DB, name);
+  return jsonResponse(fields === undefined ? queue : applyFields(queue, parseFields(fields))) as never;
 });
 
 const writeErrors = {
@@ -208,9 +215,9 @@ const createRouteDef = createRoute({
 
 queueRoutes.openapi(createRouteDef, async (c) => {
   const { name } = c.req.param() as { name: string };
-  const userUid = requireWriter(c);
+  const writer = requireWriter(c);
   const input = await readQueueBody(c);
-  await createQueue(c.env, name, input, clock.now(), userUid);
+  await createQueue(c.env, name, input, clock.now(), writer);
   return new Response(null, { status: 201 }) as never;
 });
 documentWithBody(createRouteDef);
@@ -227,9 +234,9 @@ const updateRouteDef = createRoute({
 
 queueRoutes.openapi(updateRouteDef, async (c) => {
   const { name } = c.req.param() as { name: string };
-  const userUid = requireWriter(c);
+  const writer = requireWriter(c);
   const input = await readQueueBody(c);
-  await updateQueue(c.env, name, input, clock.now(), userUid);
+  await updateQueue(c.env, name, input, clock.now(), writer);
   return emptyResponse(204) as never;
 });
 documentWithBody(updateRouteDef);
@@ -246,7 +253,7 @@ const deleteRouteDef = createRoute({
 
 queueRoutes.openapi(deleteRouteDef, async (c) => {
   const { name } = c.req.valid("param");
-  const userUid = requireWriter(c);
-  await deleteQueue(c.env, name, clock.now(), userUid);
+  const writer = requireWriter(c);
+  await deleteQueue(c.env, name, clock.now(), writer.uid);
   return emptyResponse(204) as never;
 });

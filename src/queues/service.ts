@@ -14,7 +14,10 @@
  */
 import { ApiError, conflict, notFoundObject } from "../http/webmessage";
 import { isConfigurableJobType, isSystemJobType } from "../jobs/registry";
-import { validateCron } from "../scheduling/cron";
+import { shortestCronInterval, validateCron } from "../scheduling/cron";
+import { serverTimeZone } from "../http/dates";
+import { getSetting } from "../settings/settings";
+import { tooFrequentMessage } from "../jobconfigs/quotas";
 import { syncJobObject } from "../scheduling/sync";
 import { checkQueueName } from "./names";
 import { loadJobsByUid, loadQueue, type QueueJobRow } from "./store";
@@ -146,17 +149,34 @@ async function syncAll(env: Env, uids: Iterable<string>): Promise<void> {
   }
 }
 
-export async function createQueue(env: Env, name: string, input: QueueInput, now: number, userUid: string | null): Promise<void> {
+/** Who writes a queue: superusers are not held to the shortest-interval quota. */
+export interface QueueWriter {
+  uid: string;
+  isSuper: boolean;
+}
+
+/** The queue's cron is held to `jobsMinIntervalSeconds` for non-superusers, as a job's own schedule is. */
+async function checkInterval(env: Env, input: QueueInput, caller: QueueWriter, now: number): Promise<void> {
+  if (caller.isSuper || !input.cronExpression) return;
+  const minSeconds = await getSetting(env.DB, "jobsMinIntervalSeconds");
+  const gap = shortestCronInterval(input.cronExpression, now, serverTimeZone(env));
+  if (gap !== null && gap / 1000 < minSeconds) throw new ApiError(409, tooFrequentMessage(gap / 1000, minSeconds), { errorCode: "E7010" });
+}
+
+export async function createQueue(env: Env, name: string, input: QueueInput, now: number, caller: QueueWriter): Promise<void> {
   const db = env.DB;
+  const userUid = caller.uid;
   checkQueueName(name);
   if ((await loadQueue(db, name)).length > 0) throw queueExists(name);
   const jobs = await validate(db, name, input);
+  await checkInterval(env, input, caller, now);
   await db.batch(joinStatements(db, name, input, jobs, now, userUid));
   await syncAll(env, input.sequence);
 }
 
-export async function updateQueue(env: Env, name: string, input: QueueInput, now: number, userUid: string | null): Promise<void> {
+export async function updateQueue(env: Env, name: string, input: QueueInput, now: number, caller: QueueWriter): Promise<void> {
   const db = env.DB;
+  const userUid = caller.uid;
   const old = await loadQueue(db, name);
   if (old.length === 0) throw queueNotFound(name);
   const newName = input.name ?? name;
@@ -165,6 +185,7 @@ export async function updateQueue(env: Env, name: string, input: QueueInput, now
     if ((await loadQueue(db, newName)).length > 0) throw queueExists(newName);
   }
   const jobs = await validate(db, name, input);
+  await checkInterval(env, input, caller, now);
   const keep = new Set(input.sequence);
   const leaving = old.filter((j) => !keep.has(j.uid));
   const renameSteps =

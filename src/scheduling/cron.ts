@@ -389,3 +389,96 @@ export function nextCronOccurrences(expr: string, afterMs: number, timeZone: str
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Meaning and density (the same-cron check E7000 and the shortest-interval quota)
+
+/** Sorted values as canonical text: runs of consecutive values as `a-b`. */
+function valuesText(values: Iterable<number>): string {
+  const sorted = [...new Set(values)].sort((a, b) => a - b);
+  const out: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    out.push(j > i ? `${sorted[i]}-${sorted[j]}` : String(sorted[i]));
+    i = j + 1;
+  }
+  return out.join(",");
+}
+
+/** The values a croner field (`*`, `n`, `a-b`, `a-b/s`, comma-separated) selects. */
+function expandField(field: string, type: FieldType): number[] {
+  const values: number[] = [];
+  for (const item of field.split(",")) {
+    const m = /^(\*|\d+)(?:-(\d+))?(?:\/(\d+))?$/.exec(item);
+    if (!m) continue;
+    const min = m[1] === "*" ? type.min : Number(m[1]);
+    const max = m[1] === "*" ? type.max : m[2] !== undefined ? Number(m[2]) : min;
+    const step = m[3] !== undefined ? Number(m[3]) : 1;
+    for (let v = min; v <= max; v += step) values.push(v);
+  }
+  return values;
+}
+
+/**
+ * What a cron expression means, as one canonical text: the values each field selects (`0-59/1`, `0-59`
+ * and `*` are the same), `?` as `*`, Sunday as 0, day items evaluated outside croner (`L`, `W`, `#`)
+ * in a fixed order. Two expressions with the same meaning fire at the same instants. Null when the
+ * expression is invalid; `none` for DHIS2's "no schedule" sentinel.
+ */
+export function cronMeaning(expr: string): string | null {
+  if (isNoScheduleCron(expr)) return "none";
+  let parsed: ParsedCron;
+  try {
+    parsed = parseCron(expr);
+  } catch {
+    return null;
+  }
+  const [sec, min, hour, dom, month, dow] = parsed.pattern.split(" ");
+  let days: string;
+  if (parsed.dom === null) days = valuesText(expandField(dom, DAY_OF_MONTH));
+  else {
+    const plain: number[] = [];
+    const special: string[] = [];
+    for (const item of parsed.dom) {
+      if (item.kind === "range") for (let d = item.min; d <= item.max; d += item.step) plain.push(d);
+      else if (item.kind === "last") special.push(`L-${item.offset}`);
+      else if (item.kind === "lastWeekday") special.push("LW");
+      else special.push(`${item.day}W`);
+    }
+    days = [valuesText(plain), ...[...new Set(special)].sort()].filter(Boolean).join(",");
+  }
+  const weekdays = dow.split(",");
+  const plainWeekdays = weekdays.filter((d) => /^(\*|\d+)$/.test(d)).join(",");
+  const specialWeekdays = [...new Set(weekdays.filter((d) => !/^(\*|\d+)$/.test(d)))].sort();
+  const dowText = [plainWeekdays ? valuesText(expandField(plainWeekdays, { name: "", min: 0, max: 6 })) : "", ...specialWeekdays]
+    .filter(Boolean)
+    .join(",");
+  return [
+    valuesText(expandField(sec, SECOND)),
+    valuesText(expandField(min, MINUTE)),
+    valuesText(expandField(hour, HOUR)),
+    days,
+    valuesText(expandField(month, MONTH)),
+    dowText,
+  ].join(" ");
+}
+
+/** Occurrences sampled by `shortestCronInterval`: more than a minute of every-second firing. */
+const INTERVAL_SAMPLES = 128;
+
+/**
+ * The shortest time (ms) between two consecutive occurrences among the next INTERVAL_SAMPLES after
+ * `afterMs`, or null when the expression fires fewer than twice (or is invalid). A cron's densest
+ * stretch repeats at least every day, and more than a minute of occurrences is sampled, so this is
+ * how often it can fire.
+ */
+export function shortestCronInterval(expr: string, afterMs: number, timeZone: string): number | null {
+  const times = nextCronOccurrences(expr, afterMs, timeZone, INTERVAL_SAMPLES);
+  let shortest: number | null = null;
+  for (let i = 1; i < times.length; i++) {
+    const gap = times[i] - times[i - 1];
+    if (shortest === null || gap < shortest) shortest = gap;
+  }
+  return shortest;
+}

@@ -75,9 +75,19 @@ export interface StartInput {
 export type StartResult = { outcome: "started"; runRowId: number } | { outcome: "duplicate" } | { outcome: "blocked" };
 
 /**
+ * Fair share of a job type (DHIS2's types run one job at a time): a job whose last run ended less
+ * than FAIR_SHARE_MS ago does not start while another job of its type waits, i.e. is enabled, idle
+ * and due (its alarm, kept in `job_schedule`, is at most FAIR_SHARE_MS away and not older than
+ * FAIR_SHARE_STALE_MS). It retries like a busy type, so the jobs of a type take turns and one that
+ * fires every second cannot starve the rest.
+ */
+export const FAIR_SHARE_MS = 4_000;
+export const FAIR_SHARE_STALE_MS = 60_000;
+
+/**
  * DHIS2's `tryStart` plus the occurrence claim, in one transaction:
  * - the job becomes RUNNING only if it is enabled, not RUNNING, and (for DHIS2's types) no other job
- *   of its type is RUNNING;
+ *   of its type is RUNNING, nor waiting for its turn (FAIR_SHARE_MS);
  * - the run's history row is inserted only when that happened; its UNIQUE (job, occurrence) key
  *   makes a second start of the same occurrence fail, which rolls the whole batch back.
  */
@@ -90,9 +100,21 @@ export async function tryStartRun(db: D1Database, p: StartInput): Promise<StartR
            WHERE uid = ?2 AND enabled = 1 AND job_status <> 'RUNNING'
              AND (?4 IS NULL OR (version = ?4 AND last_updated = ?5))
              AND (?3 = 1 OR NOT EXISTS (SELECT 1 FROM job_configurations o
-                    WHERE o.job_type = job_configurations.job_type AND o.job_status = 'RUNNING' AND o.uid <> ?2))`,
+                    WHERE o.job_type = job_configurations.job_type AND o.job_status = 'RUNNING' AND o.uid <> ?2))
+             AND (?3 = 1 OR last_finished IS NULL OR last_finished < ?1 - ?6 OR NOT EXISTS (
+                    SELECT 1 FROM job_configurations w JOIN job_schedule s ON s.job_uid = w.uid
+                    WHERE w.job_type = job_configurations.job_type AND w.uid <> ?2 AND w.enabled = 1 AND w.job_status <> 'RUNNING'
+                      AND s.alarm_at <= ?1 + ?6 AND s.alarm_at >= ?1 - ?7))`,
         )
-        .bind(p.now, p.uid, p.independent ? 1 : 0, p.guard?.version ?? null, p.guard?.lastUpdated ?? null),
+        .bind(
+          p.now,
+          p.uid,
+          p.independent ? 1 : 0,
+          p.guard?.version ?? null,
+          p.guard?.lastUpdated ?? null,
+          FAIR_SHARE_MS,
+          FAIR_SHARE_STALE_MS,
+        ),
       db
         .prepare(
           `INSERT INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, status, executed_by, triggered_by, queue_name)

@@ -17,7 +17,7 @@ import { parseJsonText, readBodyText } from "../http/body";
 import { requestFormat } from "../http/path";
 import { emptyResponse, jsonResponse, NO_STORE } from "../http/respond";
 import { type AppEnv, createRouter, SECURED } from "../http/router";
-import { ApiError, badRequest, conflict, forbidden, notFound, notFoundObject, webMessage } from "../http/webmessage";
+import { ApiError, badRequest, conflict, echo, forbidden, notFound, notFoundObject, webMessage } from "../http/webmessage";
 import { findUserByUid, findUserByUsername } from "../users/store";
 import { isSettingKey, loadSettings, type SettingKey, SETTINGS, validateSetting, writeSettings } from "./settings";
 import {
@@ -63,7 +63,7 @@ const textBody = {
   required: false,
 };
 
-const settingNotFound = (key: string) => notFound(`Setting does not exist: ${key}`);
+const settingNotFound = (key: string) => notFound(`Setting does not exist: ${echo(key)}`);
 
 function okMessage(message: string): Response {
   return jsonResponse(webMessage(200, { message }));
@@ -97,7 +97,7 @@ async function readSettingValue(c: Context<AppEnv>): Promise<unknown> {
 const asText = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
 
 function invalidValue(key: string, value: unknown, reason: string): ApiError {
-  return new ApiError(400, `Not a valid value for setting ${key}: ${asText(value)}`, { errorCode: "E1003", devMessage: reason });
+  return new ApiError(400, `Not a valid value for setting ${key}: ${echo(asText(value))}`, { errorCode: "E1003", devMessage: reason });
 }
 
 function wantsText(c: Context): boolean {
@@ -278,9 +278,9 @@ async function targetUser(c: Context<AppEnv>): Promise<string> {
   const userId = c.req.query("userId");
   if (!username && !userId) return me.uid;
   if (username === me.username || userId === me.uid) return me.uid;
-  if (!me.isSuper) throw forbidden(`You are not authorized to access user: ${username ?? userId}`);
+  if (!me.isSuper) throw forbidden(`You are not authorized to access user: ${echo(username ?? userId)}`);
   const row = username ? await findUserByUsername(c.env.DB, username) : await findUserByUid(c.env.DB, userId!);
-  if (!row) throw username ? conflict(`User with username ${username} could not be found.`) : notFoundObject("User", userId!);
+  if (!row) throw username ? conflict(`User with username ${echo(username)} could not be found.`) : notFoundObject("User", echo(userId));
   return row.uid;
 }
 

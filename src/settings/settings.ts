@@ -70,6 +70,17 @@ export const SETTINGS = {
       .max(366 * 24 * 60),
     default: 1440,
   },
+  /** Quota: job configurations a user who is not a superuser may create (superusers: no limit). */
+  jobsMaxPerUser: { schema: z.number().int().min(0).max(100_000), default: 50 },
+  /** Quota: the shortest interval (seconds) between the runs a non-superuser may schedule (cron or delay). */
+  jobsMinIntervalSeconds: {
+    schema: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 3600),
+    default: 60,
+  },
   /** Scheduler: run history rows kept per job (the oldest go first; trimmed at each run's end and by HOUSEKEEPING). */
   jobsRunHistoryPerJob: { schema: z.number().int().min(1).max(10_000), default: 1000 },
   /** Scheduler: run history older than this many days is deleted by HOUSEKEEPING (runs in progress stay). */
@@ -86,6 +97,8 @@ export const SETTINGS = {
   },
   /** CREDENTIALS_EXPIRY_ALERT: remind users this many days before their password expires. */
   credentialsExpiresReminderInDays: { schema: z.number().int().min(1).max(365), default: 28 },
+  /** Personal access tokens: the longest lifetime in days (0 = no cap), for new tokens and at every use of older ones. */
+  apiTokenMaxLifetimeDays: { schema: z.number().int().min(0).max(36_500), default: 0 },
   notifierMaxMessagesPerJob: { schema: z.number().int().min(1).max(100_000), default: 500 },
   notifierMaxJobsPerType: { schema: z.number().int().min(1).max(100_000), default: 500 },
   notifierMaxAgeDays: { schema: z.number().int().min(1).max(3650), default: 7 },
@@ -134,17 +147,22 @@ export async function loadSettings(db: D1Database): Promise<Settings> {
   return settingsFromRows(results);
 }
 
-export async function getSetting<K extends SettingKey>(db: D1Database, key: K): Promise<SettingValue<K>> {
-  const row = await db.prepare(`SELECT value FROM system_settings WHERE key = ?`).bind(key).first<{ value: string }>();
-  if (row) {
+/** One setting's stored JSON text as its value (the default when absent or invalid). */
+export function settingValue<K extends SettingKey>(key: K, stored: string | null | undefined): SettingValue<K> {
+  if (stored !== null && stored !== undefined) {
     try {
-      const parsed = SETTINGS[key].schema.safeParse(JSON.parse(row.value));
+      const parsed = SETTINGS[key].schema.safeParse(JSON.parse(stored));
       if (parsed.success) return parsed.data as SettingValue<K>;
     } catch {
       // Fall through to the default.
     }
   }
   return SETTINGS[key].default as SettingValue<K>;
+}
+
+export async function getSetting<K extends SettingKey>(db: D1Database, key: K): Promise<SettingValue<K>> {
+  const row = await db.prepare(`SELECT value FROM system_settings WHERE key = ?`).bind(key).first<{ value: string }>();
+  return settingValue(key, row?.value);
 }
 
 /** Validates and stores one setting; returns the error message when the value is invalid. */

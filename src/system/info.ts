@@ -250,7 +250,7 @@ export function registerInfoRoutes(router: OpenAPIHono<AppEnv>): void {
     const colo = (c.req.raw as { cf?: { colo?: unknown } }).cf?.colo;
     const systemName = c.env.SYSTEM_NAME || (await getSetting(c.env.DB, "applicationTitle"));
     let info = buildSystemInfo({
-      contextPath: contextPath(c.req.raw),
+      contextPath: contextPath(c.req.raw, c.env),
       userAgent: c.req.header("User-Agent"),
       now,
       timeZone,
@@ -270,7 +270,7 @@ export function registerInfoRoutes(router: OpenAPIHono<AppEnv>): void {
   router.openapi(contextRoute, (c) => {
     currentUser(c);
     const { callback } = c.req.valid("query");
-    const body: Record<string, string> = { contextPath: contextPath(c.req.raw) };
+    const body: Record<string, string> = { contextPath: contextPath(c.req.raw, c.env) };
     const ua = c.req.header("User-Agent");
     if (ua !== undefined) body.userAgent = ua;
     return jsonOrJsonp(c, body, callback);

@@ -3,11 +3,13 @@
  * (collecting every problem as an ErrorReport), and the D1 writes. Every write that can affect a
  * login (password, username, disabled flag, deletion) drops the user's cached credentials.
  */
-import type { ErrorReport } from "../http/webmessage";
+import { echo, type ErrorReport } from "../http/webmessage";
 import { parseDate } from "../http/dates";
-import { textMatch } from "../http/sql-text";
+import { compileOrder, compileWhere, type QueryProperties } from "../http/query";
+import { type SqlFragment, textMatch } from "../http/sql-text";
 import { isValidUid } from "../http/uid";
 import { forgetUser } from "./credential-cache";
+import { clearAllFailuresStatements } from "./lockout";
 import { hashPassword } from "./password";
 import { isValidAuthority, isValidEmail, isValidUsername, passwordViolations, USERNAME_MAX_LENGTH } from "./policy";
 import { SELECT_USER, type UserRow } from "./store";
@@ -44,7 +46,7 @@ function readString(body: Record<string, unknown>, name: string, errors: ErrorRe
   const v = body[name];
   if (blank(v)) return undefined;
   if (typeof v !== "string") {
-    errors.push(report("E4027", `Value \`${JSON.stringify(v)}\` is not valid for property \`${name}\`.`, name, [String(v), name]));
+    errors.push(report("E4027", `Value \`${echo(v)}\` is not valid for property \`${name}\`.`, name, [echo(String(v)), name]));
     return undefined;
   }
   const t = v.trim();
@@ -66,7 +68,7 @@ function readBool(body: Record<string, unknown>, name: string, errors: ErrorRepo
   if (blank(v)) return undefined;
   if (v === true || v === "true") return true;
   if (v === false || v === "false") return false;
-  errors.push(report("E4027", `Value \`${JSON.stringify(v)}\` is not valid for property \`${name}\`.`, name, [String(v), name]));
+  errors.push(report("E4027", `Value \`${echo(v)}\` is not valid for property \`${name}\`.`, name, [echo(String(v)), name]));
   return undefined;
 }
 
@@ -90,7 +92,10 @@ export function readUserInput(
   if (!username) errors.push(report("E4000", "Missing required property `username`.", "username", ["username"]));
   else if (!isValidUsername(username)) {
     errors.push(
-      report("E4049", `Property \`username\` requires a valid username, was given \`${username}\`.`, "username", ["username", username]),
+      report("E4049", `Property \`username\` requires a valid username, was given \`${echo(username)}\`.`, "username", [
+        "username",
+        echo(username),
+      ]),
     );
   }
   const firstName = readString(body, "firstName", errors);
@@ -99,7 +104,9 @@ export function readUserInput(
   if (!surname) errors.push(report("E4000", "Missing required property `surname`.", "surname", ["surname"]));
   const email = readString(body, "email", errors) ?? null;
   if (email && !isValidEmail(email)) {
-    errors.push(report("E4003", `Property \`email\` requires a valid email address, was given \`${email}\`.`, "email", ["email", email]));
+    errors.push(
+      report("E4003", `Property \`email\` requires a valid email address, was given \`${echo(email)}\`.`, "email", ["email", echo(email)]),
+    );
   }
   const disabled = readBool(body, "disabled", errors) ?? false;
 
@@ -121,8 +128,8 @@ export function readUserInput(
     const t = typeof ae === "number" ? ae : typeof ae === "string" ? (/^\d+$/.test(ae) ? Number(ae) : parseDate(ae, opts.timeZone)) : null;
     if (t === null || !Number.isInteger(t) || t < 0 || t > MAX_INSTANT) {
       errors.push(
-        report("E4027", `Value \`${String(ae)}\` is not valid for property \`accountExpiry\`.`, "accountExpiry", [
-          String(ae),
+        report("E4027", `Value \`${echo(String(ae))}\` is not valid for property \`accountExpiry\`.`, "accountExpiry", [
+          echo(String(ae)),
           "accountExpiry",
         ]),
       );
@@ -142,7 +149,10 @@ export function readUserInput(
       for (const a of av) {
         if (typeof a === "string" && isValidAuthority(a)) {
           if (!authorities.includes(a)) authorities.push(a);
-        } else errors.push(report("E4027", `Value \`${String(a)}\` is not a valid authority.`, "authorities", [String(a), "authorities"]));
+        } else
+          errors.push(
+            report("E4027", `Value \`${echo(String(a))}\` is not a valid authority.`, "authorities", [echo(String(a)), "authorities"]),
+          );
       }
     }
   }
@@ -162,7 +172,12 @@ export function readUserInput(
         if (typeof id === "string" && isValidUid(id)) {
           if (!roles.includes(id)) roles.push(id);
         } else
-          errors.push(report("E4014", `Invalid UID \`${String(id)}\` for property \`userRoles\`.`, "userRoles", [String(id), "userRoles"]));
+          errors.push(
+            report("E4014", `Invalid UID \`${echo(String(id))}\` for property \`userRoles\`.`, "userRoles", [
+              echo(String(id)),
+              "userRoles",
+            ]),
+          );
       }
     }
   }
@@ -247,7 +262,7 @@ export async function insertUser(db: D1Database, uid: string, input: UserInput, 
   ]);
 }
 
-/** Full replace of a user's editable state; a new password also clears a lockout. */
+/** Full replace of a user's editable state; a new password also ends every address's lockout. */
 export async function replaceUser(db: D1Database, uid: string, input: UserInput, now: number): Promise<void> {
   const stmts: D1PreparedStatement[] = [
     db
@@ -269,8 +284,9 @@ export async function replaceUser(db: D1Database, uid: string, input: UserInput,
   if (input.password !== undefined) {
     stmts.push(
       db
-        .prepare(`UPDATE users SET password_hash = ?, password_last_updated = ?, failed_logins = 0, locked_until = NULL WHERE uid = ?`)
+        .prepare(`UPDATE users SET password_hash = ?, password_last_updated = ? WHERE uid = ?`)
         .bind(await hashPassword(input.password), now, uid),
+      ...clearAllFailuresStatements(db, input.username),
     );
   }
   stmts.push(db.prepare(`DELETE FROM user_role_members WHERE user_uid = ?`).bind(uid), ...memberStatements(db, uid, input.roles));
@@ -287,34 +303,63 @@ export async function deleteUser(db: D1Database, uid: string): Promise<void> {
   forgetUser(uid);
 }
 
-/** Enabled users other than `exceptUid` that hold ALL directly or through a role. */
-export async function otherEnabledSuperusers(db: D1Database, exceptUid: string): Promise<number> {
+/** Enabled, unexpired users other than `exceptUid` that hold ALL directly or through a role. */
+export async function otherEnabledSuperusers(db: D1Database, exceptUid: string, now: number): Promise<number> {
   const row = await db
     .prepare(
-      `SELECT COUNT(*) AS n FROM users u WHERE u.uid != ? AND u.disabled = 0 AND (
+      `SELECT COUNT(*) AS n FROM users u WHERE u.uid != ? AND u.disabled = 0 AND (u.account_expiry IS NULL OR u.account_expiry > ?) AND (
          EXISTS (SELECT 1 FROM json_each(u.authorities) a WHERE a.value = 'ALL')
          OR EXISTS (SELECT 1 FROM user_role_members m JOIN user_roles r ON r.uid = m.role_uid, json_each(r.authorities) j
                     WHERE m.user_uid = u.uid AND j.value = 'ALL'))`,
     )
-    .bind(exceptUid)
+    .bind(exceptUid, now)
     .first<{ n: number }>();
   return row?.n ?? 0;
 }
 
+/** The properties `/api/users?filter=…&order=…` may name (src/http/query.ts). */
+export const USER_QUERY: QueryProperties = {
+  properties: {
+    id: { sql: "u.uid", type: "text", javaType: "java.lang.String" },
+    username: { sql: "u.username", type: "text", javaType: "java.lang.String" },
+    firstName: { sql: "u.first_name", type: "text", javaType: "java.lang.String" },
+    surname: { sql: "u.surname", type: "text", javaType: "java.lang.String" },
+    name: { sql: "trim(u.first_name || ' ' || u.surname)", type: "text", javaType: "java.lang.String" },
+    displayName: { sql: "trim(u.first_name || ' ' || u.surname)", type: "text", javaType: "java.lang.String" },
+    email: { sql: "u.email", type: "text", javaType: "java.lang.String" },
+    disabled: { sql: "u.disabled", type: "bool", javaType: "boolean" },
+    created: { sql: "u.created", type: "date", javaType: "java.util.Date" },
+    lastUpdated: { sql: "u.last_updated", type: "date", javaType: "java.util.Date" },
+    lastLogin: { sql: "u.last_login", type: "date", javaType: "java.util.Date" },
+    passwordLastUpdated: { sql: "u.password_last_updated", type: "date", javaType: "java.util.Date" },
+    accountExpiry: { sql: "u.account_expiry", type: "date", javaType: "java.util.Date" },
+  },
+  computed: new Set(["accountNonLocked", "authorities", "effectiveAuthorities", "userRoles", "href", "access"]),
+};
+
 export interface UserListQuery {
+  filters: string[];
+  rootJunction: "AND" | "OR";
+  /** Free text: username, first name or surname contains it (case-insensitive). */
   query?: string;
+  orders: string[];
+  timeZone: string;
   limit?: number;
   offset: number;
 }
 
 export async function listUsers(db: D1Database, q: UserListQuery): Promise<{ rows: UserRow[]; total: number }> {
-  const fields = ["u.username", "u.first_name", "u.surname"].map((f) => textMatch(f, "contains", q.query ?? "", true));
-  const where = q.query ? `WHERE (${fields.map((f) => f.sql).join(" OR ")})` : "";
-  const params = q.query ? fields.flatMap((f) => f.binds) : [];
+  let text: SqlFragment | undefined;
+  if (q.query) {
+    const fields = ["u.username", "u.first_name", "u.surname"].map((f) => textMatch(f, "contains", q.query ?? "", true));
+    text = { sql: fields.map((f) => f.sql).join(" OR "), binds: fields.flatMap((f) => f.binds) };
+  }
+  const where = compileWhere(USER_QUERY, q.filters, q.rootJunction, q.timeZone, text);
+  const order = compileOrder(USER_QUERY, q.orders, "u.username", "u.uid");
   const limit = q.limit ?? -1;
   const [rows, count] = await db.batch([
-    db.prepare(`${SELECT_USER} ${where} ORDER BY u.username LIMIT ? OFFSET ?`).bind(...params, limit, q.offset),
-    db.prepare(`SELECT COUNT(*) AS n FROM users u ${where}`).bind(...params),
+    db.prepare(`${SELECT_USER} ${where.sql} ${order.sql} LIMIT ? OFFSET ?`).bind(...where.binds, limit, q.offset),
+    db.prepare(`SELECT COUNT(*) AS n FROM users u ${where.sql}`).bind(...where.binds),
   ]);
   return { rows: rows.results as UserRow[], total: (count.results[0] as { n: number } | undefined)?.n ?? 0 };
 }

@@ -3,7 +3,8 @@
  * bytes; D1 keeps only their SHA-256 (`sessions`, migration 0041) with an idle expiry (system setting
  * `keySessionTimeout`, renewed at most once a minute) and a tag of the user's password hash, so a
  * password change ends every session. A session user passes the same account checks as a token user
- * (disabled, expired) on every request.
+ * (disabled, expired) on every request. A user holds at most MAX_SESSIONS_PER_USER sessions: signing in
+ * once more ends the least recently used one.
  */
 import { getSetting } from "../settings/settings";
 import { sha256Hex } from "./password";
@@ -13,6 +14,8 @@ export const SESSION_COOKIE = "JSESSIONID";
 const SESSION_ATTRIBUTES = "Path=/; HttpOnly; Secure; SameSite=Lax";
 /** Renew the idle expiry at most this often (one D1 write a minute per active session). */
 const SESSION_RENEW_MS = 60_000;
+/** Sessions one user may hold; signing in once more ends the least recently used. */
+export const MAX_SESSIONS_PER_USER = 10;
 
 /** The session cookie's value from a Cookie header, if any. */
 export function sessionToken(cookieHeader: string | undefined): string | undefined {
@@ -50,6 +53,12 @@ export async function createSession(db: D1Database, row: UserRow, now: number): 
     db
       .prepare(`INSERT INTO sessions (id_hash, user_uid, password_tag, created, last_seen, expires) VALUES (?, ?, ?, ?, ?, ?)`)
       .bind(await sha256Hex(token), row.uid, await passwordTag(row.password_hash), now, now, expires),
+    db
+      .prepare(
+        `DELETE FROM sessions WHERE user_uid = ?1 AND id_hash NOT IN (
+           SELECT id_hash FROM sessions WHERE user_uid = ?1 ORDER BY last_seen DESC, rowid DESC LIMIT ?2)`,
+      )
+      .bind(row.uid, MAX_SESSIONS_PER_USER),
   ]);
   return token;
 }

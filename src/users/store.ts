@@ -1,7 +1,7 @@
 /** D1 access for users, roles and authorities. */
 import { clock } from "../http/clock";
 import type { Principal } from "../http/router";
-import { cachedRow, forgetRows, rememberRow } from "./user-row-cache";
+import { cachedRow, rememberRow } from "./user-row-cache";
 export interface UserRow {
   uid: string;
   username: string;
@@ -104,26 +104,6 @@ export function hasAuthority(user: AuthUser | undefined, ...authorities: string[
   return authorities.some((a) => user.authorities.includes(a));
 }
 
-/** Lockout policy: this many consecutive failures lock the account for LOCKOUT_MS. */
+/** Lockout policy (src/users/lockout.ts): this many failures from one address lock the account for that address for LOCKOUT_MS. */
 export const MAX_FAILED_LOGINS = 5;
 export const LOCKOUT_MS = 15 * 60 * 1000;
-
-export async function recordFailedLogin(db: D1Database, uid: string, now: number): Promise<void> {
-  await db
-    .prepare(
-      `UPDATE users SET failed_logins = failed_logins + 1,
-         locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? ELSE locked_until END
-       WHERE uid = ?`,
-    )
-    .bind(MAX_FAILED_LOGINS, now + LOCKOUT_MS, uid)
-    .run();
-  forgetRows(uid);
-}
-
-export async function recordSuccessfulLogin(db: D1Database, row: UserRow, now: number): Promise<void> {
-  // Writes only when something changes: a warm request must not pay a D1 write each time.
-  const dayAgo = now - 24 * 3600 * 1000;
-  if (row.failed_logins === 0 && row.locked_until === null && row.last_login !== null && row.last_login > dayAgo) return;
-  await db.prepare(`UPDATE users SET failed_logins = 0, locked_until = NULL, last_login = ? WHERE uid = ?`).bind(now, row.uid).run();
-  forgetRows(row.uid);
-}

@@ -7,6 +7,7 @@
  * choose it; `wrangler dev` sets the local client's address); a request without it is refused for an
  * IP-restricted token.
  */
+import { echo } from "../http/webmessage";
 
 export type TokenAttribute =
   | { type: "IpAllowedList"; allowedIps: string[] }
@@ -49,9 +50,9 @@ function normalize(type: ListType, value: string): string {
 
 function entryProblem(type: ListType, value: string): string | null {
   if (value.length > MAX_ENTRY_LENGTH) return `Value of \`${LISTS[type]}\` is longer than ${MAX_ENTRY_LENGTH} characters.`;
-  if (type === "IpAllowedList" && !isIpAddress(value)) return `Not a valid ip address, value=${value}`;
+  if (type === "IpAllowedList" && !isIpAddress(value)) return `Not a valid ip address, value=${echo(value)}`;
   if (type === "MethodAllowedList" && !(TOKEN_METHODS as readonly string[]).includes(value)) {
-    return `Not a valid http method, value=${value}; allowed: ${TOKEN_METHODS.join(", ")}`;
+    return `Not a valid http method, value=${echo(value)}; allowed: ${TOKEN_METHODS.join(", ")}`;
   }
   if (type === "RefererAllowedList" && value.trim() === "") return "A referrer must not be blank.";
   return null;
@@ -71,7 +72,7 @@ export function readTokenAttributes(raw: unknown): { attributes: TokenAttribute[
     const a = item && typeof item === "object" && !Array.isArray(item) ? (item as Record<string, unknown>) : null;
     const type = a?.type;
     if (!a || typeof type !== "string" || !(type in LISTS)) {
-      problems.push(`Unknown token attribute type \`${String(type)}\`; expected one of ${Object.keys(LISTS).join(", ")}.`);
+      problems.push(`Unknown token attribute type \`${echo(type)}\`; expected one of ${Object.keys(LISTS).join(", ")}.`);
       continue;
     }
     const key = LISTS[type as ListType];
@@ -97,7 +98,58 @@ export function readTokenAttributes(raw: unknown): { attributes: TokenAttribute[
   const attributes: TokenAttribute[] = [];
   for (const [type, set] of lists) {
     if (set.size === 0) continue;
-    attributes.push({ type, [LISTS[type]]: [...set] } as TokenAttribute);
+    attributes.push(listAttribute(type, [...set]));
+  }
+  return { attributes, problems };
+}
+
+/** The entries of one restriction list. */
+function entriesOf(a: TokenAttribute): string[] {
+  switch (a.type) {
+    case "IpAllowedList":
+      return a.allowedIps;
+    case "MethodAllowedList":
+      return a.allowedMethods;
+    case "RefererAllowedList":
+      return a.allowedReferrers;
+  }
+}
+
+function listAttribute(type: ListType, entries: string[]): TokenAttribute {
+  switch (type) {
+    case "IpAllowedList":
+      return { type, allowedIps: entries };
+    case "MethodAllowedList":
+      return { type, allowedMethods: entries };
+    case "RefererAllowedList":
+      return { type, allowedReferrers: entries };
+  }
+}
+
+/**
+ * The restrictions of a token created with another token: it is never broader than its parent. Every
+ * list the parent has is kept; a requested list of the same type may only narrow it (each entry must
+ * be one of the parent's); lists the parent lacks may be added.
+ */
+export function inheritAttributes(
+  parent: TokenAttribute[],
+  requested: TokenAttribute[],
+): { attributes: TokenAttribute[]; problems: string[] } {
+  const attributes: TokenAttribute[] = [];
+  const problems: string[] = [];
+  for (const type of Object.keys(LISTS) as ListType[]) {
+    const mine = requested.filter((a) => a.type === type).flatMap(entriesOf);
+    const theirs = parent.filter((a) => a.type === type).flatMap(entriesOf);
+    if (theirs.length === 0) {
+      if (mine.length) attributes.push(listAttribute(type, mine));
+      continue;
+    }
+    const outside = mine.filter((v) => !theirs.includes(v));
+    if (outside.length > 0) {
+      problems.push(
+        `A token created with a token may only narrow its ${type}: ${outside.length} of the requested \`${LISTS[type]}\` are not allowed by the token used.`,
+      );
+    } else attributes.push(listAttribute(type, mine.length ? mine : theirs));
   }
   return { attributes, problems };
 }

@@ -3,6 +3,7 @@
  * stored: keys carry 190 bits of randomness, so a slow hash adds nothing.
  */
 import { generateUid } from "../http/uid";
+import { settingValue } from "../settings/settings";
 import { sha256Hex } from "./password";
 import type { TokenAttribute } from "./token-attributes";
 
@@ -46,6 +47,16 @@ export interface TokenRow {
   last_used: number | null;
   /** JSON list of TokenAttribute (token-attributes.ts); null = unrestricted. */
   attributes: string | null;
+  /** The token this one was created with (token authentication), if any; revoked with it. */
+  parent_uid: string | null;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** When a token stops working: its `expire`, or earlier under the `apiTokenMaxLifetimeDays` cap (0 = none). */
+export function tokenExpiry(token: Pick<TokenRow, "expire" | "created">, maxLifetimeDays: number): number {
+  const capped = maxLifetimeDays > 0 ? token.created + maxLifetimeDays * DAY_MS : Number.POSITIVE_INFINITY;
+  return Math.min(token.expire ?? Number.POSITIVE_INFINITY, capped);
 }
 
 export async function createToken(
@@ -55,22 +66,31 @@ export async function createToken(
   name: string | null,
   now: number,
   attributes: TokenAttribute[] = [],
+  parentUid: string | null = null,
 ) {
   const key = newTokenKey();
   const uid = generateUid();
   await db
-    .prepare(`INSERT INTO api_tokens (uid, key_hash, owner_uid, name, expire, created, attributes) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-    .bind(uid, await sha256Hex(key), ownerUid, name, expire, now, attributes.length ? JSON.stringify(attributes) : null)
+    .prepare(
+      `INSERT INTO api_tokens (uid, key_hash, owner_uid, name, expire, created, attributes, parent_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .bind(uid, await sha256Hex(key), ownerUid, name, expire, now, attributes.length ? JSON.stringify(attributes) : null, parentUid)
     .run();
   return { uid, key };
 }
 
-export async function findTokenByKey(db: D1Database, key: string): Promise<TokenRow | null> {
+/** The token of this key, with the lifetime cap in force (one query). */
+export async function findTokenByKey(db: D1Database, key: string): Promise<(TokenRow & { max_lifetime_days: number }) | null> {
   if (!isWellFormedTokenKey(key)) return null;
-  return db
-    .prepare(`SELECT * FROM api_tokens WHERE key_hash = ?`)
+  const row = await db
+    .prepare(
+      `SELECT t.*, (SELECT s.value FROM system_settings s WHERE s.key = 'apiTokenMaxLifetimeDays') AS max_lifetime FROM api_tokens t WHERE t.key_hash = ?`,
+    )
     .bind(await sha256Hex(key))
-    .first<TokenRow>();
+    .first<TokenRow & { max_lifetime: string | null }>();
+  if (!row) return null;
+  const { max_lifetime, ...token } = row;
+  return { ...token, max_lifetime_days: settingValue("apiTokenMaxLifetimeDays", max_lifetime) };
 }
 
 export type OwnedTokenRow = TokenRow & { owner_username: string | null };
@@ -90,6 +110,14 @@ export function findTokenByUid(db: D1Database, uid: string): Promise<OwnedTokenR
   return db.prepare(`${SELECT_TOKEN} WHERE t.uid = ?`).bind(uid).first<OwnedTokenRow>();
 }
 
+/** Revokes a token and every token created with it (and with those, and so on). */
 export async function deleteToken(db: D1Database, uid: string): Promise<void> {
-  await db.prepare(`DELETE FROM api_tokens WHERE uid = ?`).bind(uid).run();
+  await db
+    .prepare(
+      `DELETE FROM api_tokens WHERE uid IN (
+         WITH RECURSIVE tree(uid) AS (SELECT ? UNION SELECT t.uid FROM api_tokens t JOIN tree ON t.parent_uid = tree.uid)
+         SELECT uid FROM tree)`,
+    )
+    .bind(uid)
+    .run();
 }

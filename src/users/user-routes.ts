@@ -1,8 +1,10 @@
 /**
- * `/api/users` for superusers (authority `ALL`): list, read, create, full replace, delete.
+ * `/api/users` for superusers (authority `ALL`): list (DHIS2's `filter`, `order`, `fields`, `query` and
+ * paging), read, create, full replace, delete.
  * Writes answer DHIS2 ObjectReport WebMessages (201 + Location on create); validation problems are
  * a 409 ObjectReport listing every error report. The last enabled superuser cannot be removed,
- * disabled or stripped of `ALL` (409), so the service never locks its administrators out.
+ * disabled, expired or stripped of `ALL` (409), and nobody deletes their own account, so the service
+ * never locks its administrators out.
  */
 import { WebMessageSchema } from "../http/openapi";
 import { createRoute, z } from "@hono/zod-openapi";
@@ -12,11 +14,20 @@ import { currentUser, requireAuthority } from "./auth";
 import { readJsonObject } from "../http/body";
 import { clock } from "../http/clock";
 import { applyFields, parseFields } from "../http/fields";
-import { uidParam } from "../http/params";
+import { FILTER_OPERATORS_DOC, queryList, repeatableQuery, rootJunctionQuery, uidParam } from "../http/params";
 import { apiUrl, jsonResponse } from "../http/respond";
 import type { AppEnv } from "../http/router";
 import { generateUid, isValidUid } from "../http/uid";
-import { type ApiError, badRequest, importReportConflict, notFoundObject, objectReport, webMessage } from "../http/webmessage";
+import {
+  type ApiError,
+  badRequest,
+  conflict,
+  echo,
+  importReportConflict,
+  notFoundObject,
+  objectReport,
+  webMessage,
+} from "../http/webmessage";
 import {
   deleteUser,
   duplicateUsernameError,
@@ -64,7 +75,18 @@ const listRoute = createRoute({
   summary: "List users (superusers only)",
   tags: ["users"],
   security: SECURITY,
-  request: { query: z.object({ fields: fieldsQuery(), query: z.string().max(255).optional(), ...pagingQuery() }) },
+  request: {
+    query: z.object({
+      fields: fieldsQuery(),
+      filter: repeatableQuery(
+        `${FILTER_OPERATORS_DOC} Properties: id, username, firstName, surname, name, email, disabled, created, lastUpdated, lastLogin, passwordLastUpdated, accountExpiry.`,
+      ),
+      rootJunction: rootJunctionQuery(),
+      order: repeatableQuery("`property[:asc|desc|iasc|idesc]`, repeatable or comma-separated. Default `username`."),
+      query: z.string().max(255).optional(),
+      ...pagingQuery(),
+    }),
+  },
   responses: {
     200: {
       description: "Users",
@@ -144,8 +166,8 @@ async function checkReferences(db: D1Database, uid: string, input: UserInput, ex
   if (errors.length) throw importReportConflict(USER_KLASS, uid, errors);
 }
 
-function wouldBeSuper(input: UserInput, roleAuthorities: Map<string, string[]>): boolean {
-  if (input.disabled) return false;
+function wouldBeSuper(input: UserInput, roleAuthorities: Map<string, string[]>, now: number): boolean {
+  if (input.disabled || (input.accountExpiry !== null && input.accountExpiry <= now)) return false;
   if (input.authorities.includes("ALL")) return true;
   return input.roles.some((r) => roleAuthorities.get(r)?.includes("ALL"));
 }
@@ -168,7 +190,9 @@ async function roleAuthorityMap(db: D1Database, roles: string[]): Promise<Map<st
   return map;
 }
 
-const isEnabledSuper = (row: UserRow) => row.disabled === 0 && effectiveAuthorities(row).includes("ALL");
+/** A superuser who can sign in: enabled, not expired, holding ALL. */
+const isEnabledSuper = (row: UserRow, now: number) =>
+  row.disabled === 0 && (row.account_expiry === null || row.account_expiry > now) && effectiveAuthorities(row).includes("ALL");
 
 function lastSuperuserConflict(uid: string, username: string, action: string): ApiError {
   return importReportConflict(USER_KLASS, uid, [
@@ -203,7 +227,11 @@ export function registerUserRoutes(router: OpenAPIHono<AppEnv>): void {
     const { page, pageSize } = pageOf(q.page, q.pageSize);
     const paging = q.paging !== false;
     const { rows, total } = await listUsers(c.env.DB, {
+      filters: queryList(q.filter),
+      rootJunction: q.rootJunction,
       query: q.query?.trim() || undefined,
+      orders: queryList(q.order),
+      timeZone: tz(c),
       limit: paging ? pageSize : undefined,
       offset: paging ? (page - 1) * pageSize : 0,
     });
@@ -229,7 +257,7 @@ export function registerUserRoutes(router: OpenAPIHono<AppEnv>): void {
     const now = clock.now();
     let uid = generateUid();
     if (raw.id !== undefined && raw.id !== null && raw.id !== "") {
-      if (!isValidUid(raw.id)) throw badRequest(`Invalid UID \`${String(raw.id)}\` for property \`id\`.`, "E4014");
+      if (!isValidUid(raw.id)) throw badRequest(`Invalid UID \`${echo(String(raw.id))}\` for property \`id\`.`, "E4014");
       if (await findUserByUid(c.env.DB, raw.id)) {
         throw importReportConflict(USER_KLASS, raw.id, [
           {
@@ -268,10 +296,12 @@ export function registerUserRoutes(router: OpenAPIHono<AppEnv>): void {
     const { input, errors } = readUserInput(raw, { existing, timeZone: tz(c), mainId: id });
     if (!input) throw importReportConflict(USER_KLASS, id, errors);
     await checkReferences(c.env.DB, id, input, id);
-    if (isEnabledSuper(existing) && !wouldBeSuper(input, await roleAuthorityMap(c.env.DB, input.roles))) {
-      if ((await otherEnabledSuperusers(c.env.DB, id)) === 0) throw lastSuperuserConflict(id, existing.username, "disable or demote");
+    const now = clock.now();
+    if (isEnabledSuper(existing, now) && !wouldBeSuper(input, await roleAuthorityMap(c.env.DB, input.roles), now)) {
+      if ((await otherEnabledSuperusers(c.env.DB, id, now)) === 0)
+        throw lastSuperuserConflict(id, existing.username, "disable, expire or demote");
     }
-    await replaceUser(c.env.DB, id, input, clock.now());
+    await replaceUser(c.env.DB, id, input, now);
     return jsonResponse(objectMessage(200, id));
   });
 
@@ -280,9 +310,11 @@ export function registerUserRoutes(router: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     const existing = await findUserByUid(c.env.DB, id);
     if (!existing) throw notFoundObject("User", id);
-    if (isEnabledSuper(existing) && (await otherEnabledSuperusers(c.env.DB, id)) === 0) {
+    const now = clock.now();
+    if (isEnabledSuper(existing, now) && (await otherEnabledSuperusers(c.env.DB, id, now)) === 0) {
       throw lastSuperuserConflict(id, existing.username, "delete");
     }
+    if (id === currentUser(c).uid) throw conflict("You cannot delete your own account; another superuser can.");
     await deleteUser(c.env.DB, id);
     return jsonResponse(objectMessage(200, id));
   });

@@ -253,17 +253,19 @@ describe("CSRF rule for cookie-authenticated writes", () => {
     expect((await api("/api/userSettings", { auth: null, headers: { ...XHR, Cookie: cookie } })).status).toBe(200);
   });
 
-  it("trusts origins listed in CORS_ALLOWED_ORIGINS and the forwarded host", () => {
+  it("trusts origins listed in CORS_ALLOWED_ORIGINS, the public base URL and, behind a trusted proxy, the forwarded host", () => {
     const req = (origin: string, headers: Record<string, string> = {}) =>
       new Request("http://worker.internal/api/x", { method: "POST", headers: { Origin: origin, ...headers } });
-    expect(csrfViolation(req("https://app.example"), "https://app.example")).toBeNull();
-    expect(csrfViolation(req("https://app.example"), "")).not.toBeNull();
-    expect(csrfViolation(req("https://app.example"), "*")).not.toBeNull();
+    expect(csrfViolation(req("https://app.example"), { CORS_ALLOWED_ORIGINS: "https://app.example" })).toBeNull();
+    expect(csrfViolation(req("https://app.example"), { CORS_ALLOWED_ORIGINS: "" })).not.toBeNull();
+    expect(csrfViolation(req("https://app.example"), { CORS_ALLOWED_ORIGINS: "*" })).not.toBeNull();
+    const forwarded = req("https://dhis.example.org", { "X-Forwarded-Proto": "https", "X-Forwarded-Host": "dhis.example.org" });
+    expect(csrfViolation(forwarded, { TRUST_FORWARDED_HEADERS: "true" })).toBeNull();
+    // Without a trusted proxy, a client's own X-Forwarded-Host vouches for nothing.
+    expect(csrfViolation(forwarded, { TRUST_FORWARDED_HEADERS: "false" })).not.toBeNull();
+    expect(csrfViolation(req("https://dhis.example.org"), { PUBLIC_BASE_URL: "https://dhis.example.org/hmis" })).toBeNull();
     expect(
-      csrfViolation(req("https://dhis.example.org", { "X-Forwarded-Proto": "https", "X-Forwarded-Host": "dhis.example.org" }), ""),
-    ).toBeNull();
-    expect(
-      csrfViolation(new Request("http://worker.internal/api/x", { method: "GET", headers: { Origin: "https://evil" } }), ""),
+      csrfViolation(new Request("http://worker.internal/api/x", { method: "GET", headers: { Origin: "https://evil" } }), {}),
     ).toBeNull();
   });
 });

@@ -261,6 +261,52 @@ async function main() {
     (res) => res.text(),
   );
   check("a page on another origin cannot change settings with the session", after === "de", { crossSite, after });
+
+  // 6. After signing in, the page returns only to this origin (issue 14: tab, newline, backslash,
+  //    encoded and protocol-relative targets would otherwise lead Chromium to another host).
+  const fresh = await browser.newContext();
+  const away = [];
+  await fresh.route(
+    (url) => url.origin !== base,
+    (route) => {
+      away.push(route.request().url());
+      return route.abort();
+    },
+  );
+  const signInVia = async (redirect) => {
+    const p = await fresh.newPage();
+    await p.goto(`${base}/dhis-web-commons-security/login.html?redirect=${redirect}`);
+    await p.fill("#username", "admin");
+    await p.fill("#password", "district");
+    await Promise.all([
+      p.waitForURL((url) => !url.pathname.endsWith("/login.html"), { timeout: 15_000 }).catch(() => {}),
+      p.click("button[type=submit]"),
+    ]);
+    await p.waitForLoadState("load").catch(() => {});
+    const landed = p.url();
+    await p.close();
+    return landed;
+  };
+  const hostile = [
+    "/%09/evil.example/x",
+    "%2F%09%2Fevil.example%2Fx",
+    "/%0a/evil.example/x",
+    "%2F%5Cevil.example%2Fx",
+    "/%5C/evil.example",
+    "%2F%2Fevil.example%2Fx",
+    "//evil.example/x",
+    "https://evil.example/x",
+    "javascript:alert(1)",
+  ];
+  for (const redirect of hostile) {
+    const before = away.length;
+    const landed = await signInVia(redirect);
+    const left = away.slice(before);
+    check(`redirect=${redirect} stays on this origin`, new URL(landed).origin === base && left.length === 0, { landed, left });
+  }
+  const local = await signInVia(encodeURIComponent(`/dhis-web-${APP}/?from=login`));
+  check("a same-origin redirect is followed", local === `${base}/dhis-web-${APP}/?from=login`, local);
+  await fresh.close();
 }
 
 const timer = setTimeout(() => {

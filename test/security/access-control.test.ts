@@ -457,6 +457,26 @@ describe(`access control matrix (${routes.length} routes × ${ROLES.length} call
     });
   }
 
+  /** Security settings (issue 14): every user reads them, only superusers change them. */
+  const SECURITY_SETTINGS: Record<string, string> = { apiTokenMaxLifetimeDays: "365", jobsMaxPerUser: "40", jobsMinIntervalSeconds: "120" };
+  for (const [key, value] of Object.entries(SECURITY_SETTINGS)) {
+    it(`setting ${key}: GET ${ANY_USER(200).join("/")}, POST ${SUPER_ONLY(200).join("/")} for anonymous/none/sched/maint/log/ALL`, async () => {
+      const reads: number[] = [];
+      const writes: number[] = [];
+      for (const role of ROLES) {
+        const read = await call("GET", `/api/systemSettings/${key}`, users[role].auth);
+        await read.arrayBuffer();
+        reads.push(read.status);
+        const write = await call("POST", `/api/systemSettings/${key}`, users[role].auth, value);
+        await write.arrayBuffer();
+        writes.push(write.status);
+        await env.DB.prepare(`DELETE FROM system_settings WHERE key = ?`).bind(key).run();
+      }
+      expect(reads).toEqual(ANY_USER(200));
+      expect(writes).toEqual(SUPER_ONLY(200));
+    });
+  }
+
   it("system info: non-superusers see only the public fields, whatever `fields` asks for", async () => {
     for (const role of ["none", "sched", "maint", "log"] as Role[]) {
       for (const q of ["", "?fields=*", "?fields=javaVersion,databaseInfo[*],memoryInfo,cpuCores,systemId", "?fields=:all"]) {

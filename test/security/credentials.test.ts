@@ -20,7 +20,7 @@ import { LOCKOUT_MS, MAX_FAILED_LOGINS } from "../../src/users/store";
 import { createToken } from "../../src/users/tokens";
 import { BOOTSTRAP_ADMIN_UID, ensureBootstrapAdmin } from "../../src/users/bootstrap";
 import { basic } from "../helpers";
-import { admin, appRoutes, call, ensureRoleUsers, send } from "./support";
+import { admin, appRoutes, call, ensureRoleUsers, resetLockouts, send } from "./support";
 
 /** A protected path that exists whatever has landed: 404 once authenticated, 401 before. */
 const PROBE = "/api/__reliability_probe";
@@ -148,7 +148,7 @@ describe("lockout after repeated failures", () => {
     expect(a.status).toBe(b.status);
     expect(await a.json()).toEqual(await b.json());
     expect(a.headers.get("WWW-Authenticate")).toBe(b.headers.get("WWW-Authenticate"));
-    await env.DB.prepare(`UPDATE users SET failed_logins = 0, locked_until = NULL`).run();
+    await resetLockouts();
   });
 });
 
@@ -325,7 +325,7 @@ describe("no credential in logs", () => {
         await res.arrayBuffer();
       }
     }
-    await env.DB.prepare(`UPDATE users SET failed_logins = 0, locked_until = NULL`).run();
+    await resetLockouts();
     const all = lines.join("\n");
     expect(all).not.toContain(canary);
     expect(all).not.toContain("Rel-none-Pa55word!");

@@ -144,9 +144,10 @@ export async function createRoleUser(uid: string, username: string, authorities:
 
 /** Clears failed-login counters and locks (hostile Authorization headers may have raised them). */
 export async function resetLockouts(): Promise<void> {
-  await env.DB.prepare(
-    `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE failed_logins <> 0 OR locked_until IS NOT NULL`,
-  ).run();
+  await env.DB.batch([
+    env.DB.prepare(`DELETE FROM login_failures`),
+    env.DB.prepare(`UPDATE users SET failed_logins = 0, locked_until = NULL WHERE failed_logins <> 0 OR locked_until IS NOT NULL`),
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------

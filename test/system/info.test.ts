@@ -140,15 +140,16 @@ describe("GET /api/system/info (superuser)", () => {
     await env.DB.prepare("DELETE FROM system_settings WHERE key = 'applicationTitle'").run();
   });
 
-  it("honours X-Forwarded-Proto/Host/Port in contextPath", async () => {
+  it("honours X-Forwarded-Proto/Host/Port in contextPath behind a trusted proxy (TRUST_FORWARDED_HEADERS)", async () => {
+    const trusted = { TRUST_FORWARDED_HEADERS: "true" };
     const info = await json(
-      await api("/api/system/info?fields=contextPath", {
+      await fetchWith(trusted, "/api/system/info?fields=contextPath", {
         headers: { "X-Forwarded-Proto": "https", "X-Forwarded-Host": "his.example.org:8443, proxy", "X-Forwarded-Port": "443" },
       }),
     );
     expect(info).toEqual({ contextPath: "https://his.example.org" });
     const withPort = await json(
-      await api("/api/system/info?fields=contextPath", {
+      await fetchWith(trusted, "/api/system/info?fields=contextPath", {
         headers: { "X-Forwarded-Proto": "https", "X-Forwarded-Host": "his.example.org", "X-Forwarded-Port": "8443" },
       }),
     );
@@ -311,7 +312,7 @@ describe("JSONP", () => {
 
 describe("GET /api/system/context", () => {
   it("returns contextPath and userAgent with no-store", async () => {
-    const res = await api("/api/system/context", {
+    const res = await fetchWith({ TRUST_FORWARDED_HEADERS: "true" }, "/api/system/context", {
       headers: { "User-Agent": "curl/8", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "h.example" },
     });
     expect(res.status).toBe(200);
