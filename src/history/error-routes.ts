@@ -17,7 +17,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { formatDate, parseDate, serverTimeZone } from "../http/dates";
+import { formatDate, serverTimeZone } from "../http/dates";
 import { errorResponses, jsonContent } from "../http/openapi";
 import { type AppEnv, createRouter, SECURED } from "../http/router";
 import { forbidden, notFoundObject } from "../http/webmessage";
@@ -27,8 +27,7 @@ import { plainItemError } from "../scheduling/progress";
 import { readJob, type JobRow } from "../scheduling/store";
 import { jobObject } from "../scheduling/sync";
 import { currentUser, requireAuthority } from "../users/auth";
-import { JobIdParam, JSON_HEADERS } from "./routes";
-import { ErrorsQuery, ItemErrorSchema, JobRunErrorsSchema } from "./schemas";
+import { ErrorsQuery, ItemErrorSchema, JobIdParam, JobRunErrorsSchema, JSON_HEADERS, queryInstant } from "./schemas";
 import { type ErrorFilter, type ErrorRow, findJobRunErrors } from "./store";
 
 export const jobErrorRoutes = createRouter();
@@ -68,10 +67,6 @@ function entry(r: ErrorRow, tz: string, includeInput: boolean): JobRunErrors {
   };
 }
 
-function instant(text: string | undefined, tz: string): number | undefined {
-  return text === undefined ? undefined : (parseDate(text, tz) ?? undefined);
-}
-
 /** 404 for an unknown job, then 403 unless the user reads all run logs or is the executing user. */
 async function readableJob(c: Context<AppEnv>, id: string): Promise<JobRow> {
   const user = currentUser(c);
@@ -106,8 +101,8 @@ jobErrorRoutes.openapi(listRoute, async (c) => {
   const tz = serverTimeZone(c.env);
   const filter: ErrorFilter = {
     user: q.user,
-    from: instant(q.from, tz),
-    to: instant(q.to, tz),
+    from: queryInstant(q.from, tz),
+    to: queryInstant(q.to, tz),
     code: q.code,
     object: q.object,
     type: q.type,

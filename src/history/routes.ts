@@ -11,25 +11,22 @@
  * (src/scheduling/access.ts): superusers and F_JOB_LOG_READ every run; anyone else the runs that ran
  * as them or that they started, and the runs of jobs that run as them.
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { formatDate, parseDate, serverTimeZone } from "../http/dates";
+import { formatDate, serverTimeZone } from "../http/dates";
 import { errorResponses, jsonContent } from "../http/openapi";
 import { buildPager } from "../http/pager";
-import { uidParam } from "../http/params";
-import { apiUrl, NO_STORE } from "../http/respond";
+import { apiUrl } from "../http/respond";
 import { type AppEnv, createRouter, SECURED } from "../http/router";
 import { forbidden, notFoundObject } from "../http/webmessage";
 import { errorCodeList } from "../scheduling/engine-events";
 import { readsAllRunLogs } from "../scheduling/access";
 import { readJob } from "../scheduling/store";
 import { currentUser } from "../users/auth";
-import { JobRunsQuery, RunPageSchema, type RunSchema, RunsQuery } from "./schemas";
+import { JobIdParam, JobRunsQuery, JSON_HEADERS, queryInstant, RunPageSchema, type RunSchema, RunsQuery } from "./schemas";
 import { hasOwnRun, type HistoryRow, listRuns, type RunFilter } from "./store";
 
 export const runHistoryRoutes = createRouter();
-
-export const JSON_HEADERS = { "Content-Type": "application/json;charset=UTF-8", "Cache-Control": NO_STORE };
 
 type Run = z.infer<typeof RunSchema>;
 
@@ -60,11 +57,6 @@ export function runJson(r: HistoryRow, tz: string): Run {
   return run;
 }
 
-/** The filter's instants (`since`/`until` were checked by their schema; read here in the server zone). */
-function instant(text: string | undefined, tz: string): number | undefined {
-  return text === undefined ? undefined : (parseDate(text, tz) ?? undefined);
-}
-
 async function page(
   c: Context<AppEnv>,
   path: string,
@@ -75,15 +67,13 @@ async function page(
   const tz = serverTimeZone(c.env);
   const { total, rows } = await listRuns(
     c.env.DB,
-    { ...filter, since: instant(q.since, tz), until: instant(q.until, tz) },
+    { ...filter, since: queryInstant(q.since, tz), until: queryInstant(q.until, tz) },
     { uid: user.uid, readsAll: readsAllRunLogs(user) },
     { page: q.page, pageSize: q.pageSize },
   );
   const pager = buildPager(new URL(c.req.url), apiUrl(c, path), q.page, q.pageSize, total);
   return { pager, runs: rows.map((r) => runJson(r, tz)) };
 }
-
-export const JobIdParam = z.object({ id: uidParam().openapi({ param: { name: "id", in: "path" } }) });
 
 const DESCRIPTION =
   "Newest first (scheduled instant). `status`, `trigger` and `type` take several values (repeated, or separated by commas); " +

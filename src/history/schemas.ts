@@ -1,9 +1,12 @@
 /**
- * Zod schemas of the run history and job error routes: their query parameters (validation, types and
- * OpenAPI in one place) and their answers.
+ * Zod schemas of the run history and job error routes: their path and query parameters (validation,
+ * types and OpenAPI in one place) and their answers; the headers of their answers.
  */
 import { z } from "@hono/zod-openapi";
+import { parseDate } from "../http/dates";
+import { PagerSchema } from "../http/openapi";
 import { queryBool, queryDate, queryIntRange, queryValueList, uidParam } from "../http/params";
+import { NO_STORE } from "../http/respond";
 import { UID_PATTERN } from "../http/uid";
 import { findJobType } from "../jobs/registry";
 
@@ -20,6 +23,15 @@ const jobTypeList = () =>
     (v) => findJobType(v)?.jobType ?? null,
     (v) => `No enum constant org.hisp.dhis.scheduling.JobType.${v.toUpperCase()}`,
   );
+
+export const JSON_HEADERS = { "Content-Type": "application/json;charset=UTF-8", "Cache-Control": NO_STORE };
+
+export const JobIdParam = z.object({ id: uidParam().openapi({ param: { name: "id", in: "path" } }) });
+
+/** A date query value (checked by `queryDate`) as an instant, read in the server zone `tz`. */
+export function queryInstant(text: string | undefined, tz: string): number | undefined {
+  return text === undefined ? undefined : (parseDate(text, tz) ?? undefined);
+}
 
 const date = z.string().openapi({ example: "2026-01-01T03:00:00.000", description: "Server time zone, no offset" });
 
@@ -77,17 +89,6 @@ export const RunSchema = z
       .openapi({ description: "Item errors the run reported (`GET /jobConfigurations/{id}/errors` lists those of the last run)" }),
   })
   .openapi("JobRun");
-
-export const PagerSchema = z
-  .object({
-    page: z.number().int(),
-    total: z.number().int(),
-    pageSize: z.number().int(),
-    pageCount: z.number().int(),
-    nextPage: z.string().optional(),
-    prevPage: z.string().optional(),
-  })
-  .openapi("Pager");
 
 export const RunPageSchema = z.object({ pager: PagerSchema, runs: z.array(RunSchema) }).openapi("JobRunPage");
 

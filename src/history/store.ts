@@ -30,29 +30,30 @@ export type HistoryRow = Omit<RunRow, "item_errors"> & { job_name: string | null
 const json = (list: readonly string[] | undefined) => (list?.length ? JSON.stringify(list) : null);
 
 /**
- * `WHERE` of a history query over `job_runs r LEFT JOIN job_configurations c`; parameters ?1…?8.
- * A run is readable by log readers, the user it ran as, the user who started it, and the user its
- * job runs as now (src/scheduling/access.ts, as for a job's progress).
+ * The `WHERE` of a history query over `job_runs r LEFT JOIN job_configurations c`, from fixed SQL
+ * fragments (only the filters given, so SQLite can use the (job, occurrence) and occurrence indexes),
+ * with their bound values. A run is readable by log readers, the user it ran as, the user who
+ * started it, and the user its job runs as now (src/scheduling/access.ts, as for a job's progress).
  */
-const HISTORY_WHERE = `(?1 IS NULL OR r.job_uid = ?1)
-  AND (?2 IS NULL OR r.status IN (SELECT value FROM json_each(?2)))
-  AND (?3 IS NULL OR r.job_type IN (SELECT value FROM json_each(?3)))
-  AND (?4 IS NULL OR r.trigger IN (SELECT value FROM json_each(?4)))
-  AND (?5 IS NULL OR r.scheduled_at >= ?5)
-  AND (?6 IS NULL OR r.scheduled_at <= ?6)
-  AND (?7 = 1 OR r.executed_by = ?8 OR r.triggered_by = ?8 OR c.executed_by = ?8)`;
-
-function bindings(filter: RunFilter, reader: RunReader): unknown[] {
-  return [
-    filter.job ?? null,
-    json(filter.status),
-    json(filter.type),
-    json(filter.trigger),
-    filter.since ?? null,
-    filter.until ?? null,
-    reader.readsAll ? 1 : 0,
-    reader.uid,
-  ];
+function historyWhere(filter: RunFilter, reader: RunReader): { sql: string; args: unknown[] } {
+  const terms: string[] = [];
+  const args: unknown[] = [];
+  const term = (sql: string, value: unknown) => {
+    args.push(value);
+    terms.push(sql.replace("?", `?${args.length}`));
+  };
+  if (filter.job !== undefined) term("r.job_uid = ?", filter.job);
+  if (filter.status?.length) term("r.status IN (SELECT value FROM json_each(?))", json(filter.status));
+  if (filter.type?.length) term("r.job_type IN (SELECT value FROM json_each(?))", json(filter.type));
+  if (filter.trigger?.length) term("r.trigger IN (SELECT value FROM json_each(?))", json(filter.trigger));
+  if (filter.since !== undefined) term("r.scheduled_at >= ?", filter.since);
+  if (filter.until !== undefined) term("r.scheduled_at <= ?", filter.until);
+  if (!reader.readsAll) {
+    args.push(reader.uid);
+    const n = args.length;
+    terms.push(`(r.executed_by = ?${n} OR r.triggered_by = ?${n} OR c.executed_by = ?${n})`);
+  }
+  return { sql: terms.length ? `WHERE ${terms.join(" AND ")}` : "", args };
 }
 
 /** One page of runs, newest first (scheduled instant, then insertion), and how many match. */
@@ -62,17 +63,18 @@ export async function listRuns(
   reader: RunReader,
   page: { page: number; pageSize: number },
 ): Promise<{ total: number; rows: HistoryRow[] }> {
-  const args = bindings(filter, reader);
-  const from = `FROM job_runs r LEFT JOIN job_configurations c ON c.uid = r.job_uid WHERE ${HISTORY_WHERE}`;
+  const where = historyWhere(filter, reader);
+  const from = `FROM job_runs r LEFT JOIN job_configurations c ON c.uid = r.job_uid ${where.sql}`;
+  const n = where.args.length;
   const [count, rows] = await db.batch([
-    db.prepare(`SELECT COUNT(*) AS n ${from}`).bind(...args),
+    db.prepare(`SELECT COUNT(*) AS n ${from}`).bind(...where.args),
     db
       .prepare(
         `SELECT r.id, r.job_uid, r.job_type, r.trigger, r.scheduled_at, r.started_at, r.finished_at, r.status, r.error_codes,
            r.error, r.executed_by, r.triggered_by, r.queue_name, r.message, r.item_error_codes, r.item_error_count, c.name AS job_name
-         ${from} ORDER BY r.scheduled_at DESC, r.id DESC LIMIT ?9 OFFSET ?10`,
+         ${from} ORDER BY r.scheduled_at DESC, r.id DESC LIMIT ?${n + 1} OFFSET ?${n + 2}`,
       )
-      .bind(...args, page.pageSize, (page.page - 1) * page.pageSize),
+      .bind(...where.args, page.pageSize, (page.page - 1) * page.pageSize),
   ]);
   return { total: Number((count.results[0] as { n: number } | undefined)?.n ?? 0), rows: rows.results as HistoryRow[] };
 }

@@ -9,11 +9,11 @@ import { LOST_RUN_MESSAGE } from "../../src/scheduling/engine";
 import { scheduledMaintenance } from "../../src/scheduling/reconcile";
 import { syncJobObject } from "../../src/scheduling/sync";
 import { api, json } from "../helpers";
-import { FaultPlan, failingDb } from "../reliability/support";
 import {
   T0,
   adminUid,
   fire,
+  fireWithEndRefused,
   insertJob,
   insertRunningJob,
   leaveRunMarker,
@@ -139,17 +139,7 @@ describe("run history after real runs", () => {
   it("a run whose end D1 refused is recorded with its real outcome once recovered", async () => {
     const uid = await insertJob({ cron: "0 0 0 * * *" });
     expect((await api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" })).status).toBe(200);
-    const plan = new FaultPlan(1, /last_executed_status = \?1, last_finished/);
-    let original: D1Database | undefined;
-    await runInDurableObject(stub(uid), (instance) => {
-      original = (instance as any).env.DB;
-      (instance as any).env.DB = failingDb(original!, plan);
-    });
-    await fire(uid);
-    await runInDurableObject(stub(uid), (instance) => {
-      (instance as any).env.DB = original;
-    });
-    expect(plan.failed).toBe(true);
+    expect(await fireWithEndRefused(uid)).toBe(true);
     expect(await runsOf(uid)).toMatchObject([{ status: "RUNNING" }]);
     expect((await runsOf(uid))[0]).not.toHaveProperty("finished");
     const ended = clk.now();
