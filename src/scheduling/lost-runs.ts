@@ -11,7 +11,7 @@ import { defaultSettings } from "../settings/settings";
 import { runEndedEvent, type RunEndFields } from "./engine-events";
 import { LOST_RUN_MESSAGE, type RunningMarker } from "./engine-state";
 import { inWorkerHandler } from "./handlers";
-import { runItemErrors } from "./progress";
+import { runItemErrors, type ProcessNode } from "./progress";
 import { RunLifecycle } from "./run-lifecycle";
 import type { RunEndedEvent } from "./run-events";
 import { RUN_LOST_ERROR_CODE, failLostRun, finishRun, type JobRow } from "./store";
@@ -37,7 +37,7 @@ export abstract class LostRunRecovery extends RunLifecycle {
         errorCodes: ended.errorCodes,
         error: ended.error,
         message,
-        items: runItemErrors(this.progress()),
+        items: runItemErrors(this.progressOf(marker)),
         keepRuns: (this.cache?.settings ?? defaultSettings()).jobsRunHistoryPerJob,
       });
       delete this.state.running;
@@ -57,7 +57,7 @@ export abstract class LostRunRecovery extends RunLifecycle {
       return;
     }
     const now = clock.now();
-    const failed = await failLostRun(this.env.DB, uid, marker.startedAt, now, LOST_RUN_MESSAGE, runItemErrors(this.progress()));
+    const failed = await failLostRun(this.env.DB, uid, marker.startedAt, now, LOST_RUN_MESSAGE, runItemErrors(this.progressOf(marker)));
     const jobType = this.cache?.row.job_type;
     if (jobType && !inWorkerHandler(jobType)) {
       // The object died while delivering the start: the executor may have the run; it is told to stop.
@@ -87,6 +87,12 @@ export abstract class LostRunRecovery extends RunLifecycle {
     this.save();
     const fresh = await this.read(uid);
     await this.afterRun(this.lostEvent(uid, marker, now, fresh?.row), failed && fresh ? fresh.row : null);
+  }
+
+  /** The stored progress tree, if it is this run's (a run that died before its tree was saved has none). */
+  private progressOf(marker: RunningMarker): ProcessNode | null {
+    const stored = this.progress();
+    return stored && stored.startedTime >= marker.startedAt ? stored : null;
   }
 
   private lostEvent(uid: string, marker: RunningMarker, finishedAt: number, row: JobRow | null | undefined): RunEndedEvent {

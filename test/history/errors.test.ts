@@ -6,13 +6,26 @@
  * as a user with F_JOB_LOG_READ. (DHIS2 runs a real metadata import; here an in-worker handler
  * reports the same error. Its dates are in 2023/2033 around today; ours around the tests' 2035.)
  */
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type JobRunContext, MAX_ITEM_ERRORS } from "../../src/jobs/contract";
 import { registerJobHandler } from "../../src/scheduling/handlers";
 import { syncJobObject } from "../../src/scheduling/sync";
 import { api } from "../helpers";
-import { T0, adminUid, fire, gate, insertJob, row, schedulerTestLifecycle, until, userWith } from "../scheduling/support";
+import {
+  T0,
+  adminUid,
+  fire,
+  gate,
+  insertJob,
+  insertRunningJob,
+  leaveRunMarker,
+  row,
+  schedulerTestLifecycle,
+  stub,
+  until,
+  userWith,
+} from "../scheduling/support";
 
 const clk = schedulerTestLifecycle(["METADATA_IMPORT", "TRACKER_IMPORT_JOB"]);
 
@@ -256,6 +269,40 @@ describe("job errors", () => {
     expect(entry.errors).toHaveLength(MAX_ITEM_ERRORS);
     expect(entry.errors.at(-1).id).toBe(`ou${String(MAX_ITEM_ERRORS - 1).padStart(9, "0")}`);
     expect((await get(`/api/jobConfigurations/${uid}/runs`)).body.runs[0].itemErrors).toBe(MAX_ITEM_ERRORS + 51);
+  });
+
+  it("a run lost with its object keeps the errors its object saved; an older run's tree is not taken for it", async () => {
+    const tree = (startedTime: number) => ({
+      jobId: "",
+      jobType: "METADATA_IMPORT",
+      description: "lost",
+      status: "RUNNING",
+      startedTime,
+      stages: [],
+      errors: [
+        { code: "E4000", id: OU, type: "OrganisationUnit", args: ["openingDate"], message: "Missing required property `openingDate`" },
+      ],
+      errorCount: 1,
+    });
+    const lostAt = async (treeStarted: number) => {
+      const uid = await insertRunningJob(T0 - 1000, T0 - 1000, "METADATA_IMPORT");
+      await syncJobObject(env, uid);
+      await leaveRunMarker(uid, T0 - 1000);
+      await runInDurableObject(stub(uid), (instance) => (instance as any).engine.saveProgress({ ...tree(treeStarted), jobId: uid }));
+      await syncJobObject(env, uid); // the next contact finds the marker without a live run: FAILED, E7012
+      return uid;
+    };
+    const lost = await lostAt(T0 - 1000);
+    expect((await get(`/api/jobConfigurations/${lost}/errors`)).body.errors).toEqual([
+      { code: "E4000", id: OU, type: "OrganisationUnit", args: ["openingDate"], message: "Missing required property `openingDate`" },
+    ]);
+    expect((await get(`/api/jobConfigurations/${lost}/runs`)).body.runs[0]).toMatchObject({
+      status: "FAILED",
+      errorCodes: ["E7012"],
+      itemErrors: 1,
+    });
+    const older = await lostAt(T0 - 5000); // the tree of an earlier run: not this run's errors
+    expect((await get(`/api/jobConfigurations/${older}/errors`)).body).toEqual({});
   });
 
   it("refuses bad filters with a 400 WebMessage (E1003)", async () => {

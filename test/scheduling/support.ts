@@ -90,12 +90,12 @@ export async function insertJob(init: JobInit): Promise<string> {
 }
 
 /** A CRON job RUNNING since `startedAt`, with the run's history row, as a crash mid-run leaves it. */
-export async function insertRunningJob(startedAt: number, lastAlive = startedAt): Promise<string> {
-  const uid = await insertJob({ cron: "0 * * * * *", status: "RUNNING", lastExecuted: startedAt, lastAlive });
+export async function insertRunningJob(startedAt: number, lastAlive = startedAt, jobType = "TEST"): Promise<string> {
+  const uid = await insertJob({ jobType, cron: "0 * * * * *", status: "RUNNING", lastExecuted: startedAt, lastAlive });
   await env.DB.prepare(
-    `INSERT INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, status) VALUES (?, 'TEST', 'CRON', ?, ?, 'RUNNING')`,
+    `INSERT INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, status) VALUES (?, ?, 'CRON', ?, ?, 'RUNNING')`,
   )
-    .bind(uid, startedAt, startedAt)
+    .bind(uid, jobType, startedAt, startedAt)
     .run();
   return uid;
 }
