@@ -3,13 +3,13 @@ import { defineProject } from "vitest/config";
 
 /**
  * The "bridge" test project (referenced from vitest.config.ts): the DHIS2 bridge executor Worker of
- * bridge/wrangler.toml (its `fetch` and the `BridgeRunObject` Durable Object bound as RUNS) runs in
+ * bridge/wrangler.jsonc (its `fetch` and the `BridgeRunObject` Durable Object bound as RUNS) runs in
  * workerd, in the same isolate as the tests under bridge/test/.
  */
 export default defineProject({
   plugins: [
     cloudflareTest({
-      wrangler: { configPath: "./bridge/wrangler.toml" },
+      wrangler: { configPath: "./bridge/wrangler.jsonc" },
       miniflare: {
         bindings: {
           EXECUTOR_SECRET: "bridge-test-secret-0123456789",

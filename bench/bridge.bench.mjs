@@ -118,7 +118,7 @@ export default async function bridgeBench() {
   const secret = randomBytes(24).toString("base64url");
   const dhis2 = await serveDhis2();
   const bridge = await startWorker({
-    config: "bridge/wrangler.toml",
+    config: "bridge/wrangler.jsonc",
     readyPath: "/health",
     vars: {
       EXECUTOR_SECRET: secret,

@@ -47,7 +47,7 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /**
  * Starts `wrangler dev` on a free port (or `port`) with its own persisted state (or the state in
  * `dir`, which is then kept: a restart on the same state). Returns `{ url, port, dir, stop() }`.
- * `vars` become `--var NAME:value` bindings; `config` is another Worker's wrangler.toml (no D1 then).
+ * `vars` become `--var NAME:value` bindings; `config` is another Worker's configuration file (no D1 then).
  */
 export async function startWorker({ vars = {}, readyPath = "/api/ping", timeoutMs = 90_000, port, dir, config } = {}) {
   const own = !dir;

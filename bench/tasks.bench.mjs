@@ -19,7 +19,7 @@ async function inBatches(items, size, fn) {
   return out;
 }
 
-/** `yyyy-MM-dd'T'HH:mm:ss.SSS` (server zone = UTC in wrangler.toml) to epoch ms. */
+/** `yyyy-MM-dd'T'HH:mm:ss.SSS` (server zone = UTC in wrangler.jsonc) to epoch ms. */
 const parseTime = (t) => Date.parse(`${t}Z`);
 
 /** autocannon over several paths, one per request in turn; same result shape as lib.mjs `load`. */

@@ -66,7 +66,7 @@ function run(name, cmd, args) {
 run("bridge", "wrangler", [
   "dev",
   "-c",
-  "bridge/wrangler.toml",
+  "bridge/wrangler.jsonc",
   "--port",
   bridgePort,
   "--ip",

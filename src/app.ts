@@ -6,8 +6,9 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { corsMiddleware } from "./http/cors";
 import { csrfMiddleware } from "./http/csrf";
+import { d1Sessions } from "./http/d1-session";
+import { notFoundHandler, onError } from "./http/errors";
 import { declaredQueryGuard } from "./http/query-guard";
-import { errorResponse, notFoundHandler } from "./http/errors";
 import { normalizedPath } from "./http/path";
 import { type AppEnv, validationHook } from "./http/router";
 import { jobConfigurationRoutes } from "./jobconfigs/routes";
@@ -24,12 +25,15 @@ import { queueRoutes } from "./queues/routes";
 import { executorRoutes } from "./executor/routes";
 import { jobErrorRoutes } from "./history/error-routes";
 import { runHistoryRoutes } from "./history/routes";
+import { metricsRoutes } from "./metrics/routes";
 
 export function createApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, getPath: normalizedPath });
   app.use("*", corsMiddleware);
   app.use("*", authMiddleware);
   app.use("*", csrfMiddleware);
+  // After authentication, which reads the primary (a password change or revocation applies at once).
+  app.use("*", d1Sessions("DB"));
   // filter / order / fields only where a route declares (and so applies) them.
   app.use(
     "*",
@@ -47,9 +51,10 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api", settingsRoutes);
   app.route("/api", queueRoutes);
   app.route("/api", executorRoutes);
+  app.route("/api", metricsRoutes);
   app.route("/", appShellRoutes);
   app.route("/api", openApiRoutes(app));
-  app.onError((err) => errorResponse(err));
+  app.onError(onError);
   app.notFound(notFoundHandler(() => app.routes));
   return app;
 }

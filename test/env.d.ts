@@ -6,6 +6,10 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** migrations/*.sql by file name: their text as committed. */
+      TEST_MIGRATION_FILES: Record<string, string>;
+      /** scripts/d1-migration-renames.sql, which `npm run deploy` runs before applying migrations. */
+      TEST_MIGRATION_REPAIR_SQL: string;
       /** src/ as data, built in Node by test/architecture/source-graph.mjs. */
       TEST_SOURCE_GRAPH: SourceFile[];
     }

@@ -7,27 +7,13 @@ import { DurableObject } from "cloudflare:workers";
 import type { FetchLike, StartRequest } from "../../src/executor/protocol";
 import { BridgeRunner, handleBridgeRequest, type BridgeDeps, type RunHost, type RunStorage } from "./runner";
 
-export interface BridgeEnv {
-  RUNS: DurableObjectNamespace<BridgeRunObject>;
-  /** Shared with the scheduler (`EXECUTOR_SECRET` there). */
-  EXECUTOR_SECRET: string;
-  DHIS2_BASE_URL: string;
-  DHIS2_USERNAME?: string;
-  DHIS2_PASSWORD?: string;
-  DHIS2_TOKEN?: string;
-  /** Optional service binding to the scheduler Worker for callbacks (else the callback URL is fetched). */
-  SCHEDULER?: FetchLike;
-  /** Seconds between two polls of a DHIS2 task (default 3, as the Data Administration app). */
-  POLL_INTERVAL_SECONDS?: string;
-}
-
 const globalFetch: FetchLike = { fetch: (input, init) => fetch(input, init) };
 
 export function bridgeDeps(env: BridgeEnv): BridgeDeps {
   const poll = Number(env.POLL_INTERVAL_SECONDS);
   return {
-    secret: env.EXECUTOR_SECRET,
-    dhis2: { baseUrl: env.DHIS2_BASE_URL, username: env.DHIS2_USERNAME, password: env.DHIS2_PASSWORD, token: env.DHIS2_TOKEN },
+    secret: env.EXECUTOR_SECRET ?? "",
+    dhis2: { baseUrl: env.DHIS2_BASE_URL ?? "", username: env.DHIS2_USERNAME, password: env.DHIS2_PASSWORD, token: env.DHIS2_TOKEN },
     dhis2Fetch: globalFetch,
     callbackFetch: env.SCHEDULER ?? globalFetch,
     now: () => Date.now(),

@@ -7,20 +7,26 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { vi } from "vitest";
-import type { BridgeEnv, BridgeRunObject } from "../src/index";
+import type { BridgeRunObject } from "../src/index";
 import { HEADER_IDEMPOTENCY, signedRequest, verifySignature, type CallbackAck, type StartRequest } from "../../src/executor/protocol";
 import { StubDhis2 } from "../../test/executor/stub-dhis2";
 
-/** The bridge's bindings (bridge/wrangler.toml plus the test bindings of vitest.bridge.config.ts). */
-export const bridgeEnv = env as unknown as BridgeEnv;
+/** The bridge's bindings (bridge/wrangler.jsonc plus the test bindings of vitest.bridge.config.ts). */
+export const bridgeEnv: BridgeEnv = env;
 /** The bridge Worker's default export, through its loopback binding (the real `fetch` of bridge/src/index.ts). */
-export const bridge = (exports as unknown as { default: Fetcher }).default;
+export const bridge = exports.default;
 
-export const SECRET = bridgeEnv.EXECUTOR_SECRET;
+function testBinding(name: "EXECUTOR_SECRET" | "DHIS2_BASE_URL"): string {
+  const value = bridgeEnv[name];
+  if (!value) throw new Error(`${name} is missing from the test bindings (vitest.bridge.config.ts)`);
+  return value;
+}
+
+export const SECRET = testBinding("EXECUTOR_SECRET");
 export const BRIDGE_URL = "https://bridge.example.org";
 export const SCHEDULER_ORIGIN = "https://edge.example.org";
 /** DHIS2_BASE_URL of the test bindings, without its `/api` suffix (the bridge strips it too). */
-export const DHIS2_ORIGIN = new URL(bridgeEnv.DHIS2_BASE_URL).origin;
+export const DHIS2_ORIGIN = new URL(testBinding("DHIS2_BASE_URL")).origin;
 
 /** A callback as the scheduler received it (read at once: bodies do not outlive the object's request). */
 export interface RecordedCallback {

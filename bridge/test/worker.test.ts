@@ -3,7 +3,7 @@
  * run in its own `BridgeRunObject` (bound as RUNS).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import worker from "../src/index";
+import worker, { bridgeDeps } from "../src/index";
 import { HEADER_IDEMPOTENCY, MAX_SKEW_MS, signedRequest } from "../../src/executor/protocol";
 import { BRIDGE_URL, SECRET, bridge, bridgeEnv, objectState, signedStart, startBody, stubOutbound, type Outbound } from "./harness";
 
@@ -114,6 +114,22 @@ describe("bridge Worker fetch", () => {
     expect(mismatch.status).toBe(400);
     expect(await mismatch.json()).toEqual({ message: "Idempotency-Key must equal runId" });
     expect(out.dhis2.calls).toHaveLength(0);
+  });
+
+  it("reads its configuration from the environment: token or user and password, poll interval", () => {
+    const env: BridgeEnv = {
+      ...bridgeEnv,
+      DHIS2_BASE_URL: "https://dhis2.example.org",
+      DHIS2_TOKEN: "d2pat_x",
+      POLL_INTERVAL_SECONDS: "5",
+    };
+    expect(bridgeDeps(env)).toMatchObject({
+      secret: SECRET,
+      dhis2: { baseUrl: "https://dhis2.example.org", token: "d2pat_x" },
+      pollIntervalMs: 5000,
+    });
+    expect(bridgeDeps({ ...env, POLL_INTERVAL_SECONDS: "x" }).pollIntervalMs).toBe(3000);
+    expect(bridgeDeps({ ...env, POLL_INTERVAL_SECONDS: "0" }).pollIntervalMs).toBe(3000);
   });
 
   it("answers 503 when the bridge is not configured", async () => {

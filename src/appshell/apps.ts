@@ -17,7 +17,7 @@
  * `<base>/api/`, as the header bar resolves them).
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { currentUser } from "../users/auth";
 import { clock } from "../http/clock";
@@ -124,6 +124,7 @@ const logoRoute = createRoute({
   summary: "Custom logos: none are stored, so always 404 (apps fall back to the default logo)",
   tags: ["app shell"],
   security: SECURITY,
+  request: { params: z.object({ key: z.string().openapi({ param: { name: "key", in: "path" }, example: "logo_banner" }) }) },
   responses: { 404: { description: "No custom file (WebMessage)" } },
 });
 
@@ -144,8 +145,15 @@ export function registerAppRoutes(router: OpenAPIHono<AppEnv>): void {
     summary: "Files of a hosted app bundle (index.html gets this service's base URL)",
     tags: ["app shell"],
     security: SECURITY,
+    request: {
+      params: z.object({
+        app: z.string().openapi({ param: { name: "app", in: "path" }, example: "scheduler" }),
+        file: z.string().openapi({ param: { name: "file", in: "path" }, example: "index.html" }),
+      }),
+    },
     responses: {
       200: { description: "The file" },
+      301: { description: "`/dhis-web-{app}` without a file: to `/dhis-web-{app}/`" },
       302: { description: "Browser without a session: to the sign-in page" },
       404: { description: "Not installed" },
     },

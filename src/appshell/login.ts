@@ -36,6 +36,7 @@ const LOGIN_STATUS: Record<PasswordFailure, string> = {
 const loginConfigRoute = createRoute({
   method: "get",
   path: "/api/loginConfig",
+  security: [],
   summary: "Public sign-in page configuration (DHIS2 LoginConfigResponse)",
   tags: ["login"],
   request: { query: z.object({ locale: z.string().optional().openapi({ example: "en" }) }) },
@@ -45,6 +46,7 @@ const loginConfigRoute = createRoute({
 const loginRoute = createRoute({
   method: "post",
   path: "/api/auth/login",
+  security: [],
   summary: "Sign in with JSON credentials: sets the JSESSIONID session cookie",
   tags: ["login"],
   request: {
@@ -65,6 +67,7 @@ const loginRoute = createRoute({
 const logoutRoute = createRoute({
   method: "post",
   path: "/api/auth/logout",
+  security: [],
   summary: "End the browser session and clear its cookie",
   tags: ["login"],
   responses: { 204: { description: "Signed out" }, 403: { description: "Cross-site request (WebMessage)" } },
@@ -73,22 +76,28 @@ const logoutRoute = createRoute({
 const legacyLoginRoute = createRoute({
   method: "post",
   path: "/dhis-web-commons-security/login.action",
+  security: [],
   summary: "Legacy form sign-in (`j_username`, `j_password`), as sent by the app platform's login modal",
   tags: ["login"],
-  responses: { 302: { description: "To the start app on success, back to the sign-in page otherwise" } },
+  responses: {
+    302: { description: "To the start app on success, back to the sign-in page otherwise" },
+    403: { description: "Cross-site request (WebMessage)" },
+  },
 });
 
 const legacyLogoutRoute = createRoute({
   method: "get",
   path: "/dhis-web-commons-security/logout.action",
+  security: [],
   summary: "Legacy sign-out link (header bar): ends the session, then shows the sign-in page",
   tags: ["login"],
-  responses: { 302: { description: "To the sign-in page" } },
+  responses: { 200: { description: "The sign-in page (HTML)" }, 302: { description: "To the sign-in page" } },
 });
 
 const loginPageRoute = createRoute({
   method: "get",
   path: LOGIN_PAGE,
+  security: [],
   summary: "Minimal sign-in page for hosted apps",
   tags: ["login"],
   responses: { 200: { description: "HTML page" } },

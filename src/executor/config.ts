@@ -7,15 +7,19 @@
  */
 import type { FetchLike } from "./protocol";
 
-/** The executor members of the Worker environment (strings from [vars]/secrets, a Fetcher binding). */
-export interface ExecutorEnv {
+/** The members of the Worker's executor settings in its generated `Env` (worker-configuration.d.ts). */
+type ExecutorVars = "EXECUTOR_SECRET" | "EXECUTOR_CALLBACK_URL" | "EXECUTOR_HEARTBEAT_TIMEOUT_SECONDS" | "EXECUTOR_START_ATTEMPTS";
+
+/**
+ * The executor members of the Worker environment, from the generated `Env`: all optional, since an
+ * environment without an executor has none of them; the `EXECUTOR` service binding (a `Fetcher`) as
+ * the part of it used here, so tests can bind any `fetch`.
+ */
+export type ExecutorEnv = Partial<Pick<Env, ExecutorVars>> & {
   EXECUTOR?: FetchLike;
+  /** An executor outside Cloudflare (`--var` or the dashboard): no environment of wrangler.jsonc sets it. */
   EXECUTOR_URL?: string;
-  EXECUTOR_SECRET?: string;
-  EXECUTOR_CALLBACK_URL?: string;
-  EXECUTOR_HEARTBEAT_TIMEOUT_SECONDS?: string;
-  EXECUTOR_START_ATTEMPTS?: string;
-}
+};
 
 export interface ExecutorConfig {
   fetcher: FetchLike;

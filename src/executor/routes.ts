@@ -136,7 +136,8 @@ for (const kind of Object.keys(BODIES) as CallbackKind[]) {
   const route = createRoute({
     method: "post",
     path: `/executor/runs/{runId}/${kind}`,
-    operationId: `postExecutorRun${kind[0].toUpperCase()}${kind.slice(1)}`,
+    // No user: each callback is signed (HMAC) and carries its run's token, checked by authenticateCallback.
+    security: [],
     summary: DESCRIPTIONS[kind],
     description:
       "Called by an external executor (docs/EXECUTOR.md). Authenticated by `Authorization: Bearer <run token>` and an " +
@@ -151,6 +152,7 @@ for (const kind of Object.keys(BODIES) as CallbackKind[]) {
       200: { description: "Accepted; `state` says whether the run should go on", content: { "application/json": { schema: Ack } } },
       400: { description: "Malformed callback (WebMessage)" },
       401: { description: "Bad or stale signature, or bad run token (WebMessage)" },
+      404: { description: "No executor is configured for this server (WebMessage)" },
       409: { description: "Replayed request, or the run is finished (WebMessage)" },
     },
   });

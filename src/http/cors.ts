@@ -1,5 +1,6 @@
 /** CORS for browser clients; allowed origins come from CORS_ALLOWED_ORIGINS (comma-separated, or "*"). */
 import type { MiddlewareHandler } from "hono";
+import { BOOKMARK_HEADER } from "./d1-session";
 import type { AppEnv } from "./router";
 
 export function allowedOrigin(setting: string | undefined, origin: string | undefined): string | null {
@@ -33,7 +34,7 @@ export const corsMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (origin) {
     c.res.headers.set("Access-Control-Allow-Origin", origin);
     c.res.headers.set("Access-Control-Allow-Credentials", "true");
-    c.res.headers.set("Access-Control-Expose-Headers", "Location, WWW-Authenticate");
+    c.res.headers.set("Access-Control-Expose-Headers", `Location, WWW-Authenticate, ${BOOKMARK_HEADER}`);
     c.res.headers.append("Vary", "Origin");
   }
 };

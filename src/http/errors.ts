@@ -1,6 +1,11 @@
-/** Error and not-found handling: every failure leaves as a WebMessage, never a stack trace. */
+/**
+ * Error and not-found handling: every failure leaves as a WebMessage, never a stack trace. An
+ * unexpected error is logged as one JSON line (`unhandled_error`: method, path, error name, message
+ * and stack) for Workers Logs; the request's headers, query string and body are never logged.
+ */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { logEvent } from "./log";
 import { webMessageResponse } from "./respond";
 import { ApiError, echo, type WebMessage, webMessage } from "./webmessage";
 
@@ -28,14 +33,26 @@ export function cappedWebMessage(msg: WebMessage): WebMessage {
   return out;
 }
 
-export function errorResponse(err: unknown): Response {
+/** The request an error came from, as logged. */
+export interface ErrorOrigin {
+  method: string;
+  /** The path without its query string (which may carry credentials such as a `password` parameter). */
+  path: string;
+}
+
+export function errorResponse(err: unknown, origin?: ErrorOrigin): Response {
   if (err instanceof ApiError) return webMessageResponse(cappedWebMessage(err.toWebMessage()), err.headers);
   if (err instanceof HTTPException) {
     const status = err.status;
     return webMessageResponse(webMessage(status, { message: err.message || undefined }));
   }
-  console.error("Unhandled error", err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+  logEvent("error", "unhandled_error", { method: origin?.method, path: origin?.path, error: err });
   return webMessageResponse(webMessage(500, { message: "An internal error occurred." }));
+}
+
+/** `app.onError`: the error response, logged with the request's method and path. */
+export function onError(err: unknown, c: Context): Response {
+  return errorResponse(err, { method: c.req.method, path: new URL(c.req.url).pathname });
 }
 
 type RouteInfo = { method: string; pattern: RegExp };

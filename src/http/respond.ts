@@ -72,7 +72,20 @@ export function contextPath(req: Request, config: BaseUrlConfig): string {
     port = first(req.headers.get("X-Forwarded-Port")) || url.port;
   }
   if (!/^https?$/i.test(proto)) return `${url.protocol}//${url.host}`;
-  if (host.includes("/") || host.includes("@")) host = url.hostname;
-  const defaultPort = port === "" || port === "80" || port === "443";
-  return `${proto.toLowerCase()}://${host}${defaultPort || !/^\d+$/.test(port) ? "" : `:${port}`}`;
+  if (!/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])$/.test(host)) host = url.hostname;
+  // A forwarded port that is no TCP port (e.g. 99999) is ignored, as is a non-numeric one: the URL must parse.
+  const defaultPort = port === "" || port === "80" || port === "443" || !/^\d{1,5}$/.test(port) || Number(port) > 65535;
+  return `${proto.toLowerCase()}://${host}${defaultPort ? "" : `:${port}`}`;
+}
+
+/**
+ * The one escape hatch from route-typed answers. A handler answers with `c.json(body, status, headers)`
+ * or `c.body(null, 204)`, so its route's schema types what it returns; where the schema cannot type the
+ * body — a field-filtered object or list (`?fields=` selects any members, DHIS2's default field lists
+ * too) or a streamed list — the handler returns `untypedResponse(res)` instead; so does a handler that
+ * may hand the request on to the next route (`next()`, no answer of its own). Such answers are still
+ * checked against the published document on every cell of the access matrix (test/openapi/contract.ts).
+ */
+export function untypedResponse<Typed>(res: Response | void): Typed {
+  return res as Typed;
 }

@@ -12,7 +12,7 @@ import { clock } from "../http/clock";
 import { applyFields, parseFields } from "../http/fields";
 import { buildPager } from "../http/pager";
 import { invalidParamMessage, queryBool, repeatableQuery, UID_DETAIL } from "../http/params";
-import { apiUrl, jsonResponse } from "../http/respond";
+import { apiUrl, jsonResponse, untypedResponse } from "../http/respond";
 import { createRouter, SECURED, type AppEnv } from "../http/router";
 import { generateUid, isValidUid } from "../http/uid";
 import {
@@ -71,8 +71,6 @@ import { SCHEDULING_ADMIN_AUTHORITIES } from "../scheduling/access";
 
 const K = JOB_CONFIGURATION_KLASS;
 const SECURITY = SECURED;
-/** Handlers return plain Responses (WebMessages, streams); the route schemas document them. */
-const handler = <T>(fn: T) => fn as never;
 const NO_CACHE = { "Cache-Control": "no-cache, private" };
 /** Rows per D1 query while streaming an unpaged list. */
 const STREAM_CHUNK = 500;
@@ -179,12 +177,16 @@ async function loadForWrite(c: Context<AppEnv>, uid: string, action: "update" | 
 // ---------------------------------------------------------------------------------------------
 // Job types
 
-const jobTypesJson = JSON.stringify({ jobTypes: CONFIGURABLE_JOB_TYPES.map(jobTypeInfo) });
-const jobTypesExtendedJson = JSON.stringify(
-  Object.fromEntries(
-    CONFIGURABLE_JOB_TYPES.map((t) => [t.jobType, Object.fromEntries((t.parameters?.properties ?? []).map((p) => [p.name, p]))]),
-  ),
-);
+// Built on the first request, not at startup (every cold start would pay for them).
+let jobTypesJson: string | undefined;
+let jobTypesExtendedJson: string | undefined;
+const jobTypesBody = () => (jobTypesJson ??= JSON.stringify({ jobTypes: CONFIGURABLE_JOB_TYPES.map(jobTypeInfo) }));
+const jobTypesExtendedBody = () =>
+  (jobTypesExtendedJson ??= JSON.stringify(
+    Object.fromEntries(
+      CONFIGURABLE_JOB_TYPES.map((t) => [t.jobType, Object.fromEntries((t.parameters?.properties ?? []).map((p) => [p.name, p]))]),
+    ),
+  ));
 
 router.openapi(
   createRoute({
@@ -196,14 +198,15 @@ router.openapi(
     request: { query: z.object({ fields: repeatableQuery("Field filter over each job type (the Scheduler app sends `*`)") }) },
     responses: { 200: jsonContent(JobTypesSchema, "Job types in DHIS2's enum order"), ...errorResponses(400, 401) },
   }),
-  handler((c: Context<AppEnv>) => {
+  // Field-filtered (the escape hatch); without `fields`, the body serialised once per isolate.
+  (c) => {
     const fields = c.req.queries("fields") ?? [];
     if (fields.every((f) => f.trim() === "")) {
-      return new Response(jobTypesJson, { headers: { "Content-Type": "application/json;charset=UTF-8", ...NO_CACHE } });
+      return untypedResponse(new Response(jobTypesBody(), { headers: { "Content-Type": "application/json;charset=UTF-8", ...NO_CACHE } }));
     }
     const sel = parseFields(fields);
-    return jsonResponse({ jobTypes: CONFIGURABLE_JOB_TYPES.map((t) => applyFields(jobTypeInfo(t), sel)) }, 200, NO_CACHE);
-  }),
+    return untypedResponse(jsonResponse({ jobTypes: CONFIGURABLE_JOB_TYPES.map((t) => applyFields(jobTypeInfo(t), sel)) }, 200, NO_CACHE));
+  },
 );
 
 router.openapi(
@@ -215,7 +218,8 @@ router.openapi(
     security: SECURITY,
     responses: { 200: jsonContent(JobTypesExtendedSchema, "Job type → parameter name → Property"), ...errorResponses(401) },
   }),
-  handler(() => new Response(jobTypesExtendedJson, { headers: { "Content-Type": "application/json;charset=UTF-8", ...NO_CACHE } })),
+  () =>
+    untypedResponse(new Response(jobTypesExtendedBody(), { headers: { "Content-Type": "application/json;charset=UTF-8", ...NO_CACHE } })),
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -234,11 +238,10 @@ router.openapi(
       ...errorResponses(400, 401, 409),
     },
   }),
-  handler((c: Context<AppEnv>) => listJobs(c, validQuery(c), { defaultFields: "id,displayName", headless: false, gist: false })),
+  async (c) => untypedResponse(await listJobs(c, c.req.valid("query"), { defaultFields: "id,displayName", headless: false, gist: false })),
 );
 
 type ListQuery = z.output<typeof ListQuerySchema>;
-const validQuery = (c: Context<AppEnv>) => (c.req as unknown as { valid(t: "query"): ListQuery }).valid("query");
 
 /** The list (and its gist form): SQL filter, order and page, then field selection per row. */
 async function listJobs(
@@ -294,10 +297,10 @@ router.openapi(
       ...errorResponses(400, 401, 409),
     },
   }),
-  handler((c: Context<AppEnv>) => {
-    const q = (c.req as unknown as { valid(t: "query"): z.output<typeof GistQuerySchema> }).valid("query");
-    return listJobs(c, q, { defaultFields: ":simple", headless: q.headless === true, gist: true });
-  }),
+  async (c) => {
+    const q = c.req.valid("query");
+    return untypedResponse(await listJobs(c, q, { defaultFields: ":simple", headless: q.headless === true, gist: true }));
+  },
 );
 
 router.openapi(
@@ -310,14 +313,18 @@ router.openapi(
     request: { params: UidPathSchema, query: ObjectQuerySchema },
     responses: { 200: jsonContent(JobConfigurationSchema, "The job (default: simple members)"), ...errorResponses(400, 401, 404) },
   }),
-  (async (c: Context<AppEnv>, next: Next) =>
-    withUid(c, next, async (uid) => {
-      const row = await findJob(c.env.DB, uid);
-      if (!row) throw notFoundObject("JobConfiguration", uid);
-      const sel = fieldSelection(c.req.queries("fields") ?? [], ":simple");
-      return jsonResponse(selectJobJson(row, sel, serializeContext(c)), 200, NO_CACHE);
-    })) as never,
+  async (c, next) => untypedResponse(await readOne(c, next, ":simple")),
 );
+
+/** One job, field-filtered: `defaultFields` when the request names none. */
+function readOne(c: Context<AppEnv>, next: Next, defaultFields: string): Promise<Response | void> {
+  return withUid(c, next, async (uid) => {
+    const row = await findJob(c.env.DB, uid);
+    if (!row) throw notFoundObject("JobConfiguration", uid);
+    const sel = fieldSelection(c.req.queries("fields") ?? [], defaultFields);
+    return jsonResponse(selectJobJson(row, sel, serializeContext(c)), 200, NO_CACHE);
+  });
+}
 
 /**
  * `paging=false`: the rows are read in chunks and written to the response as they are serialised,
@@ -373,7 +380,7 @@ router.openapi(
       ...errorResponses(400, 401, 403, 409, 413),
     },
   }),
-  handler(async (c: Context<AppEnv>) => {
+  async (c) => {
     const user = currentUser(c);
     requireAuthority(user, SCHEDULING_ADMIN_AUTHORITIES, "You don't have the proper permissions to create this object.");
     const body = await readJsonObject(c);
@@ -390,8 +397,11 @@ router.openapi(
       throw e;
     }
     await syncJobObject(c.env, uid);
-    return writeResponse(c, 201, uid);
-  }),
+    return c.json({ ...webMessage(201), response: objectReport(K, uid) }, 201, {
+      "Content-Type": "application/json;charset=UTF-8",
+      Location: apiUrl(c, `/jobConfigurations/${uid}`),
+    });
+  },
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -407,13 +417,7 @@ router.openapi(
     request: { params: UidPathSchema, query: ObjectQuerySchema },
     responses: { 200: jsonContent(JobConfigurationSchema, "The job (default fields `*`)"), ...errorResponses(400, 401, 404) },
   }),
-  (async (c: Context<AppEnv>, next: Next) =>
-    withUid(c, next, async (uid) => {
-      const row = await findJob(c.env.DB, uid);
-      if (!row) throw notFoundObject("JobConfiguration", uid);
-      const sel = fieldSelection(c.req.queries("fields") ?? [], "*");
-      return jsonResponse(selectJobJson(row, sel, serializeContext(c)), 200, NO_CACHE);
-    })) as never,
+  async (c, next) => untypedResponse(await readOne(c, next, "*")),
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -462,7 +466,7 @@ for (const base of ["/jobConfigurations", "/jobConfiguration"] as const) {
       request: { params: UidPathSchema, body: documentedBody("JobConfigurationInput", "The job") },
       responses: { 200: jsonContent(WebMessageSchema, "Updated"), ...errorResponses(400, 401, 403, 404, 409, 413) },
     }),
-    (async (c: Context<AppEnv>, next: Next) => withUid(c, next, (uid) => replaceJob(c, uid))) as never,
+    async (c, next) => untypedResponse(await withUid(c, next, (uid) => replaceJob(c, uid))),
   );
   router.openapi(
     createRoute({
@@ -474,7 +478,7 @@ for (const base of ["/jobConfigurations", "/jobConfiguration"] as const) {
       request: { params: UidPathSchema },
       responses: { 200: jsonContent(WebMessageSchema, "Deleted"), ...errorResponses(400, 401, 403, 404, 409) },
     }),
-    (async (c: Context<AppEnv>, next: Next) => withUid(c, next, (uid) => removeJob(c, uid))) as never,
+    async (c, next) => untypedResponse(await withUid(c, next, (uid) => removeJob(c, uid))),
   );
 }
 
@@ -532,46 +536,48 @@ router.openapi(
     request: { params: UidPathSchema, body: documentedBody("JobConfigurationPatch", "Members to change") },
     responses: { 204: { description: "Updated" }, ...errorResponses(400, 401, 403, 404, 409, 413) },
   }),
-  (async (c: Context<AppEnv>, next: Next) =>
-    withUid(c, next, async (uid) => {
-      const existing = await loadForWrite(c, uid, "update");
-      const user = currentUser(c);
-      const body = patchBody(await readJsonBody(c));
-      const errors: ErrorReport[] = [];
-      let enabled: boolean | undefined;
-      const rawEnabled = body.enabled;
-      if (rawEnabled === true || rawEnabled === "true") enabled = true;
-      else if (rawEnabled === false || rawEnabled === "false") enabled = false;
-      else if (rawEnabled !== undefined && rawEnabled !== null && rawEnabled !== "") {
-        errors.push(errorReport(K, "E1003", ["enabled", "expected true or false"], { errorProperty: "enabled" }));
-      }
-      const now = clock.now();
-      const statements: D1PreparedStatement[] = [];
-      let schedulingType =
-        existing.scheduling_type ?? (existing.cron_expression ? "CRON" : existing.delay !== null ? "FIXED_DELAY" : "ONCE_ASAP");
-      let v: ValidationResult | undefined;
-      if (WRITABLE.some((k) => Object.hasOwn(body, k))) {
-        const merged = { ...bodyOf(existing) };
-        for (const k of WRITABLE) if (Object.hasOwn(body, k)) merged[k] = body[k];
-        v = readJobBody({ body: merged, existing, uid, userUid: user.uid, superuser: user.isSuper });
-        errors.push(...(await withConflicts(c, v, { clientId: false, creating: false })));
-        schedulingType = v.write.schedulingType;
-      }
-      if (errors.length > 0) throw importReportConflict(K, uid, errors);
-      const finalEnabled = enabled ?? existing.enabled === 1;
-      if (v) statements.push(updateJobStatement(c.env.DB, v.write, idleJobStatus(finalEnabled, schedulingType), now, user.uid));
-      if (enabled !== undefined)
-        statements.push(setEnabledStatement(c.env.DB, uid, enabled, idleJobStatus(enabled, schedulingType), now, user.uid));
-      if (statements.length > 0) {
-        try {
-          await c.env.DB.batch(statements);
-        } catch (e) {
-          const report = v ? await uniqueViolationReport(c.env.DB, e, v) : null;
-          if (report) throw importReportConflict(K, uid, [report]);
-          throw e;
+  async (c, next) =>
+    untypedResponse<Response>(
+      await withUid(c, next, async (uid) => {
+        const existing = await loadForWrite(c, uid, "update");
+        const user = currentUser(c);
+        const body = patchBody(await readJsonBody(c));
+        const errors: ErrorReport[] = [];
+        let enabled: boolean | undefined;
+        const rawEnabled = body.enabled;
+        if (rawEnabled === true || rawEnabled === "true") enabled = true;
+        else if (rawEnabled === false || rawEnabled === "false") enabled = false;
+        else if (rawEnabled !== undefined && rawEnabled !== null && rawEnabled !== "") {
+          errors.push(errorReport(K, "E1003", ["enabled", "expected true or false"], { errorProperty: "enabled" }));
         }
-        await syncJobObject(c.env, uid);
-      }
-      return new Response(null, { status: 204 });
-    })) as never,
+        const now = clock.now();
+        const statements: D1PreparedStatement[] = [];
+        let schedulingType =
+          existing.scheduling_type ?? (existing.cron_expression ? "CRON" : existing.delay !== null ? "FIXED_DELAY" : "ONCE_ASAP");
+        let v: ValidationResult | undefined;
+        if (WRITABLE.some((k) => Object.hasOwn(body, k))) {
+          const merged = { ...bodyOf(existing) };
+          for (const k of WRITABLE) if (Object.hasOwn(body, k)) merged[k] = body[k];
+          v = readJobBody({ body: merged, existing, uid, userUid: user.uid, superuser: user.isSuper });
+          errors.push(...(await withConflicts(c, v, { clientId: false, creating: false })));
+          schedulingType = v.write.schedulingType;
+        }
+        if (errors.length > 0) throw importReportConflict(K, uid, errors);
+        const finalEnabled = enabled ?? existing.enabled === 1;
+        if (v) statements.push(updateJobStatement(c.env.DB, v.write, idleJobStatus(finalEnabled, schedulingType), now, user.uid));
+        if (enabled !== undefined)
+          statements.push(setEnabledStatement(c.env.DB, uid, enabled, idleJobStatus(enabled, schedulingType), now, user.uid));
+        if (statements.length > 0) {
+          try {
+            await c.env.DB.batch(statements);
+          } catch (e) {
+            const report = v ? await uniqueViolationReport(c.env.DB, e, v) : null;
+            if (report) throw importReportConflict(K, uid, [report]);
+            throw e;
+          }
+          await syncJobObject(c.env, uid);
+        }
+        return new Response(null, { status: 204 });
+      }),
+    ),
 );

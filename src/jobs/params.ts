@@ -5,7 +5,7 @@
  * Property metadata for `/jobTypes`, the default object, and the generic rules (required → E4000,
  * ranges → E4008, UIDs → E4014). Type-specific rules are added with `validate`.
  */
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import type { ErrorReport } from "../http/webmessage";
 import { isValidUid } from "../http/uid";
 import { errorReport } from "./errors";
@@ -279,13 +279,17 @@ export interface ParametersOptions {
   validate?: (value: Record<string, unknown>, ctx: ValidationContext) => ErrorReport[];
 }
 
+/**
+ * The parameters of one class. Nothing is built at module load (56 job types would cost tens of ms of
+ * every cold start): the zod schemas on the first `parse` or `schema`, the Property list on the
+ * first `properties`; then they are kept.
+ */
 export function defineParameters(opts: ParametersOptions): JobParametersDef {
   const klass = opts.klass.includes(".") ? opts.klass : `${PARAMETERS_PACKAGE}.${opts.klass}`;
-  const fields = opts.specs.map((s) => [s, fieldSchema(s)] as const);
-  const shape: Record<string, z.ZodType<unknown>> = {};
-  for (const [s, f] of fields) shape[s.name] = f;
-  const schema = z.object(shape).openapi({ description: `Parameters (${opts.klass})` }) as unknown as z.ZodType<Record<string, unknown>>;
-  const properties = opts.specs.map(toProperty);
+  let fieldSchemas: (readonly [ParamSpec, z.ZodType<unknown>])[] | undefined;
+  let objectSchema: z.ZodType<Record<string, unknown>> | undefined;
+  let propertyList: JobProperty[] | undefined;
+  const fields = () => (fieldSchemas ??= opts.specs.map((s) => [s, fieldSchema(s)] as const));
   const ctx: ValidationContext = {
     klass,
     missing: (property) => errorReport(klass, "E4000", [property], { errorProperty: property }),
@@ -313,7 +317,7 @@ export function defineParameters(opts: ParametersOptions): JobParametersDef {
       input = raw as Record<string, unknown>;
     }
     const value: Record<string, unknown> = {};
-    for (const [s, f] of fields) {
+    for (const [s, f] of fields()) {
       const has = Object.hasOwn(input, s.name);
       const r = f.safeParse(has ? input[s.name] : undefined);
       if (!r.success) {
@@ -349,5 +353,21 @@ export function defineParameters(opts: ParametersOptions): JobParametersDef {
     return { value, errors };
   };
 
-  return { klass, schema, properties, defaults, parse };
+  return {
+    klass,
+    get schema() {
+      if (!objectSchema) {
+        const shape: Record<string, z.ZodType<unknown>> = {};
+        for (const [s, f] of fields()) shape[s.name] = f;
+        objectSchema = z.object(shape).describe(`Parameters (${opts.klass})`);
+      }
+      return objectSchema;
+    },
+    get properties() {
+      propertyList ??= opts.specs.map(toProperty);
+      return propertyList;
+    },
+    defaults,
+    parse,
+  };
 }

@@ -2,7 +2,7 @@
  * Shapes of the job type catalogue. Every job type is one module under `src/jobs/` that exports a
  * `JobTypeDef` built with `defineJobType`; `registry.ts` lists them in DHIS2's enum order.
  */
-import type { z } from "@hono/zod-openapi";
+import type { z } from "zod";
 import type { ErrorReport } from "../http/webmessage";
 
 export type SchedulingType = "CRON" | "FIXED_DELAY" | "ONCE_ASAP";

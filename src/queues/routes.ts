@@ -5,14 +5,14 @@
  * Reads need an authenticated user; writes need `F_SCHEDULING_ADMIN` (or `ALL`). Status codes:
  * POST 201, PUT 204, DELETE 204, all without a body.
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { currentUser } from "../users/auth";
 import { readJsonBody } from "../http/body";
 import { clock } from "../http/clock";
 import { applyFields, parseFields } from "../http/fields";
 import { repeatableQuery } from "../http/params";
-import { emptyResponse, jsonResponse } from "../http/respond";
+import { jsonResponse, untypedResponse } from "../http/respond";
 import { type AppEnv, createRouter, SECURED } from "../http/router";
 import { badRequest } from "../http/webmessage";
 import { WebMessageSchema } from "../http/openapi";
@@ -29,6 +29,9 @@ const TAGS = ["scheduler"];
 
 /** The WebMessage without an import report (the queue routes never send one). */
 const SchedulerWebMessageSchema = WebMessageSchema.omit({ response: true }).openapi("SchedulerWebMessage");
+
+/** DHIS2's JSON content type, kept on typed answers (`c.json` would send `application/json`). */
+const JSON_UTF8 = { "Content-Type": "application/json;charset=UTF-8" };
 
 const wm = (description: string) => ({ description, content: { "application/json": { schema: SchedulerWebMessageSchema } } });
 
@@ -129,7 +132,7 @@ const listRoute = createRoute({
 queueRoutes.openapi(listRoute, async (c) => {
   const { order } = c.req.valid("query");
   const rows = await loadAllJobs(c.env.DB);
-  return jsonResponse(schedulerEntries(rows, order === "name" ? "name" : "next", clock.now(), tz(c))) as never;
+  return c.json(schedulerEntries(rows, order === "name" ? "name" : "next", clock.now(), tz(c)), 200, JSON_UTF8);
 });
 
 const queueableRoute = createRoute({
@@ -149,7 +152,7 @@ const queueableRoute = createRoute({
 queueRoutes.openapi(queueableRoute, async (c) => {
   const { name } = c.req.valid("query");
   const rows = await loadAllJobs(c.env.DB);
-  return jsonResponse(queueableEntries(rows, name === "" ? undefined : name, clock.now(), tz(c))) as never;
+  return c.json(queueableEntries(rows, name === "" ? undefined : name, clock.now(), tz(c)), 200, JSON_UTF8);
 });
 
 const namesRoute = createRoute({
@@ -161,7 +164,7 @@ const namesRoute = createRoute({
   responses: { 200: { description: "Queue names", content: { "application/json": { schema: z.array(z.string()) } } } },
 });
 
-queueRoutes.openapi(namesRoute, async (c) => jsonResponse(await loadQueueNames(c.env.DB)) as never);
+queueRoutes.openapi(namesRoute, async (c) => c.json(await loadQueueNames(c.env.DB), 200, JSON_UTF8));
 
 const getRoute = createRoute({
   method: "get",
@@ -183,7 +186,9 @@ queueRoutes.openapi(getRoute, async (c) => {
   const { name } = c.req.valid("param");
   const { fields } = c.req.valid("query");
   const queue = await getQueue(c.env.DB, name);
-  return jsonResponse(fields === undefined ? queue : applyFields(queue, parseFields(fields))) as never;
+  if (fields === undefined) return c.json(queue, 200, JSON_UTF8);
+  // Field-filtered: the escape hatch.
+  return untypedResponse(jsonResponse(applyFields(queue, parseFields(fields))));
 });
 
 const writeErrors = {
@@ -199,8 +204,8 @@ const writeErrors = {
  */
 const body = { content: { "application/json": { schema: QueueSchema } }, required: true };
 
-function documentWithBody(route: { request?: object } & Record<string, unknown>) {
-  queueRoutes.openAPIRegistry.registerPath({ ...route, request: { ...(route.request ?? {}), body } } as never);
+function documentWithBody(route: RouteConfig) {
+  queueRoutes.openAPIRegistry.registerPath({ ...route, request: { ...route.request, body } });
 }
 
 const createRouteDef = createRoute({
@@ -218,7 +223,7 @@ queueRoutes.openapi(createRouteDef, async (c) => {
   const writer = requireWriter(c);
   const input = await readQueueBody(c);
   await createQueue(c.env, name, input, clock.now(), writer);
-  return new Response(null, { status: 201 }) as never;
+  return c.body(null, 201);
 });
 documentWithBody(createRouteDef);
 
@@ -237,7 +242,7 @@ queueRoutes.openapi(updateRouteDef, async (c) => {
   const writer = requireWriter(c);
   const input = await readQueueBody(c);
   await updateQueue(c.env, name, input, clock.now(), writer);
-  return emptyResponse(204) as never;
+  return c.body(null, 204);
 });
 documentWithBody(updateRouteDef);
 
@@ -255,5 +260,5 @@ queueRoutes.openapi(deleteRouteDef, async (c) => {
   const { name } = c.req.valid("param");
   const writer = requireWriter(c);
   await deleteQueue(c.env, name, clock.now(), writer.uid);
-  return emptyResponse(204) as never;
+  return c.body(null, 204);
 });

@@ -10,7 +10,7 @@
  *   finished run-once jobs (entries.ts).
  */
 import { WebMessageSchema } from "../http/openapi";
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { currentUser, requireAuthority } from "../users/auth";
 import { clock } from "../http/clock";
@@ -54,7 +54,7 @@ function errorResponses(codes: number[]) {
   return Object.fromEntries(codes.map((c) => [c, { description: text[c], content: webMessageContent }]));
 }
 
-function action(path: string, summary: string, responses: Record<number, unknown>) {
+function action<R extends RouteConfig["responses"]>(path: string, summary: string, responses: R) {
   return createRoute({
     method: "post",
     path: `/jobConfigurations/{id}/${path}`,
@@ -62,7 +62,7 @@ function action(path: string, summary: string, responses: Record<number, unknown
     tags: ["jobConfigurations"],
     security: SECURITY,
     request: { params },
-    responses: responses as never,
+    responses,
   });
 }
 

@@ -25,6 +25,7 @@ const systemPing = createRoute({
 const publicPing = createRoute({
   method: "get",
   path: "/ping",
+  security: [],
   summary: "Liveness probe (no authentication): 200 with an empty body",
   tags: ["system"],
   responses: { 200: { description: "The service is up" } },

@@ -43,6 +43,9 @@ import {
   type UserInput,
 } from "./manage";
 import { ERRORS, fieldsQuery, pagingQuery, SECURITY } from "./openapi";
+
+/** Every user route is for superusers only: 403 for anyone else. */
+const SUPERUSER_ERRORS = { ...ERRORS, 403: { description: "Not a superuser (WebMessage)" } } as const;
 import { effectiveAuthorities, findUserByUid, type UserRow } from "./store";
 import { userJson } from "./views";
 import { serverTimeZone } from "../http/dates";
@@ -92,7 +95,7 @@ const listRoute = createRoute({
       description: "Users",
       content: { "application/json": { schema: z.object({ pager: z.unknown().optional(), users: z.array(UserSchema) }) } },
     },
-    ...ERRORS,
+    ...SUPERUSER_ERRORS,
   },
 });
 
@@ -105,7 +108,7 @@ const getRoute = createRoute({
   request: { params: z.object({ id: uidParam() }), query: z.object({ fields: fieldsQuery() }) },
   responses: {
     200: { description: "User", content: { "application/json": { schema: UserSchema } } },
-    ...ERRORS,
+    ...SUPERUSER_ERRORS,
     404: { description: "No such user" },
   },
 });
@@ -123,7 +126,7 @@ const createUserRoute = createRoute({
       content: { "application/json": { schema: WebMessageSchema } },
     },
     409: { description: "Validation errors (ObjectReport)" },
-    ...ERRORS,
+    ...SUPERUSER_ERRORS,
   },
 });
 
@@ -139,7 +142,7 @@ const replaceRoute = createRoute({
     200: { description: "Updated (ObjectReport)", content: { "application/json": { schema: WebMessageSchema } } },
     409: { description: "Validation errors (ObjectReport)" },
     404: { description: "No such user" },
-    ...ERRORS,
+    ...SUPERUSER_ERRORS,
   },
 });
 
@@ -154,7 +157,7 @@ const deleteRoute = createRoute({
     200: { description: "Deleted (ObjectReport)", content: { "application/json": { schema: WebMessageSchema } } },
     404: { description: "No such user" },
     409: { description: "The last enabled superuser cannot be deleted" },
-    ...ERRORS,
+    ...SUPERUSER_ERRORS,
   },
 });
 

@@ -1,6 +1,5 @@
-/** The bridge on its own: polling, heartbeats, DHIS2 outages, the mapping of job types, the Worker entry. */
+/** The bridge on its own: polling, heartbeats, DHIS2 outages, the mapping of job types (the Worker entry: bridge/test/). */
 import { describe, expect, it } from "vitest";
-import bridgeWorker, { bridgeDeps } from "../../bridge/src/index";
 import { startFor } from "../../bridge/src/dhis2";
 import { MAX_POLL_FAILURES, MemoryRunHost, handleBridgeRequest } from "../../bridge/src/runner";
 import { HEADER_IDEMPOTENCY, signedRequest, type StartRequest } from "../../src/executor/protocol";
@@ -151,25 +150,5 @@ describe("DHIS2 bridge runner", () => {
     expect(startFor("MONITORING", {}, now)).toMatchObject({ path: "/api/resourceTables/monitoring" });
     expect(startFor("MONITORING", { relativeStart: -7 }, now)).toMatchObject({ mode: "job", jobType: "MONITORING" });
     expect(startFor("META_DATA_SYNC", {}, now)).toEqual({ mode: "job", jobType: "META_DATA_SYNC", parameters: {} });
-  });
-
-  it("the Worker entry: 503 until configured, health check, configuration from env", async () => {
-    const unconfigured = await bridgeWorker.fetch(new Request("https://bridge/health"), {} as any);
-    expect(unconfigured.status).toBe(503);
-    expect(await unconfigured.json()).toEqual({ message: "Bridge not configured: set EXECUTOR_SECRET and DHIS2_BASE_URL" });
-    const env = {
-      EXECUTOR_SECRET: SECRET,
-      DHIS2_BASE_URL: "https://dhis2.example.org",
-      DHIS2_TOKEN: "d2pat_x",
-      POLL_INTERVAL_SECONDS: "5",
-    } as any;
-    const health = await bridgeWorker.fetch(new Request("https://bridge/health"), env);
-    expect(await health.json()).toEqual({ status: "ok" });
-    expect(bridgeDeps(env)).toMatchObject({
-      secret: SECRET,
-      dhis2: { baseUrl: "https://dhis2.example.org", token: "d2pat_x" },
-      pollIntervalMs: 5000,
-    });
-    expect(bridgeDeps({ ...env, POLL_INTERVAL_SECONDS: "x" }).pollIntervalMs).toBe(3000);
   });
 });

@@ -108,7 +108,7 @@ describe("executor callbacks in the OpenAPI document", () => {
       const op = doc.paths[`/api/executor/runs/{runId}/${kind}`]?.post;
       expect(op, kind).toBeDefined();
       expect(op.tags).toEqual(["executor"]);
-      expect(Object.keys(op.responses).sort()).toEqual(["200", "400", "401", "409"]);
+      expect(Object.keys(op.responses).sort()).toEqual(["200", "400", "401", "404", "409"]);
     }
   });
 });

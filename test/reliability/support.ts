@@ -76,15 +76,31 @@ function wrapStatement(stmt: D1PreparedStatement, plan: FaultPlan, sql: string):
   });
 }
 
-/** `env.DB` wrapped so that the plan's Nth statement (or batch) throws. */
+/** A batch through the plan: counted once, then run with the real statements. */
+function planBatch(run: (stmts: D1PreparedStatement[]) => Promise<D1Result[]>, plan: FaultPlan) {
+  return async (stmts: D1PreparedStatement[]) => {
+    plan.tick("batch", stmts.map((s) => String((s as any)[SQL] ?? "")).join(";\n"));
+    return run(stmts.map((s) => ((s as any)[REAL] as D1PreparedStatement) ?? s));
+  };
+}
+
+/**
+ * `env.DB` wrapped so that the plan's Nth statement (or batch) throws, also inside the D1 sessions
+ * the request middleware opens (src/http/d1-session.ts).
+ */
 export function failingDb(real: D1Database, plan: FaultPlan): D1Database {
   return new Proxy(real, {
     get(target, prop) {
       if (prop === "prepare") return (sql: string) => wrapStatement(target.prepare(sql), plan, sql);
-      if (prop === "batch") {
-        return async (stmts: D1PreparedStatement[]) => {
-          plan.tick("batch", stmts.map((s) => String((s as any)[SQL] ?? "")).join(";\n"));
-          return target.batch(stmts.map((s) => ((s as any)[REAL] as D1PreparedStatement) ?? s));
+      if (prop === "batch") return planBatch((stmts) => target.batch(stmts), plan);
+      if (prop === "withSession") {
+        return (constraint?: string): D1DatabaseSession => {
+          const session = target.withSession(constraint);
+          return {
+            prepare: (sql: string) => wrapStatement(session.prepare(sql), plan, sql),
+            batch: planBatch((stmts) => session.batch(stmts), plan),
+            getBookmark: () => session.getBookmark(),
+          } as D1DatabaseSession;
         };
       }
       if (prop === "exec") {

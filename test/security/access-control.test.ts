@@ -12,6 +12,7 @@
 import { env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PUBLIC_INFO_FIELDS, SENSITIVE_INFO_FIELDS } from "../../src/system/info";
+import { answerProblems, publishedContract, type Contract } from "../openapi/contract";
 import { fetchWith } from "../reliability/support";
 import { clearAllAlarms, createJob, fillPath, fixtures, uniqueCron, type Fixtures } from "./fixtures";
 import {
@@ -129,6 +130,7 @@ const MATRIX: Record<string, Row> = {
   "GET /api/system/uuid": { expect: ANY_USER(200) },
   "GET /api/system/flags": { expect: ANY_USER(200) },
   "GET /api/system/styles": { expect: ANY_USER(200) },
+  "GET /api/metrics": { expect: ANY_USER(200), note: "Prometheus text format; DHIS2's rule: any authenticated user" },
 
   // -- system settings: reads any user, writes ALL (F_SYSTEM_SETTING) ------------------------
   "GET /api/systemSettings": { expect: ANY_USER(200) },
@@ -401,11 +403,14 @@ async function leakedSecrets(text: string): Promise<string[]> {
 
 const routes = appRoutes();
 let users: Record<Role, TestUser>;
+/** The published OpenAPI document: every answer below must keep it (test/openapi/contract.ts). */
+let contract: Contract;
 
 describe(`access control matrix (${routes.length} routes × ${ROLES.length} callers)`, () => {
   beforeAll(async () => {
     users = await ensureRoleUsers();
     await fixtures();
+    contract = await publishedContract();
   });
   afterAll(async () => {
     await clearAllAlarms();
@@ -419,7 +424,7 @@ describe(`access control matrix (${routes.length} routes × ${ROLES.length} call
   for (const route of routes) {
     const row = MATRIX[route.key];
     if (!row || row.known) continue;
-    it(`${route.key}: ${row.expect.join("/")} for anonymous/none/sched/maint/log/ALL; no secret in any answer`, async () => {
+    it(`${route.key}: ${row.expect.join("/")} for anonymous/none/sched/maint/log/ALL; as documented; no secret in any answer`, async () => {
       const failures: string[] = [];
       const got: number[] = [];
       for (let i = 0; i < ROLES.length; i++) {
@@ -434,6 +439,9 @@ describe(`access control matrix (${routes.length} routes × ${ROLES.length} call
         got.push(res.status);
         if (res.status !== row.expect[i]) failures.push(`as ${role}: expected ${row.expect[i]}, got ${res.status} ${text.slice(0, 200)}`);
         if (res.status >= 500) failures.push(`as ${role}: 5xx ${text.slice(0, 200)}`);
+        for (const p of answerProblems(contract, route, res.status, res.headers.get("Content-Type"), text)) {
+          failures.push(`as ${role}: not as documented: ${p}`);
+        }
         const leaks = (await leakedSecrets(text)).filter((l) => !(row.showsNewKey && l === "token key"));
         if (leaks.length) failures.push(`as ${role}: leaks ${leaks.join(", ")}`);
         await resetLockouts();

@@ -17,6 +17,7 @@ import {
   diffSnapshots,
   ensureRoleUsers,
   resetLockouts,
+  restoreAdmin,
   send,
   snapshot,
   violation,
@@ -458,6 +459,7 @@ async function runCase(c: Case): Promise<void> {
       );
   }
   await resetLockouts();
+  await restoreAdmin();
 }
 
 function caseArb(

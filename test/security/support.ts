@@ -6,8 +6,10 @@
 import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { app } from "../../src/app";
-import { ensureBootstrapAdmin } from "../../src/users/bootstrap";
+import { BOOTSTRAP_ADMIN_UID, ensureBootstrapAdmin } from "../../src/users/bootstrap";
+import { forgetUser } from "../../src/users/credential-cache";
 import { hashPassword } from "../../src/users/password";
+import { forgetRows } from "../../src/users/user-row-cache";
 import { BASE, adminAuth, basic } from "../helpers";
 
 // ---------------------------------------------------------------------------------------------
@@ -148,6 +150,45 @@ export async function resetLockouts(): Promise<void> {
     env.DB.prepare(`DELETE FROM login_failures`),
     env.DB.prepare(`UPDATE users SET failed_logins = 0, locked_until = NULL WHERE failed_logins <> 0 OR locked_until IS NOT NULL`),
   ]);
+}
+
+/**
+ * Puts the bootstrap admin back as it was first seen. Hostile requests that a route accepts may
+ * legitimately change or even delete it (a PUT or DELETE on `/api/users/{admin}`: another superuser
+ * exists), and every later admin request of the suite would then be refused.
+ */
+let adminAsFirstSeen: { row: Record<string, unknown>; roles: string[] } | null = null;
+export async function restoreAdmin(): Promise<void> {
+  const read = async () => ({
+    row: await env.DB.prepare(`SELECT * FROM users WHERE uid = ?`).bind(BOOTSTRAP_ADMIN_UID).first<Record<string, unknown>>(),
+    roles: (
+      await env.DB.prepare(`SELECT role_uid FROM user_role_members WHERE user_uid = ? ORDER BY role_uid`)
+        .bind(BOOTSTRAP_ADMIN_UID)
+        .all<{ role_uid: string }>()
+    ).results.map((r) => r.role_uid),
+  });
+  const now = await read();
+  if (!adminAsFirstSeen) {
+    if (now.row) adminAsFirstSeen = { row: now.row, roles: now.roles };
+    return;
+  }
+  const first = adminAsFirstSeen;
+  const same = (a: Record<string, unknown> | null) =>
+    a !== null && ["username", "password_hash", "disabled", "authorities", "account_expiry"].every((k) => a[k] === first.row[k]);
+  if (same(now.row) && JSON.stringify(now.roles) === JSON.stringify(first.roles)) return;
+  const cols = Object.keys(first.row);
+  await env.DB.batch([
+    env.DB.prepare(`DELETE FROM users WHERE uid = ? OR username = ?`).bind(BOOTSTRAP_ADMIN_UID, first.row.username),
+    env.DB.prepare(`INSERT INTO users (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`).bind(
+      ...cols.map((k) => first.row[k]),
+    ),
+    env.DB.prepare(`DELETE FROM user_role_members WHERE user_uid = ?`).bind(BOOTSTRAP_ADMIN_UID),
+    ...first.roles.map((role) =>
+      env.DB.prepare(`INSERT OR IGNORE INTO user_role_members (user_uid, role_uid) VALUES (?, ?)`).bind(BOOTSTRAP_ADMIN_UID, role),
+    ),
+  ]);
+  forgetRows(BOOTSTRAP_ADMIN_UID);
+  forgetUser(BOOTSTRAP_ADMIN_UID);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,11 +10,7 @@ export async function fetchWith(vars: Partial<Env>, path: string, init: RequestI
   const auth = init.auth === undefined ? adminAuth() : init.auth;
   if (auth) headers.set("Authorization", auth);
   const ctx = createExecutionContext();
-  const res = await (worker.fetch as unknown as (r: Request, e: unknown, c: ExecutionContext) => Promise<Response>)(
-    new Request(BASE + path, { ...init, headers }),
-    { ...env, ...vars },
-    ctx,
-  );
+  const res = await worker.fetch(new Request(BASE + path, { ...init, headers }), { ...env, ...vars }, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
