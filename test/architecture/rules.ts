@@ -29,6 +29,11 @@ export const IMPORT_RULES: ImportRule[] = [
     why: "the engine-handler contract is src/jobs/contract.ts; handlers reach maintenance through their run context",
   },
   { from: "src/http/", to: "src/users/", why: "http/ stays generic; authentication lives with users" },
+  {
+    from: "src/scheduling/",
+    to: "src/history/",
+    why: "run history reads the engine's own rows; the engine never calls the module that shows them",
+  },
 ];
 
 /** No source file longer than this (split by role instead). */
