@@ -23,6 +23,8 @@ import { settingsRoutes } from "./settings/routes";
 import { appShellRoutes } from "./appshell/routes";
 import { queueRoutes } from "./queues/routes";
 import { executorRoutes } from "./executor/routes";
+import { jobErrorRoutes } from "./history/error-routes";
+import { runHistoryRoutes } from "./history/routes";
 import { metricsRoutes } from "./metrics/routes";
 import { alertRoutes } from "./alerts/routes";
 
@@ -41,9 +43,11 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api", systemRoutes);
   app.route("/api", taskRoutes);
   app.route("/api", userRoutes);
-  // Before the job configuration routes: /jobConfigurations/due, /stale and /clean are not job ids.
+  // Before the job configuration routes: /jobConfigurations/due, /stale, /clean and /errors are not job ids.
   app.route("/api", schedulingRoutes);
   app.route("/api", schedulingOverviewRoutes);
+  app.route("/api", jobErrorRoutes);
+  app.route("/api", runHistoryRoutes);
   app.route("/api", jobConfigurationRoutes);
   app.route("/api", settingsRoutes);
   app.route("/api", queueRoutes);

@@ -9,9 +9,13 @@
  * - `job`: any other type (metadata/data sync, push analytics, continuous analytics, …) or parameters
  *   a maintenance endpoint cannot express: a one-off `ONCE_ASAP` job configuration is created
  *   through `POST /api/jobConfigurations` (DHIS2 2.41+ runs it at once) and deleted afterwards;
- * then `GET /api/system/tasks/{jobType}/{id}` is polled and `GET /api/system/taskSummaries/{jobType}/{id}` read at the end.
+ * then `GET /api/system/tasks/{jobType}/{id}` is polled, and at the end `GET /api/system/taskSummaries/{jobType}/{id}`
+ * and the run's item errors (`GET /api/jobConfigurations/{id}/errors`, DHIS2 2.41+) are read.
  */
-import type { FetchLike } from "../../src/executor/protocol";
+import type { FetchLike, ItemErrorReport } from "../../src/executor/protocol";
+
+/** Item errors relayed per run (the scheduler keeps at most 200). */
+export const MAX_RELAYED_ERRORS = 200;
 
 export interface Dhis2Config {
   baseUrl: string;
@@ -217,6 +221,35 @@ export class Dhis2Client {
     if (!text.trim()) return undefined;
     const v = safeJson(text);
     return v === null ? undefined : v;
+  }
+
+  /**
+   * The item errors DHIS2 (2.41+) kept of the job's run: `GET /api/jobConfigurations/{id}/errors`
+   * (`{}` when none). Older servers, and a job whose errors cannot be read, give none.
+   */
+  async runErrors(taskId: string): Promise<ItemErrorReport[]> {
+    let text: string;
+    try {
+      ({ text } = await this.request("GET", `/api/jobConfigurations/${encodeURIComponent(taskId)}/errors`));
+    } catch {
+      return [];
+    }
+    const body = safeJson(text) as { errors?: unknown } | null;
+    if (!body || !Array.isArray(body.errors)) return [];
+    const out: ItemErrorReport[] = [];
+    for (const e of body.errors as Record<string, unknown>[]) {
+      if (!e || typeof e !== "object" || typeof e.code !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(e.code)) continue;
+      const error: ItemErrorReport = {
+        code: e.code,
+        type: typeof e.type === "string" && e.type ? e.type.slice(0, 128) : "Object",
+        args: Array.isArray(e.args) ? e.args.slice(0, 16).map((a) => String(a).slice(0, 1000)) : [],
+      };
+      if (typeof e.id === "string") error.id = e.id.slice(0, 128);
+      if (typeof e.message === "string" && e.message) error.message = e.message.slice(0, 2000);
+      out.push(error);
+      if (out.length >= MAX_RELAYED_ERRORS) break;
+    }
+    return out;
   }
 
   async cancel(taskId: string): Promise<void> {

@@ -3,7 +3,7 @@
  * - `handleBridgeRequest`: the HTTP surface (`POST /runs`, `POST /runs/{runId}/cancel`, `GET /health`),
  *   verifying the scheduler's signature before anything else;
  * - `BridgeRunner`: one run (one Durable Object in production): starts the DHIS2 task, polls it on
- *   alarms, relays new notifications as callbacks, then the summary and the completion.
+ *   alarms, relays new notifications as callbacks, then the item errors, the summary and the completion.
  *
  * Callbacks are delivered at least once: each is queued in the run's storage with its own nonce and
  * sent in order; one the scheduler did not answer (down, 5xx) is sent again, re-signed with the same
@@ -13,6 +13,7 @@
 import {
   CallbackClient,
   HEADER_IDEMPOTENCY,
+  MAX_ERRORS_PER_CALLBACK,
   MAX_SKEW_MS,
   ProtocolError,
   verifySignature,
@@ -272,6 +273,11 @@ export class BridgeRunner {
         summary = await this.dhis2().summary(state.taskType!, state.taskId!);
       } catch {
         summary = undefined;
+      }
+      // DHIS2's item errors of the run (2.41+), before the completion: the scheduler keeps them with the run.
+      const errors = await this.dhis2().runErrors(state.taskId!);
+      for (let i = 0; i < errors.length; i += MAX_ERRORS_PER_CALLBACK) {
+        this.enqueue(state, "errors", { errors: errors.slice(i, i + MAX_ERRORS_PER_CALLBACK) });
       }
       const failed = newest.level === "ERROR";
       const result: CompleteCallback = {

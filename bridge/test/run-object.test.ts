@@ -162,6 +162,34 @@ describe("BridgeRunObject", () => {
     expect((await objectState("runObject003")).run).toMatchObject({ phase: "FINISHED", result: { outcome: "FAILED" } });
   });
 
+  it("relays the item errors DHIS2 (2.41+) kept of the run before the completion, in callbacks of at most 100", async () => {
+    out.dhis2.script = [[{ uid: "x0000000001", level: "INFO", message: "Import done", completed: true }]];
+    const errors = Array.from({ length: 150 }, (_, i) => ({
+      code: "E4000",
+      id: `ou${String(i).padStart(9, "0")}`,
+      type: "OrganisationUnit",
+      args: ["openingDate"],
+      message: "Missing required property `openingDate`",
+    }));
+    // DHIS2's JobRunErrors, with a member the bridge does not pass on and an entry it cannot relay.
+    out.dhis2.runErrors = { id: TASK, type: "METADATA_IMPORT", codes: "ErrorCode", errors: [...errors, { code: "no spaces allowed" }] };
+    const body = await start("runObject011", "METADATA_IMPORT");
+    expect(await alarm("runObject011")).toBe(true);
+    expect(out.dhis2.callsTo("GET", `/api/jobConfigurations/${TASK}/errors`)).toHaveLength(1);
+    expect(out.kinds()).toEqual(["errors", "errors", "complete"]);
+    expect(out.callbacks[0].body).toEqual({ errors: errors.slice(0, 100), nonce: expect.any(String) });
+    expect(out.callbacks[1].body).toEqual({ errors: errors.slice(100), nonce: expect.any(String) });
+    for (const cb of out.callbacks) expect(await expectAuthentic(cb, body)).toBeNull();
+  });
+
+  it("a DHIS2 without the errors endpoint (before 2.41) completes the run as before", async () => {
+    out.dhis2.script = [[{ uid: "y0000000001", level: "INFO", message: "Done", completed: true }]];
+    await start("runObject012", "RESOURCE_TABLE");
+    expect(await alarm("runObject012")).toBe(true);
+    expect(out.dhis2.callsTo("GET", `/api/jobConfigurations/${TASK}/errors`)).toHaveLength(1); // 404
+    expect(out.kinds()).toEqual(["complete"]);
+  });
+
   it("forwards a signed cancel to DHIS2 and posts a STOPPED completion", async () => {
     out.dhis2.script = analyticsScript();
     const body = await start("runObject004", "ANALYTICS_TABLE");

@@ -1,5 +1,5 @@
 /**
- * D1 access for alerts (migration 0063): rules with their targets, the per-(rule, job) episodes and
+ * D1 access for alerts (migration 0064): rules with their targets, the per-(rule, job) episodes and
  * the deliveries. Bound parameters only; multi-statement writes through `db.batch`.
  */
 import type { Episode } from "./decide";

@@ -24,7 +24,9 @@ import {
   randomToken,
   signedRequest,
   type CompleteCallback,
+  type ErrorsCallback,
   type ItemCallback,
+  type ItemErrorReport,
   type MessageCallback,
   type StartRequest,
   type StartResponse,
@@ -49,6 +51,8 @@ export interface ExecutorRunContext extends Pick<StartRequest, "runId" | "jobId"
     info(message: string): void;
     warn(message: string): void;
     error(message: string): void;
+    /** Item errors (`errors` callbacks) go here; without it they become ERROR notifications. */
+    addError?(code: string, uid: string | null | undefined, type: string, args?: readonly string[], message?: string): void;
   };
   /** Aborted when the run is cancelled. */
   signal?: AbortSignal;
@@ -144,11 +148,19 @@ async function relayMessage(ctx: ExecutorRunContext, level: NotificationLevel, m
   else await ctx.notify(level, message);
 }
 
+async function relayErrors(ctx: ExecutorRunContext, errors: ItemErrorReport[]): Promise<void> {
+  for (const e of errors) {
+    const args = Array.isArray(e.args) ? e.args.map(String) : [];
+    if (ctx.progress?.addError) ctx.progress.addError(String(e.code), e.id, String(e.type), args, e.message);
+    else await ctx.notify("ERROR", e.message || `${e.code} ${e.type} ${e.id ?? ""}`.trim());
+  }
+}
+
 /**
  * Where a run on the executor stands between two steps. Plain JSON: the job's object stores it and
  * calls `stepExecutorRun` again later (from its alarm, or the `executorEvent` RPC of a callback).
  */
-type StoredCallback = Partial<MessageCallback & ItemCallback & CompleteCallback> & { summary?: JsonValue };
+type StoredCallback = Partial<MessageCallback & ItemCallback & CompleteCallback & ErrorsCallback> & { summary?: JsonValue };
 
 export interface ExecutorRunCursor {
   runId: string;
@@ -250,6 +262,8 @@ async function step(cfg: ExecutorConfig, ctx: ExecutorRunContext, before: Execut
       } else if (ev.kind === "items") {
         // Straight to the notifications: an item outside a stage would open an empty stage.
         await ctx.notify("LOOP", itemMessage(payload));
+      } else if (ev.kind === "errors") {
+        await relayErrors(ctx, payload.errors ?? []);
       } else if (ev.kind === "summary") {
         cursor.summary = payload.summary;
       } else if (ev.kind === "complete") {

@@ -81,7 +81,25 @@ export interface CompleteCallback {
   errorCodes?: string[];
 }
 
-export type CallbackKind = "messages" | "items" | "heartbeat" | "summary" | "complete";
+/**
+ * DHIS2's JobProgress.Error as an executor relays it: the object `id` (of type `type`) failed with
+ * `code`; `args` fill the code's message template, `message` is the text when the executor has it.
+ */
+export interface ItemErrorReport {
+  code: string;
+  id?: string;
+  type: string;
+  args?: string[];
+  message?: string;
+}
+/** Item errors of the run (the scheduler keeps each once, at most 200 per run). */
+export interface ErrorsCallback {
+  errors: ItemErrorReport[];
+}
+/** Item errors one `errors` callback may carry. */
+export const MAX_ERRORS_PER_CALLBACK = 100;
+
+export type CallbackKind = "messages" | "items" | "heartbeat" | "summary" | "complete" | "errors";
 
 /** Answer to every callback: lets an executor that missed the cancel request stop anyway. */
 export interface CallbackAck {

@@ -1,6 +1,6 @@
 /**
  * Callback endpoints of the executor protocol (docs/EXECUTOR.md "Callbacks"):
- * `POST /api/executor/runs/{runId}/{messages|items|heartbeat|summary|complete}`.
+ * `POST /api/executor/runs/{runId}/{messages|items|heartbeat|summary|complete|errors}`.
  *
  * Not authenticated by a user: each request must be signed with the shared secret (HMAC-SHA-256,
  * fresh timestamp, never seen before) and carry the run's bearer token. Accepted callbacks are
@@ -15,7 +15,15 @@ import { clock } from "../http/clock";
 import { jsonResponse } from "../http/respond";
 import { createRouter, type AppEnv } from "../http/router";
 import { ApiError } from "../http/webmessage";
-import { bearerToken, MAX_SKEW_MS, ProtocolError, verifySignature, type CallbackAck, type CallbackKind } from "./protocol";
+import {
+  bearerToken,
+  MAX_ERRORS_PER_CALLBACK,
+  MAX_SKEW_MS,
+  ProtocolError,
+  verifySignature,
+  type CallbackAck,
+  type CallbackKind,
+} from "./protocol";
 import { appendEvent, D1ReplayCache, findExecutorRun, hashToken, type ExecutorRunRow } from "./store";
 
 export const executorRoutes = createRouter();
@@ -59,6 +67,26 @@ const BODIES = {
       nonce,
     })
     .openapi("ExecutorComplete", { description: "Ends the run: COMPLETED, FAILED (ERROR notification) or STOPPED." }),
+  errors: z
+    .object({
+      errors: z
+        .array(
+          z.object({
+            code: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "An error code is 1 to 64 characters of [A-Za-z0-9_.-]"),
+            id: z.string().max(128).optional(),
+            type: z.string().min(1).max(128),
+            args: z.array(z.string().max(1000)).max(16).optional(),
+            message: z.string().max(2000).optional(),
+          }),
+        )
+        .min(1)
+        .max(MAX_ERRORS_PER_CALLBACK),
+      nonce,
+    })
+    .openapi("ExecutorErrors", {
+      description:
+        "Item errors of the run (DHIS2's JobProgress.Error: code, object id and type, args); kept once each, at most 200 per run.",
+    }),
 } satisfies Record<CallbackKind, z.ZodTypeAny>;
 
 const DESCRIPTIONS: Record<CallbackKind, string> = {
@@ -67,6 +95,7 @@ const DESCRIPTIONS: Record<CallbackKind, string> = {
   heartbeat: "Executor callback: heartbeat (the run is alive)",
   summary: "Executor callback: set the run's summary",
   complete: "Executor callback: the run finished",
+  errors: "Executor callback: item errors of the run",
 };
 
 const verified = new WeakMap<Request, ExecutorRunRow>();

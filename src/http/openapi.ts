@@ -37,6 +37,18 @@ export const WebMessageSchema = z
   })
   .openapi("WebMessage");
 
+/** DHIS2's list `pager` (src/http/pager.ts builds it). */
+export const PagerSchema = z
+  .object({
+    page: z.number().int(),
+    total: z.number().int(),
+    pageSize: z.number().int(),
+    pageCount: z.number().int(),
+    nextPage: z.string().optional(),
+    prevPage: z.string().optional(),
+  })
+  .openapi("Pager");
+
 export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
   content: { "application/json": { schema } },

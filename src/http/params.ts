@@ -4,6 +4,7 @@
  * a failed parse into `400 Value 'x' is not valid for [path ]parameter name. <detail>`.
  */
 import { z } from "@hono/zod-openapi";
+import { DEFAULT_TIME_ZONE, parseDate } from "./dates";
 import { UID_PATTERN } from "./uid";
 import { echo } from "./webmessage";
 
@@ -113,4 +114,61 @@ export function enumParam<T extends string>(values: readonly T[]) {
 /** The message DHIS2 gives for a bad parameter value. */
 export function invalidParamMessage(kind: "query" | "path", name: string, value: string, detail: string): string {
   return `Value '${echo(value)}' is not valid for ${kind === "path" ? "path parameter" : "parameter"} ${echo(name)}. ${detail}`;
+}
+
+/** Integer query parameter within [min, max] (Spring's int conversion, then the range). */
+export function queryIntRange(defaultValue: number, min: number, max: number) {
+  return queryInt(defaultValue)
+    .refine((n) => n === undefined || (n >= min && n <= max), { message: `Must be between ${min} and ${max}` })
+    .transform((n) => n ?? defaultValue)
+    .openapi({ type: "integer", minimum: min, maximum: max, default: defaultValue });
+}
+
+/**
+ * A list query parameter, repeated (`a=x&a=y`) or comma-separated (`a=x,y`), as Spring binds a
+ * `List`: each value trimmed, blank ones dropped, each checked by `parse` (null: invalid, `detail`
+ * names the value). No value at all: undefined (no filter).
+ */
+export function queryValueList<T>(parse: (value: string) => T | null, detail: (value: string) => string, maxValues = 100) {
+  return z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      const parts = (Array.isArray(v) ? v : [v])
+        .flatMap((s) => s.split(","))
+        .map((s) => s.trim())
+        .filter((s) => s !== "");
+      if (parts.length > maxValues) {
+        ctx.addIssue({ code: "custom", message: `At most ${maxValues} values are allowed` });
+        return z.NEVER;
+      }
+      const out: T[] = [];
+      for (const part of parts) {
+        const value = parse(part);
+        if (value === null) {
+          ctx.addIssue({ code: "custom", message: detail(part) });
+          return z.NEVER;
+        }
+        out.push(value);
+      }
+      return out.length ? out : undefined;
+    })
+    .openapi({ type: "array", items: { type: "string" }, description: "Repeat the parameter or separate the values with commas" });
+}
+
+/** `yyyy-MM-dd[THH:mm[:ss[.SSS]]]` (the server zone) or an ISO instant with an offset; checked here, read by the handler. */
+export function queryDate() {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return undefined;
+      if (parseDate(v, DEFAULT_TIME_ZONE) === null) {
+        ctx.addIssue({ code: "custom", message: "Not a date: use yyyy-MM-dd, yyyy-MM-ddTHH:mm:ss[.SSS] or an ISO 8601 instant" });
+        return z.NEVER;
+      }
+      return v.trim();
+    })
+    .openapi({ type: "string", example: "2026-01-01" });
 }

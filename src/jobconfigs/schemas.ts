@@ -4,6 +4,7 @@
  * handlers themselves, so that every problem of a body lands in one 409 ObjectReport.
  */
 import { z } from "@hono/zod-openapi";
+import { PagerSchema } from "../http/openapi";
 import { UID_PATTERN } from "../http/uid";
 import { FILTER_OPERATORS_DOC, queryBool, queryInt, repeatableQuery, rootJunctionQuery } from "../http/params";
 import { CONFIGURABLE_JOB_TYPE_NAMES } from "../jobs/registry";
@@ -72,6 +73,7 @@ export const JobTypesExtendedSchema = z
 
 export const SchedulingTypeSchema = z.enum(["CRON", "FIXED_DELAY", "ONCE_ASAP"]);
 export const JobStatusSchema = z.enum(["RUNNING", "SCHEDULED", "DISABLED", "COMPLETED", "STOPPED", "FAILED", "NOT_STARTED"]);
+export type JobStatus = z.infer<typeof JobStatusSchema>;
 
 export const JobConfigurationSchema = z
   .object({
@@ -109,17 +111,6 @@ export const JobConfigurationSchema = z
   })
   .passthrough()
   .openapi("JobConfiguration", { description: "Members depend on `fields`; null members are omitted." });
-
-export const PagerSchema = z
-  .object({
-    page: z.number().int(),
-    total: z.number().int(),
-    pageSize: z.number().int(),
-    pageCount: z.number().int(),
-    nextPage: z.string().optional(),
-    prevPage: z.string().optional(),
-  })
-  .openapi("Pager");
 
 export const JobConfigurationListSchema = z
   .object({ pager: PagerSchema.optional(), jobConfigurations: z.array(JobConfigurationSchema) })

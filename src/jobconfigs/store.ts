@@ -1,5 +1,6 @@
 /** D1 access for `job_configurations`: rows, inserts, updates and deletes, all with bound parameters. */
 import { cronMeaning } from "../scheduling/cron";
+import type { JobStatus } from "./schemas";
 
 export interface JobRow {
   uid: string;
@@ -11,7 +12,7 @@ export interface JobRow {
   delay: number | null;
   job_parameters: string | null;
   enabled: number;
-  job_status: string;
+  job_status: JobStatus;
   last_executed_status: string;
   last_executed: number | null;
   last_finished: number | null;

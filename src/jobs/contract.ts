@@ -38,7 +38,29 @@ export interface JobProgress {
   info(message: string): void;
   warn(message: string): void;
   error(message: string): void;
+  /**
+   * DHIS2's `addError(code, uid, type, args)`: the object `uid` (of type `type`, e.g.
+   * `OrganisationUnit`) failed with the error `code` (e.g. `E4000`), `args` filling its message
+   * template. Kept with the run (`GET /api/jobConfigurations/{id}/errors`), the same error once, at
+   * most MAX_ITEM_ERRORS per run; it changes neither the run's outcome nor its notifications.
+   * `message`: the text when the code is not one of the service's templates (an executor relays it).
+   */
+  addError(code: string, uid: string | null | undefined, type: string, args?: readonly string[], message?: string): void;
 }
+
+/** DHIS2's JobProgress.Error: one object that failed, as a run keeps it. */
+export interface JobItemError {
+  code: string;
+  /** The object's UID ("" when it has none yet, as DHIS2 keeps it). */
+  id: string;
+  type: string;
+  args: string[];
+  /** The code's message with the arguments filled in. */
+  message: string;
+}
+
+/** Item errors kept per run; more are counted, not kept. */
+export const MAX_ITEM_ERRORS = 200;
 
 /** What a successful run returns. */
 export interface RunResult {
@@ -82,6 +104,11 @@ export interface Maintenance {
   reconcileJobObjects(now: number): Promise<number>;
   /** Run history of deleted jobs older than `minutes` is deleted. */
   pruneRunHistory(now: number, minutes: number): Promise<number>;
+  /**
+   * The run history's retention (`settings`: as already read): finished runs older than
+   * `jobsRunHistoryMaxDays`, and each job's runs beyond the newest `jobsRunHistoryPerJob`.
+   */
+  applyRunRetention(now: number, settings: Settings): Promise<number>;
 }
 
 export interface JobRunContext {

@@ -199,6 +199,7 @@ export abstract class EngineBase {
           now,
           keepRuns: settings.jobsRunHistoryPerJob,
           executedBy: row.executed_by,
+          queue: row.queue_name,
         },
         message,
       );

@@ -7,7 +7,9 @@
  * - stale: RUNNING jobs whose heartbeat is older than asked (the Cron Trigger resets those older than
  *   `jobsRescheduleAfterMinutes`).
  */
+import { z } from "@hono/zod-openapi";
 import { formatDate } from "../http/dates";
+import { JobStatusSchema, SchedulingTypeSchema } from "../jobconfigs/schemas";
 import { parseParameters } from "../jobconfigs/serialize";
 import { JOB_COLUMNS } from "../jobconfigs/store";
 import { hasIndependentRuns } from "../jobs/registry";
@@ -15,26 +17,48 @@ import { configFromRow, deriveSchedulingType } from "./schedule";
 import type { JobRow } from "./store";
 
 /** DHIS2's `JobEntry` JSON: id, type, schedulingType, name, status, then what is set (nulls omitted). */
-export function jobEntryJson(row: JobRow, timeZone: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {
+export const JobEntrySchema = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    schedulingType: SchedulingTypeSchema,
+    name: z.string(),
+    status: JobStatusSchema,
+    executedBy: z.string().optional(),
+    cronExpression: z.string().optional(),
+    delay: z.number().optional(),
+    lastExecuted: z.string().optional(),
+    lastFinished: z.string().optional(),
+    lastAlive: z.string().optional(),
+    queueName: z.string().optional(),
+    queuePosition: z.number().optional(),
+    parameters: z.unknown().optional(),
+  })
+  .openapi("JobEntry", { description: "DHIS2's JobEntry: the scheduling-relevant part of a job (dates in the server zone)" });
+
+export type JobEntry = z.infer<typeof JobEntrySchema>;
+
+export function jobEntryJson(row: JobRow, timeZone: string): JobEntry {
+  const out: JobEntry = {
     id: row.uid,
     type: row.job_type,
     schedulingType: deriveSchedulingType(configFromRow(row)),
     name: row.name,
     status: row.job_status,
   };
-  const optional: Record<string, unknown> = {
-    executedBy: row.executed_by,
-    cronExpression: row.cron_expression,
-    delay: row.delay,
-    lastExecuted: formatDate(row.last_executed, timeZone),
-    lastFinished: formatDate(row.last_finished, timeZone),
-    lastAlive: formatDate(row.last_alive, timeZone),
-    queueName: row.queue_name,
-    queuePosition: row.queue_position,
-    parameters: parseParameters(row.job_parameters),
-  };
-  for (const [k, v] of Object.entries(optional)) if (v !== null && v !== undefined) out[k] = v;
+  if (row.executed_by != null) out.executedBy = row.executed_by;
+  if (row.cron_expression != null) out.cronExpression = row.cron_expression;
+  if (row.delay != null) out.delay = row.delay;
+  const lastExecuted = formatDate(row.last_executed, timeZone);
+  if (lastExecuted != null) out.lastExecuted = lastExecuted;
+  const lastFinished = formatDate(row.last_finished, timeZone);
+  if (lastFinished != null) out.lastFinished = lastFinished;
+  const lastAlive = formatDate(row.last_alive, timeZone);
+  if (lastAlive != null) out.lastAlive = lastAlive;
+  if (row.queue_name != null) out.queueName = row.queue_name;
+  if (row.queue_position != null) out.queuePosition = row.queue_position;
+  const parameters = parseParameters(row.job_parameters);
+  if (parameters != null) out.parameters = parameters;
   return out;
 }
 

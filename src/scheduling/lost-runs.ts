@@ -11,6 +11,7 @@ import { defaultSettings } from "../settings/settings";
 import { runEndedEvent, type RunEndFields } from "./engine-events";
 import { LOST_RUN_MESSAGE, type RunningMarker } from "./engine-state";
 import { inWorkerHandler } from "./handlers";
+import { runItemErrors, type ProcessNode } from "./progress";
 import { RunLifecycle } from "./run-lifecycle";
 import type { RunEndedEvent } from "./run-events";
 import { RUN_LOST_ERROR_CODE, failLostRun, finishRun, type JobRow } from "./store";
@@ -26,6 +27,7 @@ export abstract class LostRunRecovery extends RunLifecycle {
     const uid = this.state.uid!;
     const ended = marker.ended;
     if (ended) {
+      const message = ended.message ?? ended.error ?? ended.status;
       const result = await finishRun(this.env.DB, {
         uid,
         startedAt: marker.startedAt,
@@ -34,6 +36,8 @@ export abstract class LostRunRecovery extends RunLifecycle {
         status: ended.status,
         errorCodes: ended.errorCodes,
         error: ended.error,
+        message,
+        items: runItemErrors(this.progressOf(marker)),
         keepRuns: (this.cache?.settings ?? defaultSettings()).jobsRunHistoryPerJob,
       });
       delete this.state.running;
@@ -45,7 +49,6 @@ export abstract class LostRunRecovery extends RunLifecycle {
       // or the job is gone; otherwise the run was closed meanwhile by someone else (the stale-run
       // reset: FAILED, E7012), and the event says what D1 says.
       const ours = !row || (row.last_executed === marker.startedAt && row.last_finished === ended.at);
-      const message = ended.message ?? ended.error ?? ended.status;
       const end: RunEndFields = { status: ended.status, finishedAt: ended.at, errorCodes: ended.errorCodes, message };
       const event = ours
         ? runEndedEvent("RUN_RECOVERED", uid, marker, end, row)
@@ -54,7 +57,7 @@ export abstract class LostRunRecovery extends RunLifecycle {
       return;
     }
     const now = clock.now();
-    const failed = await failLostRun(this.env.DB, uid, marker.startedAt, now, LOST_RUN_MESSAGE);
+    const failed = await failLostRun(this.env.DB, uid, marker.startedAt, now, LOST_RUN_MESSAGE, runItemErrors(this.progressOf(marker)));
     const jobType = this.cache?.row.job_type;
     if (jobType && !inWorkerHandler(jobType)) {
       // The object died while delivering the start: the executor may have the run; it is told to stop.
@@ -84,6 +87,12 @@ export abstract class LostRunRecovery extends RunLifecycle {
     this.save();
     const fresh = await this.read(uid);
     await this.afterRun(this.lostEvent(uid, marker, now, fresh?.row), failed && fresh ? fresh.row : null);
+  }
+
+  /** The stored progress tree, if it is this run's (a run that died before its tree was saved has none). */
+  private progressOf(marker: RunningMarker): ProcessNode | null {
+    const stored = this.progress();
+    return stored && stored.startedTime >= marker.startedAt ? stored : null;
   }
 
   private lostEvent(uid: string, marker: RunningMarker, finishedAt: number, row: JobRow | null | undefined): RunEndedEvent {

@@ -5,7 +5,8 @@
  */
 import { formatDate } from "../http/dates";
 import type { NotificationSink } from "../tasks/types";
-import type { FailurePolicy, JobProgress } from "../jobs/contract";
+import { type FailurePolicy, type JobItemError, type JobProgress, MAX_ITEM_ERRORS } from "../jobs/contract";
+import { ERROR_TEMPLATES, formatTemplate } from "../jobs/errors";
 
 export type ProgressStatus = "RUNNING" | "SUCCESS" | "WARNING" | "ERROR" | "CANCELLED";
 
@@ -29,15 +30,37 @@ export interface ProcessNode extends NodeBase {
   jobType: string;
   userId?: string;
   stages: StageNode[];
+  /** Item errors (`addError`), each once, in the order reported; at most MAX_ITEM_ERRORS. */
+  errors?: JobItemError[];
+  /** Item errors reported: the kept ones, plus every report past the cap. */
+  errorCount?: number;
 }
 
 /** Items kept per stage in the tree (the newest); the notifications see all of them. */
 export const MAX_ITEMS_PER_STAGE = 200;
 
+/** Bounds of one item error's fields (a handler's or an executor's input). */
+const ERROR_FIELD_MAX = { code: 64, id: 128, type: 128, arg: 1000, args: 16, message: 2000 };
+
+/** `text` cut to `max` UTF-16 units. */
+function clip(text: unknown, max: number): string {
+  const s = typeof text === "string" ? text : String(text ?? "");
+  return s.length > max ? s.slice(0, max) : s;
+}
+
+/** DHIS2's message for an error code (its template with the arguments), else the code and the arguments. */
+export function itemErrorMessage(code: string, args: readonly string[]): string {
+  const template = (ERROR_TEMPLATES as Record<string, string>)[code];
+  if (template) return formatTemplate(template, [...args]);
+  return args.length ? `${code}: ${args.join(", ")}` : code;
+}
+
 export class ProgressTracker implements JobProgress {
   readonly process: ProcessNode;
   private stage: StageNode | undefined;
   private item: ItemNode | undefined;
+  /** `id code args` of the errors kept (DHIS2 keeps an error once per object, code and arguments). */
+  private readonly errorKeys = new Set<string>();
   /** Called after every structural change (a new stage, a finished stage) so the owner can persist. */
   onChange: (() => void) | undefined;
 
@@ -49,6 +72,7 @@ export class ProgressTracker implements JobProgress {
   ) {
     if ("resume" in init) {
       this.process = init.resume;
+      for (const e of this.process.errors ?? []) this.errorKeys.add(errorKey(e));
       const stage = this.process.stages.at(-1);
       if (stage?.status === "RUNNING") {
         this.stage = stage;
@@ -142,6 +166,27 @@ export class ProgressTracker implements JobProgress {
     this.sink.notify("ERROR", message, this.now());
   }
 
+  addError(code: string, uid: string | null | undefined, type: string, args: readonly string[] = [], message?: string): void {
+    const p = this.process;
+    const error: JobItemError = {
+      // A code is one word (the run's codes are stored space-separated).
+      code: clip(String(code ?? "").replace(/\s+/g, ""), ERROR_FIELD_MAX.code),
+      id: clip(uid ?? "", ERROR_FIELD_MAX.id),
+      type: clip(type, ERROR_FIELD_MAX.type),
+      args: args.slice(0, ERROR_FIELD_MAX.args).map((a) => clip(a, ERROR_FIELD_MAX.arg)),
+      message: "",
+    };
+    const key = errorKey(error);
+    if (this.errorKeys.has(key)) return;
+    p.errorCount = (p.errorCount ?? 0) + 1;
+    if ((p.errors?.length ?? 0) >= MAX_ITEM_ERRORS) return;
+    error.message = clip(message?.trim() ? message : itemErrorMessage(error.code, error.args), ERROR_FIELD_MAX.message);
+    this.errorKeys.add(key);
+    p.errors ??= [];
+    p.errors.push(error);
+    this.onChange?.();
+  }
+
   /** Ends the process: open stages and items take the outcome. */
   finish(outcome: "COMPLETED" | "FAILED" | "STOPPED", message?: string): void {
     const status: ProgressStatus = outcome === "COMPLETED" ? "SUCCESS" : outcome === "FAILED" ? "ERROR" : "CANCELLED";
@@ -173,7 +218,53 @@ export class ProgressTracker implements JobProgress {
   }
 }
 
-/** DHIS2's JSON for a progress tree: `{sequence:[process], errors:{}}`, dates in the server zone. */
+function errorKey(e: Pick<JobItemError, "id" | "code" | "args">): string {
+  return JSON.stringify([e.id, e.code, e.args]);
+}
+
+/** An item error as DHIS2's `/progress/errors` and progress tree show it: `{code, id, type, args}`. */
+export function plainItemError(e: JobItemError): Omit<JobItemError, "message"> {
+  return { code: e.code, id: e.id, type: e.type, args: e.args };
+}
+
+/** DHIS2's `Progress.errors`: object id → code → errors. */
+export function errorsByObject(
+  errors: readonly JobItemError[] | undefined,
+): Record<string, Record<string, Omit<JobItemError, "message">[]>> {
+  // Null prototypes: an object id or a code such as `__proto__` is a member like any other.
+  const out: Record<string, Record<string, Omit<JobItemError, "message">[]>> = Object.create(null);
+  for (const e of errors ?? []) {
+    out[e.id] ??= Object.create(null);
+    const byCode = out[e.id];
+    byCode[e.code] ??= [];
+    byCode[e.code].push(plainItemError(e));
+  }
+  return out;
+}
+
+/** What a run's end records of its item errors (job_runs): the distinct codes, the errors, how many were reported. */
+export interface RunItemErrors {
+  /** Sorted distinct codes, space-separated (DHIS2's `errorCodes` of the run). */
+  codes: string;
+  /** The kept errors as JSON. */
+  json: string;
+  count: number;
+}
+
+export function runItemErrors(process: ProcessNode | null | undefined): RunItemErrors | null {
+  const errors = process?.errors;
+  if (!process || !errors?.length) return null;
+  return {
+    codes: [...new Set(errors.map((e) => e.code))].sort().join(" "),
+    json: JSON.stringify(errors),
+    count: Math.max(process.errorCount ?? 0, errors.length),
+  };
+}
+
+/**
+ * DHIS2's JSON for a progress tree: `{sequence:[process], errors}`, dates in the server zone; the
+ * item errors (object id → code → errors) only with `includeErrors` (DHIS2's `withoutErrors`).
+ */
 export function progressJson(process: ProcessNode | null, timeZone: string, includeErrors = true): Record<string, unknown> {
   if (!process) return { sequence: [], errors: {} };
   const base = (n: NodeBase) => {
@@ -199,5 +290,5 @@ export function progressJson(process: ProcessNode | null, timeZone: string, incl
       items: s.items.map(base),
     })),
   };
-  return { sequence: [proc], errors: {} };
+  return { sequence: [proc], errors: includeErrors ? errorsByObject(process.errors) : {} };
 }

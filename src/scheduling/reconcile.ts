@@ -7,7 +7,8 @@
  *   did): objects never synced, synced to an older version of their row, holding an alarm that is
  *   overdue (it did not fire), running without a heartbeat, or left over from a deleted job are synced
  *   again, so no job is without its alarm for longer than one pass;
- * - cleanup: finished run-once jobs after `jobsCleanupAfterMinutes`; run history of deleted jobs.
+ * - cleanup: finished run-once jobs after `jobsCleanupAfterMinutes`; run history of deleted jobs;
+ *   the run history's retention (`jobsRunHistoryMaxDays`, `jobsRunHistoryPerJob`).
  * HOUSEKEEPING reaches these through its run context (`maintenanceFor`); the Worker's Cron Trigger
  * runs `scheduledMaintenance` and, beside it, the repairs of other modules (src/maintenance.ts).
  */
@@ -15,7 +16,7 @@ import type { Maintenance } from "../jobs/contract";
 import { loadSettings, type Settings } from "../settings/settings";
 import type { SyncOptions } from "./engine";
 import { syncJobObject } from "./sync";
-import { RUN_ONCE_SQL, resetStaleRuns } from "./store";
+import { RUN_ONCE_SQL, resetStaleRuns, retentionStatement } from "./store";
 
 /** An alarm this late, or a heartbeat this old, makes reconcile look at the object. */
 export const RECONCILE_GRACE_MS = 60_000;
@@ -103,6 +104,36 @@ export async function pruneRunHistory(env: Env, now: number, minutes: number): P
   return r.meta.changes ?? 0;
 }
 
+/** Rows one retention pass deletes at most (the next pass goes on). */
+export const RETENTION_BATCH = 5000;
+
+/**
+ * The run history's retention: runs that ended (or were skipped) more than `jobsRunHistoryMaxDays`
+ * ago, and each job's runs beyond its newest `jobsRunHistoryPerJob` (a run's end trims its own job;
+ * this catches a lowered setting). A run in progress is never deleted. Returns the rows deleted.
+ */
+export async function applyRunRetention(env: Env, now: number, settings: Settings): Promise<number> {
+  const db = env.DB;
+  const cutoff = now - settings.jobsRunHistoryMaxDays * 24 * 3600_000;
+  const keep = Math.max(1, settings.jobsRunHistoryPerJob);
+  const [aged, crowded] = await db.batch<{ job_uid: string }>([
+    db
+      .prepare(
+        `DELETE FROM job_runs WHERE id IN (
+           SELECT id FROM job_runs WHERE scheduled_at < ?1 AND status <> 'RUNNING' AND COALESCE(finished_at, started_at, scheduled_at) < ?1
+           LIMIT ?2)`,
+      )
+      .bind(cutoff, RETENTION_BATCH),
+    db.prepare(`SELECT job_uid FROM job_runs GROUP BY job_uid HAVING COUNT(*) > ? LIMIT 100`).bind(keep),
+  ]);
+  let deleted = aged.meta.changes ?? 0;
+  if (crowded.results.length) {
+    const trimmed = await db.batch(crowded.results.map((r) => retentionStatement(db, r.job_uid, keep)));
+    for (const t of trimmed) deleted += t.meta.changes ?? 0;
+  }
+  return deleted;
+}
+
 /** The scheduler's part of the Worker's Cron Trigger: stale runs, then the job objects reconciled. */
 export async function scheduledMaintenance(env: Env, now: number): Promise<{ stale: string[]; synced: number }> {
   const settings = await loadSettings(env.DB);
@@ -119,5 +150,6 @@ export function maintenanceFor(env: Env): Maintenance {
     cleanupFinishedRunOnceJobs: (now, minutes) => cleanupFinishedRunOnceJobs(env, now, minutes),
     reconcileJobObjects: (now) => reconcileJobObjects(env, now),
     pruneRunHistory: (now, minutes) => pruneRunHistory(env, now, minutes),
+    applyRunRetention: (now, settings) => applyRunRetention(env, now, settings),
   };
 }

@@ -27,7 +27,7 @@ import {
 } from "./engine-state";
 import { runEndedEvent, runStartedEvent } from "./engine-events";
 import { inWorkerHandler } from "./handlers";
-import { ProgressTracker, type ProcessNode } from "./progress";
+import { ProgressTracker, runItemErrors, type ProcessNode } from "./progress";
 import { maintenanceFor } from "./reconcile";
 import type { RunEndedEvent } from "./run-events";
 import { isRunOnce, type DueOccurrence } from "./schedule";
@@ -333,6 +333,8 @@ export abstract class RunLifecycle extends EngineBase {
           status,
           errorCodes,
           error: marker.ended.error,
+          message,
+          items: runItemErrors(tracker.process),
           keepRuns: settings.jobsRunHistoryPerJob,
         },
         planned.markStatement ? [planned.markStatement] : [],

@@ -5,6 +5,7 @@
  */
 import type { JobRow } from "../jobconfigs/store";
 import { SETTINGS_ROWS_SQL, settingsFromRows, type Settings } from "../settings/settings";
+import type { RunItemErrors } from "./progress";
 
 /** The scheduler reads whole `job_configurations` rows (`SELECT *`); one row type for the table. */
 export type { JobRow } from "../jobconfigs/store";
@@ -22,6 +23,12 @@ export interface RunRow {
   error: string | null;
   executed_by: string | null;
   triggered_by: string | null;
+  /** Since migration 0063 (null on older rows). */
+  queue_name: string | null;
+  message: string | null;
+  item_error_codes: string | null;
+  item_errors: string | null;
+  item_error_count: number;
 }
 
 /** Error code recorded when a run is lost (its object died, or its heartbeat went stale). */
@@ -110,8 +117,8 @@ export async function tryStartRun(db: D1Database, p: StartInput): Promise<StartR
         ),
       db
         .prepare(
-          `INSERT INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, status, executed_by, triggered_by)
-           SELECT uid, job_type, ?1, ?2, ?3, 'RUNNING', ?4, ?5 FROM job_configurations
+          `INSERT INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, status, executed_by, triggered_by, queue_name)
+           SELECT uid, job_type, ?1, ?2, ?3, 'RUNNING', ?4, ?5, queue_name FROM job_configurations
            WHERE uid = ?6 AND job_status = 'RUNNING' AND last_executed = ?3`,
         )
         .bind(p.trigger, p.scheduledAt, p.now, p.executedBy, p.triggeredBy, p.uid),
@@ -145,6 +152,10 @@ export interface FinishInput {
   status: "COMPLETED" | "FAILED" | "STOPPED";
   errorCodes: string | null;
   error: string | null;
+  /** The run's final message (run history). */
+  message: string;
+  /** The run's item errors (`addError`), if it reported any. */
+  items: RunItemErrors | null;
   keepRuns: number;
 }
 
@@ -167,8 +178,22 @@ export async function finishRun(
       )
       .bind(p.status, p.now, p.errorCodes, p.uid, p.startedAt),
     db
-      .prepare(`UPDATE job_runs SET status = ?, finished_at = ?, error_codes = ?, error = ? WHERE id = ? AND status = 'RUNNING'`)
-      .bind(p.status, p.now, p.errorCodes, p.error, p.runRowId),
+      .prepare(
+        `UPDATE job_runs SET status = ?, finished_at = ?, error_codes = ?, error = ?, message = ?,
+           item_error_codes = ?, item_errors = ?, item_error_count = ?
+         WHERE id = ? AND status = 'RUNNING'`,
+      )
+      .bind(
+        p.status,
+        p.now,
+        p.errorCodes,
+        p.error,
+        p.message,
+        p.items?.codes ?? null,
+        p.items?.json ?? null,
+        p.items?.count ?? 0,
+        p.runRowId,
+      ),
     retentionStatement(db, p.uid, p.keepRuns),
     db.prepare(SETTINGS_ROWS_SQL),
     ...extra,
@@ -191,8 +216,16 @@ export function retentionStatement(db: D1Database, uid: string, keep: number): D
 /**
  * A run that is known to be dead (its object restarted, or its heartbeat is stale): FAILED, and the
  * job back to SCHEDULED (DISABLED for run-once jobs). Only applies while that run is still RUNNING.
+ * `items`: the item errors the run reported before it died (its object kept them).
  */
-export async function failLostRun(db: D1Database, uid: string, startedAt: number, now: number, message: string): Promise<boolean> {
+export async function failLostRun(
+  db: D1Database,
+  uid: string,
+  startedAt: number,
+  now: number,
+  message: string,
+  items: RunItemErrors | null = null,
+): Promise<boolean> {
   const [update] = await db.batch([
     db
       .prepare(
@@ -203,10 +236,11 @@ export async function failLostRun(db: D1Database, uid: string, startedAt: number
       .bind(now, RUN_LOST_ERROR_CODE, uid, startedAt),
     db
       .prepare(
-        `UPDATE job_runs SET status = 'FAILED', finished_at = ?1, error_codes = ?2, error = ?3
+        `UPDATE job_runs SET status = 'FAILED', finished_at = ?1, error_codes = ?2, error = ?3, message = ?3,
+           item_error_codes = ?6, item_errors = ?7, item_error_count = ?8
          WHERE job_uid = ?4 AND status = 'RUNNING' AND started_at = ?5`,
       )
-      .bind(now, RUN_LOST_ERROR_CODE, message, uid, startedAt),
+      .bind(now, RUN_LOST_ERROR_CODE, message, uid, startedAt, items?.codes ?? null, items?.json ?? null, items?.count ?? 0),
   ]);
   return (update.meta.changes ?? 0) > 0;
 }
@@ -239,16 +273,17 @@ export async function recordSkipped(
     now: number;
     keepRuns: number;
     executedBy: string | null;
+    queue: string | null;
   },
   message: string,
 ): Promise<void> {
   await db.batch([
     db
       .prepare(
-        `INSERT OR IGNORE INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, finished_at, status, error, executed_by)
-         VALUES (?, ?, 'CRON', ?, NULL, ?, 'SKIPPED', ?, ?)`,
+        `INSERT OR IGNORE INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, finished_at, status, error, message, executed_by, queue_name)
+         VALUES (?1, ?2, 'CRON', ?3, NULL, ?4, 'SKIPPED', ?5, ?5, ?6, ?7)`,
       )
-      .bind(p.uid, p.jobType, p.scheduledAt, p.now, message, p.executedBy),
+      .bind(p.uid, p.jobType, p.scheduledAt, p.now, message, p.executedBy, p.queue),
     retentionStatement(db, p.uid, p.keepRuns),
   ]);
 }

@@ -81,8 +81,10 @@ export const SETTINGS = {
       .max(24 * 3600),
     default: 60,
   },
-  /** Scheduler: run history rows kept per job. */
-  jobsRunHistoryPerJob: { schema: z.number().int().min(1).max(10_000), default: 100 },
+  /** Scheduler: run history rows kept per job (the oldest go first; trimmed at each run's end and by HOUSEKEEPING). */
+  jobsRunHistoryPerJob: { schema: z.number().int().min(1).max(10_000), default: 1000 },
+  /** Scheduler: run history older than this many days is deleted by HOUSEKEEPING (runs in progress stay). */
+  jobsRunHistoryMaxDays: { schema: z.number().int().min(1).max(3650), default: 90 },
   /** ACCOUNT_EXPIRY_ALERT: warn about accounts expiring within this many days. */
   accountExpiresInDays: { schema: z.number().int().min(1).max(365), default: 7 },
   /** CREDENTIALS_EXPIRY_ALERT: passwords expire after this many months (0 = never, as DHIS2). */

@@ -31,6 +31,11 @@ export const IMPORT_RULES: ImportRule[] = [
   { from: "src/http/", to: "src/users/", why: "http/ stays generic; authentication lives with users" },
   {
     from: "src/scheduling/",
+    to: "src/history/",
+    why: "run history reads the engine's own rows; the engine never calls the module that shows them",
+  },
+  {
+    from: "src/scheduling/",
     to: "src/alerts/",
     why: "the engine reports run events; alerts decide through a listener registered at the entry",
   },

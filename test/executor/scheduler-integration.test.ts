@@ -140,6 +140,11 @@ async function executeNow(uid: string): Promise<void> {
   expect(await fire(uid)).toBe(true);
 }
 
+/** An item error as `/progress/errors` shows it (no message). */
+function plain(e: { code: string; id: string; type: string; args: string[] }) {
+  return { code: e.code, id: e.id, type: e.type, args: e.args };
+}
+
 async function tasksOf(jobType: string, uid: string): Promise<any[]> {
   return json<any[]>(await api(`/api/system/tasks/${jobType}/${uid}`));
 }
@@ -205,6 +210,18 @@ describe("runs through the scheduler engine", () => {
       ["INFO", "", false],
     ]);
     expect(tasks[3]).toMatchObject({ dataType: "PARAMETERS", data: { lastYears: 2 } });
+  });
+
+  it("the bridge relays the item errors DHIS2 (2.41+) kept of its run", async () => {
+    const { dhis2, tick } = analyticsThroughBridge({ token: "d2pat_test" });
+    const error = { code: "E7131", id: "AbCdEfGhIj1", type: "Program", args: ["x"], message: "Analytics could not read program x" };
+    dhis2.runErrors = { id: dhis2.taskId, type: "ANALYTICS_TABLE", codes: "ErrorCode", errors: [error] };
+    const uid = await insertJob({ jobType: "ANALYTICS_TABLE", cron: "0 0 3 ? * *", parameters: { lastYears: 2 } });
+    await executeNow(uid);
+    for (let i = 0; i < 3; i++) await tick();
+    expect(dhis2.callsTo("GET", `/api/jobConfigurations/${dhis2.taskId}/errors`)).toHaveLength(1);
+    expect((await row(uid))!).toMatchObject({ last_executed_status: "COMPLETED" });
+    expect((await json(await api(`/api/jobConfigurations/${uid}/errors`))).errors).toEqual([error]);
   });
 
   it("a cancel reaches DHIS2 through the bridge and the run ends STOPPED", async () => {
@@ -416,6 +433,25 @@ describe("executor runs outlive the alarm pass that starts them", () => {
       completed: true,
       message: "relation analytics_temp does not exist",
     });
+  });
+
+  it("item errors posted by the executor are kept with the run, each once, with their messages (job errors)", async () => {
+    const { uid, ex } = await startOnTestExecutor();
+    const e4000 = { code: "E4000", id: "Rp268JB6Ne4", type: "OrganisationUnit", args: ["openingDate"] };
+    const e7131 = { code: "E7131", id: "AbCdEfGhIj1", type: "Program", args: [], message: "Program has no tracked entity type" };
+    expect((await ex.callback("errors", { errors: [e4000] })).status).toBe(200);
+    // Delivered again (same error) together with a new one: the run keeps each error once.
+    expect((await ex.callback("errors", { errors: [e4000, e7131] })).status).toBe(200);
+    expect(await json(await api(`/api/jobConfigurations/${uid}/progress/errors`))).toEqual([e4000, e7131].map(plain));
+    expect((await ex.callback("complete", { outcome: "FAILED", message: "Analytics failed", errorCodes: ["E7131"] })).status).toBe(200);
+    const entry = await json(await api(`/api/jobConfigurations/${uid}/errors`));
+    expect(entry).toMatchObject({ id: uid, type: "ANALYTICS_TABLE", codes: "ErrorCode" });
+    expect(entry.errors).toEqual([
+      { ...e4000, message: "Missing required property `openingDate`" },
+      { ...e7131, message: "Program has no tracked entity type" },
+    ]);
+    const history = await json(await api(`/api/jobConfigurations/${uid}/runs`));
+    expect(history.runs[0]).toMatchObject({ status: "FAILED", errorCodes: ["E7131"], message: "Analytics failed", itemErrors: 2 });
   });
 
   it("an object reset while the start is delivered: the run is failed as lost and the executor told to stop", async () => {

@@ -2,7 +2,7 @@
  * A stub DHIS2 server answering with DHIS2's recorded shapes: the async maintenance endpoints
  * (`JobConfigurationWebMessageResponse`), `POST /api/jobConfigurations` (ObjectReport),
  * `/api/system/tasks/{type}/{id}` (notifications, newest first) and `/api/system/taskSummaries/{type}/{id}`
- * (JSON, or an empty body when there is none).
+ * (JSON, or an empty body when there is none) and `/api/jobConfigurations/{id}/errors` (2.41+, when set).
  */
 import type { FetchLike } from "../../src/executor/protocol";
 
@@ -28,6 +28,8 @@ export class StubDhis2 implements FetchLike {
   /** Successive answers of the task endpoint (the last one repeats); each list is oldest first. */
   script: StubNotification[][] = [];
   summary: unknown = undefined;
+  /** `GET /api/jobConfigurations/{id}/errors` (DHIS2 2.41+); undefined: 404, as an older server. */
+  runErrors: unknown = undefined;
   taskId = "ZtmqFRnEyuV";
   down = false;
   /** Status and message for start requests (e.g. 409 "already running"). */
@@ -137,6 +139,8 @@ export class StubDhis2 implements FetchLike {
       if (this.summary === undefined) return new Response(null, { status: 200 });
       return json(this.summary);
     }
+    if (req.method === "GET" && p === `/api/jobConfigurations/${this.taskId}/errors` && this.runErrors !== undefined)
+      return json(this.runErrors);
     if (req.method === "POST" && /^\/api\/jobConfigurations\/[A-Za-z0-9]+\/cancel$/.test(p)) return new Response(null, { status: 204 });
     if (req.method === "DELETE" && /^\/api\/jobConfigurations\/[A-Za-z0-9]+$/.test(p)) return new Response(null, { status: 204 });
     return json({ httpStatus: "Not Found", httpStatusCode: 404, status: "ERROR", message: "Not found" }, 404);

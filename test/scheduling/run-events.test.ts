@@ -11,12 +11,12 @@ import { resetStaleJobs, scheduledMaintenance } from "../../src/scheduling/recon
 import type { RunEvent, RunListenerContext } from "../../src/scheduling/run-events";
 import { syncJobObject } from "../../src/scheduling/sync";
 import { api } from "../helpers";
-import { FaultPlan, failingDb } from "../reliability/support";
 import {
   T0,
   adminUid,
   alarmOf,
   fire,
+  fireWithEndRefused,
   insertJob,
   insertRunningJob,
   leaveRunMarker,
@@ -177,17 +177,7 @@ describe("run events", () => {
   async function runWhoseEndIsNotRecorded(): Promise<{ uid: string; ended: number }> {
     const uid = await insertJob({ cron: "0 0 0 * * *" });
     expect((await api(`/api/jobConfigurations/${uid}/execute`, { method: "POST" })).status).toBe(200);
-    const plan = new FaultPlan(1, /last_executed_status = \?1, last_finished/);
-    let original: D1Database | undefined;
-    await runInDurableObject(stub(uid), (instance) => {
-      original = (instance as any).env.DB;
-      (instance as any).env.DB = failingDb(original!, plan);
-    });
-    await fire(uid);
-    await runInDurableObject(stub(uid), (instance) => {
-      (instance as any).env.DB = original;
-    });
-    expect(plan.failed).toBe(true);
+    expect(await fireWithEndRefused(uid)).toBe(true);
     expect(eventsOf(uid).map((e) => e.kind)).toEqual(["RUN_STARTED"]);
     return { uid, ended: clk.now() };
   }

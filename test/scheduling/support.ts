@@ -8,6 +8,7 @@ import { registerJobHandler } from "../../src/scheduling/handlers";
 import type { JobObject } from "../../src/scheduling/job-object";
 import type { JobRow, RunRow } from "../../src/scheduling/store";
 import { jobObject } from "../../src/scheduling/sync";
+import { FaultPlan, failingDb } from "../reliability/support";
 
 // The tests pin exact alarm instants; the prewarm has its own test.
 setPrewarmMs(0);
@@ -89,12 +90,12 @@ export async function insertJob(init: JobInit): Promise<string> {
 }
 
 /** A CRON job RUNNING since `startedAt`, with the run's history row, as a crash mid-run leaves it. */
-export async function insertRunningJob(startedAt: number, lastAlive = startedAt): Promise<string> {
-  const uid = await insertJob({ cron: "0 * * * * *", status: "RUNNING", lastExecuted: startedAt, lastAlive });
+export async function insertRunningJob(startedAt: number, lastAlive = startedAt, jobType = "TEST"): Promise<string> {
+  const uid = await insertJob({ jobType, cron: "0 * * * * *", status: "RUNNING", lastExecuted: startedAt, lastAlive });
   await env.DB.prepare(
-    `INSERT INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, status) VALUES (?, 'TEST', 'CRON', ?, ?, 'RUNNING')`,
+    `INSERT INTO job_runs (job_uid, job_type, trigger, scheduled_at, started_at, status) VALUES (?, ?, 'CRON', ?, ?, 'RUNNING')`,
   )
-    .bind(uid, startedAt, startedAt)
+    .bind(uid, jobType, startedAt, startedAt)
     .run();
   return uid;
 }
@@ -116,6 +117,27 @@ export async function leaveRunMarker(uid: string, startedAt: number): Promise<vo
     };
     engine.save();
   });
+}
+
+/**
+ * Fires the job's alarm while D1 refuses, once, to record its run's end (`finishRun`): the run ends
+ * but its end is kept in the object for the engine's retry. Returns whether the fault struck.
+ */
+export async function fireWithEndRefused(uid: string): Promise<boolean> {
+  const plan = new FaultPlan(1, /last_executed_status = \?1, last_finished/);
+  let original: D1Database | undefined;
+  await runInDurableObject(stub(uid), (instance) => {
+    original = (instance as any).env.DB;
+    (instance as any).env.DB = failingDb(original!, plan);
+  });
+  try {
+    await fire(uid);
+  } finally {
+    await runInDurableObject(stub(uid), (instance) => {
+      (instance as any).env.DB = original;
+    });
+  }
+  return plan.failed;
 }
 
 export function track(uid: string): void {

@@ -193,10 +193,15 @@ const MATRIX: Record<string, Row> = {
   "POST /api/executor/runs/{}/heartbeat": { expect: PUBLIC(404), body: {} },
   "POST /api/executor/runs/{}/summary": { expect: PUBLIC(404), body: { summary: {} } },
   "POST /api/executor/runs/{}/complete": { expect: PUBLIC(404), body: { outcome: "COMPLETED" } },
+  "POST /api/executor/runs/{}/errors": { expect: PUBLIC(404), body: { errors: [{ code: "E4000", type: "OrganisationUnit" }] } },
 
   // -- scheduler overview and queues: reads any user, writes F_SCHEDULING_ADMIN ------------------
   "GET /api/scheduler": { expect: ANY_USER(200) },
   "GET /api/scheduler/queueable": { expect: ANY_USER(200) },
+  "GET /api/scheduler/runs": {
+    expect: ANY_USER(200),
+    note: "run history: every run for superusers and F_JOB_LOG_READ, the others' own runs only (test/history/runs.test.ts)",
+  },
   "GET /api/scheduler/queues": { expect: ANY_USER(200) },
   "GET /api/scheduler/queues/{}": { expect: ANY_USER(200), prepare: async () => ({ path: `/api/scheduler/queues/${await freshQueue()}` }) },
   "POST /api/scheduler/queues/{}": {
@@ -308,6 +313,19 @@ const MATRIX: Record<string, Row> = {
   "GET /api/jobConfigurations/{}/progress": {
     expect: [401, 403, 403, 403, 200, 200],
     note: "superuser, F_JOB_LOG_READ or the job's executedBy",
+  },
+  "GET /api/jobConfigurations/{}/runs": {
+    expect: [401, 403, 403, 403, 200, 200],
+    note: "as progress: superuser, F_JOB_LOG_READ, the job's executedBy or a user who started one of its runs",
+  },
+  "GET /api/jobConfigurations/errors": { expect: [401, 403, 403, 403, 200, 200], note: "DHIS2: F_JOB_LOG_READ (or ALL)" },
+  "GET /api/jobConfigurations/{}/errors": {
+    expect: [401, 403, 403, 403, 200, 200],
+    note: "DHIS2: superuser, F_JOB_LOG_READ or the executing user; `{}` when the last run reported no error",
+  },
+  "GET /api/jobConfigurations/{}/progress/errors": {
+    expect: [401, 403, 403, 403, 200, 200],
+    note: "DHIS2: superuser, F_JOB_LOG_READ or the executing user",
   },
   "GET /api/jobConfigurations/due": { expect: ANY_USER(200), prepare: async () => ({ path: "/api/jobConfigurations/due?seconds=60" }) },
   "GET /api/jobConfigurations/stale": {

@@ -19,7 +19,7 @@ const SECRET = "reliability-executor-secret";
 const SEED = 0xca11bac;
 const RUN_ID = "relRun0001";
 const TOKEN = "reliability-run-token-0123456789abcdef";
-const KINDS = ["messages", "items", "heartbeat", "summary", "complete"] as const;
+const KINDS = ["messages", "items", "heartbeat", "summary", "complete", "errors"] as const;
 
 interface Callback {
   kind: string;
@@ -51,6 +51,14 @@ const bodyText = fc.oneof(
     '{"outcome":"EXPLODED"}',
     '{"outcome":"FAILED","message":null}',
     `{"a":${"[".repeat(3000)}${"]".repeat(3000)}}`,
+    '{"errors":[{"code":"E4000","id":"Rp268JB6Ne4","type":"OrganisationUnit","args":["openingDate"]}]}',
+    '{"errors":[]}',
+    '{"errors":[{"code":"E 4000","type":"x"}]}',
+    '{"errors":[{"code":"E4000","type":"","args":"x"}]}',
+    `{"errors":${JSON.stringify(Array.from({ length: 101 }, () => ({ code: "E1", type: "T" })))}}`,
+    `{"errors":[{"code":"E1","type":"T","args":${JSON.stringify(Array.from({ length: 17 }, () => "a"))}}]}`,
+    `{"errors":[{"code":"E1","type":"T","id":"${"i".repeat(129)}","message":"${"m".repeat(2001)}"}]}`,
+    '{"errors":[{"code":"__proto__","type":"constructor","id":"__proto__","args":["\u0000"]}]}',
   ),
   fc.json({ maxDepth: 3 }),
   fc.string({ maxLength: 40 }),

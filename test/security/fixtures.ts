@@ -7,7 +7,7 @@ import { env, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { generateUid } from "../../src/http/uid";
 import { createToken } from "../../src/users/tokens";
 import { BOOTSTRAP_ADMIN_UID, ensureBootstrapAdmin } from "../../src/users/bootstrap";
-import { admin, call, hasRoute, type RouteDef } from "./support";
+import { admin, call, createRoleUser, hasRoute, type RouteDef } from "./support";
 
 /** A configurable job type without required parameters. */
 export const JOB_TYPE = "DATA_INTEGRITY";
@@ -97,7 +97,9 @@ export async function fixtures(): Promise<Fixtures> {
     cached = {
       jobUid: await createJob(`Reliability fixture ${counter++}`),
       jobType: JOB_TYPE,
-      userUid: BOOTSTRAP_ADMIN_UID,
+      // An expendable user, never the admin the suites authenticate as: a hostile case may delete
+      // or rename the user it names (`DELETE /api/users/{id}` as admin answers 200).
+      userUid: (await createRoleUser("RelUserFixt", "rel_fixture", [])).uid,
       tokenUid: token.uid,
       queueName: "relQueue",
       settingKey: "applicationTitle",

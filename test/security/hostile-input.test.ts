@@ -602,6 +602,62 @@ describe(`hostile input on every endpoint (${routes.length} routes, seed ${SEED}
     }
   });
 
+  it("run history and job errors: each declared query parameter, hostile or repeated, answers 200 or a 400 WebMessage and changes nothing", async () => {
+    const fx = await fixtures();
+    const keys = [
+      "GET /api/scheduler/runs",
+      "GET /api/jobConfigurations/{}/runs",
+      "GET /api/jobConfigurations/errors",
+      "GET /api/jobConfigurations/{}/errors",
+      "GET /api/jobConfigurations/{}/progress/errors",
+    ];
+    const values = [
+      ...SQL,
+      ...TRAVERSAL,
+      ...ENCODED,
+      ...WEIRD,
+      "a".repeat(20_000),
+      Array.from({ length: 101 }, (_, i) => `E${i}`).join(","), // one value over the list limit
+      ",,,",
+      "COMPLETED,,FAILED",
+      "failed",
+      "2035-01-01T00:00:00.000Z",
+      "2035-13-01",
+      "9999-12-31T23:59:59.999",
+      "AbCdEfGhIj1",
+      "ANALYTICS_TABLE,test",
+      "E4000",
+      "2147483648",
+    ];
+    for (const key of keys) {
+      const route = routes.find((r) => r.key === key);
+      expect(route, key).toBeDefined();
+      const path = fillPath(route!, fx);
+      const names = declaredQueryParams(route!);
+      if (key.endsWith("/runs")) expect(names).toEqual(expect.arrayContaining(["status", "trigger", "since", "until", "page", "pageSize"]));
+      if (key.endsWith("/jobConfigurations/errors"))
+        expect(names).toEqual(expect.arrayContaining(["user", "from", "to", "code", "object", "type", "includeInput"]));
+      const before = await snapshot();
+      const queries = [
+        ...names.flatMap((name) => values.map((v) => `${name}=${querySafe(v)}`)),
+        // Repeated list parameters, one of them bad; 101 repetitions.
+        ...names.map((name) => `${name}=FAILED&${name}=%00`),
+        ...names.map((name) => Array.from({ length: 101 }, (_, i) => `${name}=v${i}`).join("&")),
+        names.map((name) => `${name}=${querySafe(SQL[1])}`).join("&"),
+      ];
+      for (const query of queries) {
+        const res = await send({ method: "GET", target: `${path}?${query}`, headers: { Authorization: admin() } });
+        const status = res.status;
+        expect(await violation(res, "GET"), `${key}?${query.slice(0, 80)}`).toBeNull();
+        expect([200, 400], `${key}?${query.slice(0, 80)}: ${status}`).toContain(status);
+      }
+      const anonymous = await send({ method: "GET", target: `${path}?${names.map((n) => `${n}=x`).join("&")}`, headers: {} });
+      expect(anonymous.status, key).toBe(401);
+      expect(await violation(anonymous, "GET")).toBeNull();
+      expect(await snapshot(), key).toBe(before);
+    }
+  });
+
   it("queue names: control characters, line breaks and over-long names are 409 WebMessages; nothing is stored", async () => {
     const fx = await fixtures();
     const other = await createJob(`Hostile queue member ${Date.now()}`);

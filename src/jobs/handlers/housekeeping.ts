@@ -1,7 +1,8 @@
 /**
  * HOUSEKEEPING (system job `DHIS2rocks1`, every 20 s): resets stale runs, shows disabled jobs as
  * DISABLED, deletes finished run-once jobs after `jobsCleanupAfterMinutes`, reconciles the job
- * objects with D1, and prunes the run history of deleted jobs: the scheduler's maintenance work,
+ * objects with D1, prunes the run history of deleted jobs and applies the run history's retention
+ * (`jobsRunHistoryMaxDays`, `jobsRunHistoryPerJob`): the scheduler's maintenance work,
  * which the run context provides (`ctx.maintenance`).
  */
 import { loadSettings } from "../../settings/settings";
@@ -33,10 +34,11 @@ export const housekeepingHandler: JobHandler = async (ctx) => {
 
   progress.startingStage("Prune run history");
   const pruned = await maintenance.pruneRunHistory(ctx.now(), settings.jobsCleanupAfterMinutes);
-  progress.completedStage(`${pruned} run(s) pruned`);
+  const expired = await maintenance.applyRunRetention(ctx.now(), settings);
+  progress.completedStage(`${pruned} run(s) of deleted jobs pruned, ${expired} run(s) past the retention deleted`);
 
   return {
     message: "Housekeeping completed",
-    summary: { staleReset: stale.length, disabled, removed: removed.length, synced, pruned },
+    summary: { staleReset: stale.length, disabled, removed: removed.length, synced, pruned, expired },
   };
 };
