@@ -10,6 +10,7 @@
  * Other unknown members of a rule are ignored, so a client may send back what it read.
  */
 import { z } from "@hono/zod-openapi";
+import { PagerSchema } from "../http/openapi";
 
 import {
   ALERT_KINDS,
@@ -134,15 +135,6 @@ export const AlertDeliverySchema = z
   })
   .openapi("AlertDelivery");
 export type AlertDeliveryView = z.infer<typeof AlertDeliverySchema>;
-
-export const PagerSchema = z.object({
-  page: z.number().int(),
-  total: z.number().int(),
-  pageSize: z.number().int(),
-  pageCount: z.number().int(),
-  nextPage: z.string().optional(),
-  prevPage: z.string().optional(),
-});
 
 export const AlertDeliveryListSchema = z
   .object({ pager: PagerSchema, deliveries: z.array(AlertDeliverySchema) })
