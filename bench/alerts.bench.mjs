@@ -23,13 +23,18 @@ function percentile(sorted, p) {
   return sorted[i];
 }
 
-/** N distinct cron strings that all fire at `due` only (DHIS2 refuses two jobs of one type with one cron string). */
+/**
+ * N cron expressions that all fire at `due` and differ in meaning (the same-cron check E7000 compares
+ * what expressions mean, so `s-s/k` variants of one instant are refused): the due day of the month
+ * plus a distinct set of other days (bits of `i`), which fire on other days only, never during the bench.
+ */
 function cronFor(i, due) {
   const d = new Date(due);
-  const s = d.getUTCSeconds();
-  const m = d.getUTCMinutes();
-  const h = d.getUTCHours();
-  return `${s}-${s}/${1 + (i % 59)} ${m}-${m}/${1 + (Math.floor(i / 59) % 59)} ${h} * * *`;
+  const today = d.getUTCDate();
+  const others = [];
+  for (let day = 1; day <= 28; day++) if (day !== today) others.push(day);
+  const days = [today, ...others.filter((_, bit) => (i >> bit) & 1)].sort((a, b) => a - b);
+  return `${d.getUTCSeconds()} ${d.getUTCMinutes()} ${d.getUTCHours()} ${days.join(",")} * ?`;
 }
 
 async function api(url, path, init = {}) {
