@@ -65,7 +65,7 @@ export async function startWorker({ vars = {}, readyPath = "/api/ping", timeoutM
     }
   }
   port ??= await freePort();
-  const logLevel = process.env.BENCH_LOG_DIR ? "info" : "error";
+  const logLevel = process.env.BENCH_LOG_DIR ? "log" : "error"; // "log": the Worker's console lines too
   const args = [
     "--port",
     String(port),

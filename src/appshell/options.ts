@@ -10,6 +10,7 @@
  *
  * The analytics table types are not metadata: they are DHIS2's `AnalyticsTableType` enum, served as is.
  */
+import { withDeadline } from "../http/deadline";
 
 export interface OptionItem {
   id: string;
@@ -85,15 +86,10 @@ export function bridgedOptionSource(fetchJson: BridgeFetch, opts: BridgeOptions)
     const hit = cache.get(key);
     if (hit && hit.expires > opts.now()) return hit.value as T[];
     const controller = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          reject(new Error(`timed out after ${timeoutMs} ms`)); // first, so the race reports the timeout
-          controller.abort();
-        }, timeoutMs);
-      });
-      const body = await Promise.race([fetchJson(path, controller.signal), timeout]);
+      const body = await withDeadline(fetchJson(path, controller.signal), timeoutMs, `timed out after ${timeoutMs} ms`, () =>
+        controller.abort(),
+      );
       const value = extract(body);
       if (value === null) throw new Error("unexpected response shape");
       cache.set(key, { expires: opts.now() + ttlMs, value });
@@ -101,8 +97,6 @@ export function bridgedOptionSource(fetchJson: BridgeFetch, opts: BridgeOptions)
     } catch (e) {
       warn(`Option list ${key}: DHIS2 bridge failed (${e instanceof Error ? e.message : String(e)}); answering an empty list`);
       return [];
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
     }
   }
 

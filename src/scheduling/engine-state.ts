@@ -7,7 +7,7 @@ import type { ExecutorRunCursor } from "../executor/handler";
 import type { JobRunContext, RunStatus, RunTrigger } from "../jobs/contract";
 import { getJobType, hasIndependentRuns } from "../jobs/registry";
 import type { Settings } from "../settings/settings";
-import type { NotificationSink } from "../tasks/types";
+import type { NotificationSink, NotifierLimits } from "../tasks/types";
 import type { ProgressTracker } from "./progress";
 import type { JobRow, ScheduleMark, StartResult } from "./store";
 
@@ -17,6 +17,15 @@ export const HEARTBEAT_MS = 10_000;
 export const BUSY_RETRY_MS = 2_000;
 /** Back-off after an unexpected error in the alarm handler (we re-arm instead of throwing). */
 export const ERROR_RETRY_MS = 5_000;
+/**
+ * How long a run's end waits for D1 to record it. Past it the end counts as refused: it stays in the
+ * run marker and is recorded by the retry alarm (ERROR_RETRY_MS later), so a D1 call that never
+ * answers cannot leave the run RUNNING. (The late answer may still commit; recording is idempotent.)
+ */
+export let END_RECORD_TIMEOUT_MS = 60_000;
+export function setEndRecordTimeoutMs(ms: number): void {
+  END_RECORD_TIMEOUT_MS = ms;
+}
 
 /**
  * An alarm further away than PREWARM_MIN_LEAD_MS first fires PREWARM_MS early: an idle object may
@@ -177,6 +186,11 @@ export function readParameters(row: JobRow): Record<string, unknown> {
     }
   }
   return raw && typeof raw === "object" && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+}
+
+/** The notifier settings a run starts with, from the settings the object already holds. */
+export function notifierLimits(settings: Settings): NotifierLimits {
+  return { maxMessages: settings.notifierMaxMessagesPerJob, maxAgeDays: settings.notifierMaxAgeDays };
 }
 
 /** Notifications must never break a run. */

@@ -45,6 +45,7 @@ import type { NotificationSink } from "../tasks/types";
 import {
   BUSY_RETRY_MS,
   ERROR_RETRY_MS,
+  notifierLimits,
   readParameters,
   safeSink,
   type EngineSnapshot,
@@ -59,12 +60,14 @@ import { tryStartRun, type JobRow, type StartResult } from "./store";
 
 export {
   BUSY_RETRY_MS,
+  END_RECORD_TIMEOUT_MS,
   ERROR_RETRY_MS,
   HEARTBEAT_MS,
   LOST_RUN_MESSAGE,
   PREWARM_MIN_LEAD_MS,
   PREWARM_MS,
   cancellableSleep,
+  setEndRecordTimeoutMs,
   setPrewarmMs,
   type EngineSnapshot,
   type EngineState,
@@ -184,6 +187,7 @@ export class JobEngine extends LostRunRecovery {
       parameters: readParameters(row),
       userUid: by ?? row.executed_by ?? undefined,
       now,
+      limits: notifierLimits(fresh.settings),
     });
     this.state.pendingExecute = { at: now, by, announced: true, ...(via ? { via } : {}) };
     delete this.state.blockedUntil;

@@ -14,7 +14,7 @@ import { inWorkerHandler } from "./handlers";
 import { runItemErrors, type ProcessNode } from "./progress";
 import { RunLifecycle } from "./run-lifecycle";
 import type { RunEndedEvent } from "./run-events";
-import { RUN_LOST_ERROR_CODE, failLostRun, finishRun, type JobRow } from "./store";
+import { RUN_LOST_ERROR_CODE, failLostRun, type JobRow } from "./store";
 
 export abstract class LostRunRecovery extends RunLifecycle {
   /**
@@ -28,7 +28,7 @@ export abstract class LostRunRecovery extends RunLifecycle {
     const ended = marker.ended;
     if (ended) {
       const message = ended.message ?? ended.error ?? ended.status;
-      const result = await finishRun(this.env.DB, {
+      const result = await this.recordEnd({
         uid,
         startedAt: marker.startedAt,
         runRowId: marker.runRowId,

@@ -23,7 +23,6 @@ import { isSystemJobType } from "../jobs/registry";
 import { hasAuthority } from "../users/store";
 import { progressJson } from "./progress";
 import { hasUsableSchedule } from "./schedule";
-import { JobStatusSchema, SchedulingTypeSchema } from "../jobconfigs/schemas";
 import { dueJobs, JobEntrySchema, jobEntryJson, staleJobs } from "./entries";
 import { cleanupFinishedRunOnceJobs } from "./reconcile";
 import { failLostRun, readJob, type JobRow } from "./store";

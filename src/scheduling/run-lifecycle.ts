@@ -8,14 +8,18 @@
  */
 import { beginExecutorRun, stepExecutorRun, type ExecutorRunCursor, type ExecutorStep } from "../executor/handler";
 import { clock } from "../http/clock";
+import { withDeadline } from "../http/deadline";
 import { JobCancelledError, JobRunError, type JobRunContext } from "../jobs/contract";
 import { logEvent } from "../http/log";
 import type { Settings } from "../settings/settings";
 import { EngineBase } from "./engine-base";
 import {
   BUSY_RETRY_MS,
+  END_RECORD_TIMEOUT_MS,
+  ERROR_RETRY_MS,
   HEARTBEAT_MS,
   cancellableSleep,
+  notifierLimits,
   independentType,
   readParameters,
   safeSink,
@@ -31,7 +35,7 @@ import { ProgressTracker, runItemErrors, type ProcessNode } from "./progress";
 import { maintenanceFor } from "./reconcile";
 import type { RunEndedEvent } from "./run-events";
 import { isRunOnce, type DueOccurrence } from "./schedule";
-import { finishRun, heartbeat, waitingJobsOfType, type JobRow, type StartResult } from "./store";
+import { finishRun, heartbeat, waitingJobsOfType, type FinishInput, type JobRow, type StartResult } from "./store";
 import { jobObject } from "./sync";
 
 export abstract class RunLifecycle extends EngineBase {
@@ -167,9 +171,19 @@ export abstract class RunLifecycle extends EngineBase {
         parameters: live.ctx.parameters,
         userUid: marker.userUid,
         now: marker.startedAt,
+        limits: notifierLimits(settings),
       });
+    // One heartbeat in flight at most, and none before D1 has the start (there is no RUNNING row to
+    // refresh before): a slow D1 is never handed a pile of heartbeats of runs waiting for it.
+    let beating = false;
     const beat = setInterval(() => {
-      heartbeat(this.env.DB, row.uid, marker.startedAt, clock.now()).catch(() => {});
+      if (beating || marker.runRowId <= 0) return;
+      beating = true;
+      heartbeat(this.env.DB, row.uid, marker.startedAt, clock.now())
+        .catch(() => {})
+        .finally(() => {
+          beating = false;
+        });
     }, HEARTBEAT_MS);
     const own = inWorkerHandler(row.job_type);
     let step: StepResult;
@@ -323,8 +337,7 @@ export abstract class RunLifecycle extends EngineBase {
     const planned = this.plan(predicted, settings, now);
     let result: { row: JobRow | null; settings: Settings } | undefined;
     try {
-      result = await finishRun(
-        this.env.DB,
+      result = await this.recordEnd(
         {
           uid: row.uid,
           startedAt: marker.startedAt,
@@ -341,6 +354,12 @@ export abstract class RunLifecycle extends EngineBase {
       );
       delete this.state.running;
       if (planned.markStatement) this.state.mark = planned.mark;
+    } catch (e) {
+      // D1 refused the end or did not answer in time: the end stays in the marker, and the retry
+      // alarm records it (`recoverLostRun`); until then the job shows RUNNING with this run.
+      logEvent("warn", "run.end_not_recorded", { jobId: row.uid, runId: marker.runId, status, retryInMs: ERROR_RETRY_MS, error: e });
+      await this.ctx.storage.setAlarm(clock.now() + ERROR_RETRY_MS);
+      return;
     } finally {
       this.save();
       this.saveProgress(tracker.process);
@@ -354,6 +373,12 @@ export abstract class RunLifecycle extends EngineBase {
     this.setCopy(fresh);
     this.observe(fresh.row);
     await this.arm(fresh.row, fresh.settings);
+  }
+
+  /** `finishRun`, bounded by END_RECORD_TIMEOUT_MS: a D1 that does not answer in time counts as a refusal. */
+  protected recordEnd(p: FinishInput, extra: D1PreparedStatement[] = []): Promise<{ row: JobRow | null; settings: Settings }> {
+    const limit = END_RECORD_TIMEOUT_MS;
+    return withDeadline(finishRun(this.env.DB, p, extra), limit, `D1 did not record the run's end within ${limit} ms`);
   }
 
   /**

@@ -14,6 +14,7 @@
  *   A listener that is no longer registered (a deployment removed it) is dropped with a warning.
  * - One delivery pass at a time per object; events emitted meanwhile join the running pass.
  */
+import { withDeadline } from "../http/deadline";
 import { logEvent } from "../http/log";
 import type { RunEvent, RunListener } from "./run-events";
 
@@ -173,13 +174,13 @@ export class RunEventOutbox {
       return "gone";
     }
     const limit = this.deps.deliveryTimeoutMs ?? DELIVERY_TIMEOUT_MS;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const timeout = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${limit} ms`)), limit);
-      });
       const context = { env: this.deps.env, now, attempt };
-      await Promise.race([Promise.resolve().then(() => listener.handle(event, context)), timeout]);
+      await withDeadline(
+        Promise.resolve().then(() => listener.handle(event, context)),
+        limit,
+        `no answer within ${limit} ms`,
+      );
       return "done";
     } catch (e) {
       logEvent("warn", "run_event.delivery_failed", {
@@ -191,8 +192,6 @@ export class RunEventOutbox {
         error: e,
       });
       return "failed";
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
     }
   }
 }

@@ -38,7 +38,7 @@ import {
   type RunRow,
   type RunWithNewest,
 } from "./notification-rows";
-import type { Notification, NotificationLevel, NotificationSink, RunOutcome, TaskSnapshot } from "./types";
+import type { Notification, NotificationLevel, NotificationSink, RunOutcome, RunStart, TaskSnapshot } from "./types";
 
 /** Minimum spacing of two KV writes of one job (KV allows one write per second per key). */
 export const KV_WRITE_INTERVAL_MS = 1000;
@@ -95,10 +95,10 @@ export class JobNotifications implements NotificationSink {
   // NotificationSink
   // ---------------------------------------------------------------------------------------------
 
-  runStarted(run: { jobId: string; jobType: string; parameters: unknown; userUid?: string; now: number; message?: string }): void {
+  runStarted(run: RunStart): void {
     const prev = this.run();
-    const maxMessages = prev?.max_messages ?? SETTINGS.notifierMaxMessagesPerJob.default;
-    const maxAgeDays = prev?.max_age_days ?? SETTINGS.notifierMaxAgeDays.default;
+    const maxMessages = run.limits?.maxMessages ?? prev?.max_messages ?? SETTINGS.notifierMaxMessagesPerJob.default;
+    const maxAgeDays = run.limits?.maxAgeDays ?? prev?.max_age_days ?? SETTINGS.notifierMaxAgeDays.default;
     // Keys written under another job type (or job id) would be orphaned: delete them.
     if (prev?.kv_type && (prev.kv_type !== run.jobType || prev.job_id !== run.jobId)) {
       if (prev.kv_task_written)
@@ -135,8 +135,9 @@ export class JobNotifications implements NotificationSink {
     const data = run.parameters === undefined ? null : JSON.stringify(run.parameters);
     this.append(this.runWithNewest()!, "INFO", run.message ?? "", false, run.now, { data });
     this.rekick();
-    // Settings are read once per run (like DHIS2 caching them); the cap is re-applied when they arrive.
-    void this.refreshSettings().catch(() => {});
+    // Settings are read once per run (like DHIS2 caching them), unless the caller passed them (the
+    // engine holds them: no D1 read per run start); the cap is re-applied when they arrive.
+    if (!run.limits) void this.refreshSettings().catch(() => {});
   }
 
   notify(level: NotificationLevel, message: string, now: number): void {

@@ -19,10 +19,30 @@ export interface Notification {
 
 export type RunOutcome = "COMPLETED" | "FAILED" | "STOPPED";
 
+/** A run's start, as the notification sink takes it. */
+export interface RunStart {
+  jobId: string;
+  jobType: string;
+  parameters: unknown;
+  userUid?: string;
+  now: number;
+  message?: string;
+  limits?: NotifierLimits;
+}
+
+/** The notifier's system settings (`notifierMaxMessagesPerJob`, `notifierMaxAgeDays`). */
+export interface NotifierLimits {
+  maxMessages: number;
+  maxAgeDays: number;
+}
+
 /** What a run writes. Implemented by the tasks module over the job's Durable Object storage. */
 export interface NotificationSink {
-  /** A new run: clears the job's earlier notifications and summary, writes the PARAMETERS message. */
-  runStarted(run: { jobId: string; jobType: string; parameters: unknown; userUid?: string; now: number; message?: string }): void;
+  /**
+   * A new run: clears the job's earlier notifications and summary, writes the PARAMETERS message.
+   * `limits`: the notifier settings the caller already holds (else the sink reads them itself).
+   */
+  runStarted(run: RunStart): void;
   /** A progress message; LOOP replaces a newest LOOP message instead of growing the list. */
   notify(level: NotificationLevel, message: string, now: number): void;
   /** The last message of a run (`completed: true`, ERROR level for FAILED), plus the run's summary. */

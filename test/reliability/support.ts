@@ -36,21 +36,46 @@ export async function releaseJobObjects(prewarm: number): Promise<void> {
   setPrewarmMs(prewarm);
 }
 
-/** Counts statements executed through a D1 binding and throws on the `failAt`-th (1-based). */
+/**
+ * Counts statements executed through a D1 binding and throws on the `failAt`-th (1-based). With
+ * `hold`, that statement gets no answer instead until `release()`, then runs: a D1 that answers late
+ * (as the local D1 does during a burst of thousands of writes, holding its answers until it commits).
+ */
 export class FaultPlan {
   count = 0;
   failed = false;
+  private held: Promise<void> | undefined;
+  private releaseHeld: (() => void) | undefined;
   /** With `match`, only statements (or batches) whose SQL matches are counted. */
   constructor(
     public failAt: number,
     public match?: RegExp,
+    public mode: "throw" | "hold" = "throw",
   ) {}
-  tick(what: string, sql?: string): void {
-    if (this.match && !(sql !== undefined && this.match.test(sql))) return;
+  /** Set once the held statement has run (after `release()`) and its answer was given. */
+  heldAnswered = false;
+  /** Whether this statement is the one held (its caller then reports `answered()`). */
+  async tick(what: string, sql?: string): Promise<boolean> {
+    if (this.match && !(sql !== undefined && this.match.test(sql))) return false;
     this.count++;
-    if (this.count === this.failAt) {
-      this.failed = true;
-      throw new Error(`D1 ${what}: ${INJECTED} (statement ${this.count})`);
+    if (this.count !== this.failAt) return false;
+    this.failed = true;
+    if (this.mode === "throw") throw new Error(`D1 ${what}: ${INJECTED} (statement ${this.count})`);
+    this.held = new Promise((resolve) => (this.releaseHeld = resolve));
+    await this.held;
+    return true;
+  }
+  /** The held statement runs now. */
+  release(): void {
+    this.releaseHeld?.();
+  }
+  /** Runs a statement through the plan: counted, failed or held as planned. */
+  async through<T>(what: string, sql: string | undefined, run: () => Promise<T>): Promise<T> {
+    const held = await this.tick(what, sql);
+    try {
+      return await run();
+    } finally {
+      if (held) this.heldAnswered = true;
     }
   }
 }
@@ -65,10 +90,7 @@ function wrapStatement(stmt: D1PreparedStatement, plan: FaultPlan, sql: string):
       if (prop === SQL) return sql;
       if (prop === "bind") return (...args: unknown[]) => wrapStatement(target.bind(...args), plan, sql);
       if (prop === "run" || prop === "all" || prop === "first" || prop === "raw") {
-        return async (...args: unknown[]) => {
-          plan.tick(String(prop), sql);
-          return (target as any)[prop](...args);
-        };
+        return (...args: unknown[]) => plan.through(String(prop), sql, () => (target as any)[prop](...args));
       }
       const v = (target as any)[prop];
       return typeof v === "function" ? v.bind(target) : v;
@@ -78,10 +100,10 @@ function wrapStatement(stmt: D1PreparedStatement, plan: FaultPlan, sql: string):
 
 /** A batch through the plan: counted once, then run with the real statements. */
 function planBatch(run: (stmts: D1PreparedStatement[]) => Promise<D1Result[]>, plan: FaultPlan) {
-  return async (stmts: D1PreparedStatement[]) => {
-    plan.tick("batch", stmts.map((s) => String((s as any)[SQL] ?? "")).join(";\n"));
-    return run(stmts.map((s) => ((s as any)[REAL] as D1PreparedStatement) ?? s));
-  };
+  return (stmts: D1PreparedStatement[]) =>
+    plan.through("batch", stmts.map((s) => String((s as any)[SQL] ?? "")).join(";\n"), () =>
+      run(stmts.map((s) => ((s as any)[REAL] as D1PreparedStatement) ?? s)),
+    );
 }
 
 /**
@@ -104,10 +126,7 @@ export function failingDb(real: D1Database, plan: FaultPlan): D1Database {
         };
       }
       if (prop === "exec") {
-        return async (sql: string) => {
-          plan.tick("exec", sql);
-          return target.exec(sql);
-        };
+        return (sql: string) => plan.through("exec", sql, () => target.exec(sql));
       }
       const v = (target as any)[prop];
       return typeof v === "function" ? v.bind(target) : v;

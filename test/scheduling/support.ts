@@ -119,25 +119,33 @@ export async function leaveRunMarker(uid: string, startedAt: number): Promise<vo
   });
 }
 
+/** The SQL of a run's end (`finishRun`'s first statement). */
+export const RUN_END_SQL = /last_executed_status = \?1, last_finished/;
+
 /**
  * Fires the job's alarm while D1 refuses, once, to record its run's end (`finishRun`): the run ends
  * but its end is kept in the object for the engine's retry. Returns whether the fault struck.
  */
 export async function fireWithEndRefused(uid: string): Promise<boolean> {
-  const plan = new FaultPlan(1, /last_executed_status = \?1, last_finished/);
+  const plan = new FaultPlan(1, RUN_END_SQL);
+  await withObjectDb(uid, plan, () => fire(uid));
+  return plan.failed;
+}
+
+/** Runs `fn` while the job's object reaches D1 through `plan` (its own binding swapped, then restored). */
+export async function withObjectDb<T>(uid: string, plan: FaultPlan, fn: () => Promise<T>): Promise<T> {
   let original: D1Database | undefined;
   await runInDurableObject(stub(uid), (instance) => {
     original = (instance as any).env.DB;
     (instance as any).env.DB = failingDb(original!, plan);
   });
   try {
-    await fire(uid);
+    return await fn();
   } finally {
     await runInDurableObject(stub(uid), (instance) => {
       (instance as any).env.DB = original;
     });
   }
-  return plan.failed;
 }
 
 export function track(uid: string): void {
