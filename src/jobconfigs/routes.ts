@@ -263,14 +263,24 @@ async function listJobs(
   const page = Math.max(1, q.page ?? 1);
   const pageSize = (q.pageSize ?? 50) > 0 ? (q.pageSize as number) : 50;
   const offset = (page - 1) * pageSize;
-  const statements = [db.prepare(selectSql).bind(...where.binds, ...order.binds, pageSize, offset)];
-  if (!opts.headless) statements.push(db.prepare(`SELECT COUNT(*) AS n FROM job_configurations ${where.sql}`).bind(...where.binds));
-  const [rowsRes, countRes] = await db.batch<Record<string, unknown>>(statements);
-  const rows = rowsRes.results as unknown as JobRow[];
+  // The page and the count, each typed by its own row shape, in parallel.
+  const [rowsRes, countRow] = await Promise.all([
+    db
+      .prepare(selectSql)
+      .bind(...where.binds, ...order.binds, pageSize, offset)
+      .all<JobRow>(),
+    opts.headless
+      ? null
+      : db
+          .prepare(`SELECT COUNT(*) AS n FROM job_configurations ${where.sql}`)
+          .bind(...where.binds)
+          .first<{ n: number }>(),
+  ]);
+  const rows = rowsRes.results;
   const items = new Array<unknown>(rows.length);
   for (let i = 0; i < rows.length; i++) items[i] = toJson(rows[i]);
   if (opts.headless) return jsonResponse(items, 200, NO_CACHE);
-  const total = Number(countRes.results[0]?.n ?? 0);
+  const total = Number(countRow?.n ?? 0);
   const pager = buildPager(
     new URL(c.req.url),
     apiUrl(c, opts.gist ? "/jobConfigurations/gist" : "/jobConfigurations"),

@@ -21,6 +21,7 @@ import { getJobType } from "../jobs/registry";
 import { mayCancelRun, readsAllRunLogs } from "./access";
 import { lastCompletedJobs, lastRunningJobs, mayRead, type OverviewJob, processInfoByType, runningTypes, withProgress } from "./overview";
 import { progressJson } from "./progress";
+import { ProgressDateSchema, ProgressSchema, ProgressStatusSchema } from "./progress-schema";
 import { jobObject } from "./sync";
 
 export const schedulingOverviewRoutes = createRouter();
@@ -28,8 +29,8 @@ export const schedulingOverviewRoutes = createRouter();
 const TAGS = ["scheduling"];
 const JSON_HEADERS = { "Content-Type": "application/json;charset=UTF-8", "Cache-Control": NO_STORE };
 
-const StatusSchema = z.enum(["RUNNING", "SUCCESS", "WARNING", "ERROR", "CANCELLED"]);
-const date = z.string().openapi({ example: "2026-01-01T03:00:00.000" });
+const StatusSchema = ProgressStatusSchema;
+const date = ProgressDateSchema;
 
 const ProcessInfoSchema = z
   .object({
@@ -44,37 +45,6 @@ const ProcessInfoSchema = z
     stages: z.array(z.string()).openapi({ description: "One line per stage: its description, `[items/total]` when it has several items" }),
   })
   .openapi("SchedulingProcessInfo");
-
-const node = {
-  description: z.string(),
-  status: StatusSchema,
-  startedTime: date.optional(),
-  completedTime: date.optional(),
-  cancelledTime: date.optional(),
-  summary: z.string().optional(),
-  error: z.string().optional(),
-};
-
-const ProgressSchema = z
-  .object({
-    sequence: z.array(
-      z.object({
-        jobId: z.string(),
-        userId: z.string().optional(),
-        ...node,
-        stages: z.array(
-          z.object({
-            ...node,
-            totalItems: z.number().int(),
-            onFailure: z.string(),
-            items: z.array(z.object(node)),
-          }),
-        ),
-      }),
-    ),
-    errors: z.record(z.string(), z.unknown()),
-  })
-  .openapi("SchedulingProgress", { description: "DHIS2's JobProgress.Progress: processes of stages of items (dates in the server zone)" });
 
 const ByTypeSchema = z.record(z.string(), z.array(ProcessInfoSchema)).openapi({ example: { ANALYTICS_TABLE: [] } });
 
@@ -153,9 +123,8 @@ for (const kind of ["running", "completed"] as const) {
     const [view] = await withProgress(c.env, await jobsOf(kind)(c.env.DB, type));
     if (!view) return c.body(null, 200, { "Cache-Control": NO_STORE });
     if (!mayRead(user, view)) throw noAccess(view.job);
-    // progressJson is the tree /jobConfigurations/{id}/progress answers; the schema types (and checks) it.
-    const progress = ProgressSchema.parse(progressJson(view.process, serverTimeZone(c.env), readsAllRunLogs(user)));
-    return c.json(progress, 200, JSON_HEADERS);
+    // The tree /jobConfigurations/{id}/progress answers, typed by its schema (progress-schema.ts).
+    return c.json(progressJson(view.process, serverTimeZone(c.env), readsAllRunLogs(user)), 200, JSON_HEADERS);
   });
 }
 

@@ -7,6 +7,7 @@ import { formatDate } from "../http/dates";
 import type { NotificationSink } from "../tasks/types";
 import { type FailurePolicy, type JobItemError, type JobProgress, MAX_ITEM_ERRORS } from "../jobs/contract";
 import { ERROR_TEMPLATES, formatTemplate } from "../jobs/errors";
+import type { ProgressJson, ProgressNodeJson } from "./progress-schema";
 
 export type ProgressStatus = "RUNNING" | "SUCCESS" | "WARNING" | "ERROR" | "CANCELLED";
 
@@ -265,14 +266,10 @@ export function runItemErrors(process: ProcessNode | null | undefined): RunItemE
  * DHIS2's JSON for a progress tree: `{sequence:[process], errors}`, dates in the server zone; the
  * item errors (object id → code → errors) only with `includeErrors` (DHIS2's `withoutErrors`).
  */
-export function progressJson(process: ProcessNode | null, timeZone: string, includeErrors = true): Record<string, unknown> {
+export function progressJson(process: ProcessNode | null, timeZone: string, includeErrors = true): ProgressJson {
   if (!process) return { sequence: [], errors: {} };
-  const base = (n: NodeBase) => {
-    const out: Record<string, unknown> = {
-      description: n.description,
-      status: n.status,
-      startedTime: formatDate(n.startedTime, timeZone),
-    };
+  const base = (n: NodeBase): ProgressNodeJson => {
+    const out: ProgressNodeJson = { description: n.description, status: n.status, startedTime: formatDate(n.startedTime, timeZone) };
     if (n.completedTime != null) out.completedTime = formatDate(n.completedTime, timeZone);
     if (n.cancelledTime != null) out.cancelledTime = formatDate(n.cancelledTime, timeZone);
     if (n.summary != null) out.summary = n.summary;

@@ -16,12 +16,13 @@ import { currentUser, requireAuthority } from "../users/auth";
 import { clock } from "../http/clock";
 import { badRequest } from "../http/webmessage";
 import { queryBool, queryInt, uidParam } from "../http/params";
-import { jsonResponse, NO_STORE, untypedResponse } from "../http/respond";
+import { NO_STORE } from "../http/respond";
 import { createRouter, SECURED, type AppEnv } from "../http/router";
 import { conflict, forbidden, notFoundObject } from "../http/webmessage";
 import { isSystemJobType } from "../jobs/registry";
 import { hasAuthority } from "../users/store";
 import { progressJson } from "./progress";
+import { ProgressSchema } from "./progress-schema";
 import { hasUsableSchedule } from "./schedule";
 import { dueJobs, JobEntrySchema, jobEntryJson, staleJobs } from "./entries";
 import { cleanupFinishedRunOnceJobs } from "./reconcile";
@@ -104,7 +105,7 @@ const progressRoute = createRoute({
   responses: {
     200: {
       description: "`{sequence:[process], errors:{}}`",
-      content: { "application/json": { schema: z.object({ sequence: z.array(z.unknown()), errors: z.record(z.string(), z.unknown()) }) } },
+      content: { "application/json": { schema: ProgressSchema } },
     },
     ...errorResponses([400, 401, 403, 404]),
   },
@@ -281,6 +282,5 @@ schedulingRoutes.openapi(progressRoute, async (c) => {
     throw forbidden(`User has no access to JobConfiguration:${id}`);
   }
   const process = await jobObject(c.env, id).getProgress();
-  // The tree is typed by progress.ts's own types, not yet by this route's schema: answered untyped.
-  return untypedResponse(jsonResponse(progressJson(process, serverTimeZone(c.env), mayReadLog), 200, { "Cache-Control": NO_STORE }));
+  return c.json(progressJson(process, serverTimeZone(c.env), mayReadLog), 200, JSON_NO_STORE);
 });
