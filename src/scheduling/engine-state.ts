@@ -11,8 +11,11 @@ import type { NotificationSink, NotifierLimits } from "../tasks/types";
 import type { ProgressTracker } from "./progress";
 import type { JobRow, ScheduleMark, StartResult } from "./store";
 
-/** Heartbeat period while a run is in progress (DHIS2: at most every 10 s). */
-export const HEARTBEAT_MS = 10_000;
+/** Heartbeat period while a run is in progress (DHIS2: at most every 10 s); tests shorten it. */
+export let HEARTBEAT_MS = 10_000;
+export function setHeartbeatMs(ms: number): void {
+  HEARTBEAT_MS = ms;
+}
 /** How soon a run blocked by a busy job type tries again (it is also woken when the type frees). */
 export const BUSY_RETRY_MS = 2_000;
 /** Back-off after an unexpected error in the alarm handler (we re-arm instead of throwing). */

@@ -68,6 +68,7 @@ export {
   PREWARM_MS,
   cancellableSleep,
   setEndRecordTimeoutMs,
+  setHeartbeatMs,
   setPrewarmMs,
   type EngineSnapshot,
   type EngineState,
