@@ -175,11 +175,10 @@ async function runOne(n, concurrency) {
     // server's writes (SQLITE_BUSY).
     await sleep(Math.max(0, due - Date.now()) + 1000);
     const deadline = Date.now() + 60_000 + n * 40;
-    let running = n;
     let seenAllEnded = NaN;
     for (;;) {
       const recorded = await runPage(server.url, 1, 1);
-      running = recorded.total - (await runPage(server.url, 1, 1, "COMPLETED,FAILED,STOPPED")).total;
+      const running = recorded.total - (await runPage(server.url, 1, 1, "COMPLETED,FAILED,STOPPED")).total;
       if (recorded.total >= n && running === 0) seenAllEnded = Date.now();
       if (!Number.isNaN(seenAllEnded) || Date.now() > deadline) break;
       console.log(`  ${((Date.now() - due) / 1000).toFixed(0)} s after due: ${recorded.total} runs recorded, ${running} RUNNING`);
@@ -187,12 +186,11 @@ async function runOne(n, concurrency) {
     }
 
     const runs = await allRuns(server.url);
-    const jobs = n;
     const atDue = runs.filter((r) => r.scheduledAt === due);
     const perOccurrence = new Map();
     for (const r of runs) perOccurrence.set(r.id, (perOccurrence.get(r.id) ?? 0) + 1);
     const twice = [...perOccurrence.values()].filter((c) => c > 1).length;
-    const lost = jobs - new Set(atDue.map((r) => r.jobId)).size;
+    const lost = n - new Set(atDue.map((r) => r.jobId)).size;
     const other = runs.length - atDue.length;
     const ended = atDue.filter((r) => r.status !== "RUNNING");
     const lateness = atDue.map((r) => r.latenessMs).sort((a, b) => a - b);

@@ -29,17 +29,14 @@ export const schedulingOverviewRoutes = createRouter();
 const TAGS = ["scheduling"];
 const JSON_HEADERS = { "Content-Type": "application/json;charset=UTF-8", "Cache-Control": NO_STORE };
 
-const StatusSchema = ProgressStatusSchema;
-const date = ProgressDateSchema;
-
 const ProcessInfoSchema = z
   .object({
     jobId: z.string(),
-    status: StatusSchema,
+    status: ProgressStatusSchema,
     description: z.string(),
-    startedTime: date.optional(),
-    completedTime: date.optional(),
-    cancelledTime: date.optional(),
+    startedTime: ProgressDateSchema.optional(),
+    completedTime: ProgressDateSchema.optional(),
+    cancelledTime: ProgressDateSchema.optional(),
     summary: z.string().optional(),
     error: z.string().optional().openapi({ description: "Only for superusers and F_JOB_LOG_READ" }),
     stages: z.array(z.string()).openapi({ description: "One line per stage: its description, `[items/total]` when it has several items" }),
